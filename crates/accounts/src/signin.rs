@@ -1,0 +1,122 @@
+//! Signing in, with per-email throttling against password guessing.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use infobank_crypto::{KeyRing, hash_password, verify_password};
+use infobank_db::DbConnection;
+use infobank_db::diesel::prelude::*;
+use infobank_db::schema::{accounts, login_failures};
+
+use crate::signup::{EMAIL_INDEX_PURPOSE, field_aad};
+use crate::{Account, AccountError, Profile, Role, normalize_email};
+
+/// After this many failures within [`FAILURE_WINDOW`], further attempts are refused.
+pub const FAILURE_LIMIT: usize = 5;
+pub const FAILURE_WINDOW: Duration = Duration::minutes(15);
+
+/// A hash to verify against when the email is unknown, so that an unknown email costs the same
+/// time as a wrong password and timing does not reveal which accounts exist.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password for timing").unwrap_or_default())
+}
+
+/// Checks credentials. Throttling is keyed by the email's blind index whether or not an account
+/// exists, so a 429 does not reveal that an address is registered either.
+pub fn authenticate(
+    conn: &mut DbConnection,
+    keys: &KeyRing,
+    email: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Account, AccountError> {
+    let email = normalize_email(email).ok_or(AccountError::InvalidCredentials)?;
+    let email_index = keys.blind_index(EMAIL_INDEX_PURPOSE).index(&email);
+    let window_start = (now - FAILURE_WINDOW).naive_utc();
+
+    diesel::delete(
+        login_failures::table
+            .filter(login_failures::email_index.eq(&email_index))
+            .filter(login_failures::failed_at.le(window_start)),
+    )
+    .execute(conn)?;
+    let failures: Vec<NaiveDateTime> = login_failures::table
+        .filter(login_failures::email_index.eq(&email_index))
+        .select(login_failures::failed_at)
+        .order(login_failures::failed_at.asc())
+        .load(conn)?;
+    if failures.len() >= FAILURE_LIMIT {
+        // Allowed again once enough failures have left the window to fall under the limit.
+        let frees_up = failures[failures.len() - FAILURE_LIMIT].and_utc() + FAILURE_WINDOW;
+        // Rounded up: a client that waits exactly this long must not be refused again.
+        let remaining_ms = (frees_up - now).num_milliseconds();
+        let retry_after_secs = ((remaining_ms + 999) / 1000).max(1);
+        return Err(AccountError::Throttled { retry_after_secs });
+    }
+
+    let found: Option<(String, String, String)> = accounts::table
+        .filter(accounts::email_index.eq(&email_index))
+        .select((accounts::id, accounts::role, accounts::password_hash))
+        .first(conn)
+        .optional()?;
+    let verified = match &found {
+        Some((_, _, hash)) => verify_password(password, hash),
+        None => {
+            verify_password(password, decoy_hash());
+            false
+        }
+    };
+    match found {
+        Some((id, role, _)) if verified => {
+            diesel::delete(login_failures::table.filter(login_failures::email_index.eq(&email_index)))
+                .execute(conn)?;
+            let role = Role::parse(&role).ok_or(AccountError::NotFound)?;
+            Ok(Account { id, role })
+        }
+        _ => {
+            diesel::insert_into(login_failures::table)
+                .values((
+                    login_failures::id.eq(uuid::Uuid::now_v7().to_string()),
+                    login_failures::email_index.eq(&email_index),
+                    login_failures::failed_at.eq(now.naive_utc()),
+                ))
+                .execute(conn)?;
+            Err(AccountError::InvalidCredentials)
+        }
+    }
+}
+
+/// Opens an account's personal fields for its owner.
+pub fn profile(conn: &mut DbConnection, keys: &KeyRing, account_id: &str) -> Result<Profile, AccountError> {
+    let row: Option<(String, Vec<u8>, Vec<u8>, Vec<u8>, i32, NaiveDateTime)> = accounts::table
+        .find(account_id)
+        .select((
+            accounts::role,
+            accounts::email_sealed,
+            accounts::display_name_sealed,
+            accounts::dek_wrapped,
+            accounts::kek_version,
+            accounts::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let (role, email_sealed, name_sealed, dek_wrapped, kek_version, created_at) =
+        row.ok_or(AccountError::NotFound)?;
+    let kek = u32::try_from(kek_version)
+        .ok()
+        .and_then(|v| keys.kek(v))
+        .ok_or(AccountError::NoKek)?;
+    let dek = kek.unwrap_key(account_id, &dek_wrapped)?;
+    let open = |field: &str, sealed: &[u8]| -> Result<String, AccountError> {
+        let bytes = dek.open(&field_aad(account_id, field), sealed)?;
+        String::from_utf8(bytes).map_err(|e| AccountError::Crypto(e.to_string()))
+    };
+    Ok(Profile {
+        id: account_id.to_owned(),
+        role: Role::parse(&role).ok_or(AccountError::NotFound)?,
+        email: open("email", &email_sealed)?,
+        display_name: open("display_name", &name_sealed)?,
+        created_at: created_at.and_utc(),
+    })
+}

@@ -1,0 +1,51 @@
+//! The `infobank` binary.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a CLI talks on stdout and stderr
+
+mod admin;
+mod serve;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "infobank", version, about = "infobank: a consent-based information bank")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve the API and the portal.
+    Serve {
+        /// Address to listen on (overrides INFOBANK_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    setup::init_tracing();
+    let result = match cli.command {
+        Command::Serve { listen } => serve::run(listen),
+        Command::Migrate => setup::migrate_only(),
+        Command::Admin { command } => admin::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

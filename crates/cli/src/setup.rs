@@ -1,0 +1,67 @@
+//! Start-up shared by every command: configuration, logging, keys, database.
+
+use infobank_crypto::KeyRing;
+use infobank_db::{Pool, PoolOptions, run_migrations};
+use infobank_web::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("configuration: {0}")]
+    Config(#[from] infobank_web::ConfigError),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("keys: {0}")]
+    Keys(#[from] infobank_crypto::KeyError),
+    #[error("database {url}: {message}")]
+    Database { url: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr so that command output on stdout (JSON, tables) stays machine-readable.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// What every command needs: validated configuration, the key ring, a migrated database.
+pub struct Ready {
+    pub config: Config,
+    pub keys: KeyRing,
+    pub pool: Pool,
+}
+
+pub fn prepare(config: Config) -> Result<Ready, CliError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let keys = KeyRing::load_or_create(&config.key_dir)?;
+    let pool = open_migrated(&config)?;
+    Ok(Ready { config, keys, pool })
+}
+
+fn open_migrated(config: &Config) -> Result<Pool, CliError> {
+    let url = config.database_url.to_string();
+    let db_err = |message: String| CliError::Database { url: url.clone(), message };
+    let options = PoolOptions { max_size: config.pool_size, ..PoolOptions::default() };
+    let pool = Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
+    let mut conn = pool.get().map_err(|e| db_err(e.to_string()))?;
+    let applied = run_migrations(&mut conn).map_err(|e| db_err(e.to_string()))?;
+    for name in &applied {
+        tracing::info!(migration = %name, "applied migration");
+    }
+    Ok(pool)
+}
+
+pub fn migrate_only() -> Result<(), CliError> {
+    let config = Config::from_env()?;
+    let ready = prepare(config)?;
+    println!("database {} is up to date", ready.pool.url());
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! Key material on disk. The first start creates the key directory (mode 0700) and every key file
+//! (mode 0600) from the OS random number generator; later starts load them. Files:
+//!
+//! - `token-signing.ed25519.pk8`: Ed25519 key pair (PKCS#8) signing access tokens and receipts;
+//! - `kek.v{N}.key`: 32-byte key-encryption keys, one per version, the highest is current;
+//! - `pseudonym.key`: 32-byte root secret for blind indexes and per-company pseudonyms.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use ring::signature::{Ed25519KeyPair, KeyPair as _};
+
+use crate::envelope::Kek;
+use crate::hashing::{BlindIndexKey, hex, sha256};
+
+const SIGNING_FILE: &str = "token-signing.ed25519.pk8";
+const PSEUDONYM_FILE: &str = "pseudonym.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("key file {path} is not a valid key: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+    #[error("key file {path} is readable by other users (mode {mode:o}); run chmod 600 on it")]
+    Permissions { path: PathBuf, mode: u32 },
+    #[error(transparent)]
+    Random(#[from] crate::random::RandomError),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
+    move |source| KeyError::Io { path: path.to_path_buf(), source }
+}
+
+/// All long-lived keys of one installation.
+pub struct KeyRing {
+    signing_pkcs8: Vec<u8>,
+    signing_public: Vec<u8>,
+    signing_key_id: String,
+    keks: BTreeMap<u32, Kek>,
+    pseudonym_secret: [u8; 32],
+}
+
+impl KeyRing {
+    /// Loads the keys in `dir`, creating whatever is missing.
+    pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
+        create_private_dir(dir)?;
+        let signing_path = dir.join(SIGNING_FILE);
+        let signing_pkcs8 = load_or_generate(&signing_path, || {
+            Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .map(|doc| doc.as_ref().to_vec())
+                .map_err(|_| crate::random::RandomError)
+        })?;
+        let pair = Ed25519KeyPair::from_pkcs8(&signing_pkcs8).map_err(|e| KeyError::Invalid {
+            path: signing_path.clone(),
+            reason: e.to_string(),
+        })?;
+        let signing_public = pair.public_key().as_ref().to_vec();
+        // A short, stable id derived from the public key: JWKS consumers pick keys by it.
+        let signing_key_id = hex(&sha256(&signing_public)[..8]);
+
+        let mut keks = load_keks(dir)?;
+        if keks.is_empty() {
+            let path = kek_path(dir, 1);
+            let key = load_or_generate(&path, || crate::random::bytes::<32>().map(Vec::from))?;
+            keks.insert(1, Kek::new(1, to_key32(&path, &key)?));
+        }
+
+        let pseudonym_path = dir.join(PSEUDONYM_FILE);
+        let pseudonym_bytes = load_or_generate(&pseudonym_path, || crate::random::bytes::<32>().map(Vec::from))?;
+        let pseudonym_secret = to_key32(&pseudonym_path, &pseudonym_bytes)?;
+
+        Ok(Self { signing_pkcs8, signing_public, signing_key_id, keks, pseudonym_secret })
+    }
+
+    pub fn signing_pkcs8(&self) -> &[u8] {
+        &self.signing_pkcs8
+    }
+
+    pub fn signing_public_key(&self) -> &[u8] {
+        &self.signing_public
+    }
+
+    pub fn signing_key_id(&self) -> &str {
+        &self.signing_key_id
+    }
+
+    /// The KEK that wraps new data keys.
+    pub fn current_kek(&self) -> Option<&Kek> {
+        self.keks.values().next_back()
+    }
+
+    pub fn kek(&self, version: u32) -> Option<&Kek> {
+        self.keks.get(&version)
+    }
+
+    /// A purpose-bound keyed hash derived from the pseudonym secret.
+    pub fn blind_index(&self, purpose: &str) -> BlindIndexKey {
+        BlindIndexKey::derive(&self.pseudonym_secret, purpose)
+    }
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("signing_key_id", &self.signing_key_id)
+            .field("kek_versions", &self.keks.keys().collect::<Vec<_>>())
+            .field("secrets", &"<redacted>")
+            .finish()
+    }
+}
+
+fn kek_path(dir: &Path, version: u32) -> PathBuf {
+    dir.join(format!("kek.v{version}.key"))
+}
+
+fn load_keks(dir: &Path) -> Result<BTreeMap<u32, Kek>, KeyError> {
+    let mut keks = BTreeMap::new();
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(version) = name
+            .strip_prefix("kek.v")
+            .and_then(|rest| rest.strip_suffix(".key"))
+            .and_then(|v| v.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        if let Some(bytes) = read_private(&path)? {
+            keks.insert(version, Kek::new(version, to_key32(&path, &bytes)?));
+        }
+    }
+    Ok(keks)
+}
+
+fn to_key32(path: &Path, bytes: &[u8]) -> Result<[u8; 32], KeyError> {
+    bytes.try_into().map_err(|_| KeyError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!("expected 32 bytes, found {}", bytes.len()),
+    })
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
+    }
+    Ok(())
+}
+
+/// Reads a key file, refusing one that group or others can read.
+fn read_private(path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
+    match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+        #[cfg(unix)]
+        Ok(meta) => {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(KeyError::Permissions { path: path.to_path_buf(), mode });
+            }
+        }
+        #[cfg(not(unix))]
+        Ok(_) => {}
+    }
+    fs::read(path).map(Some).map_err(io_err(path))
+}
+
+/// Reads the key at `path`, or generates and publishes one. Publishing is atomic (written in full
+/// to a private temporary file, then hard-linked into place, which fails if the name exists), so
+/// two processes starting at once on an empty directory end up with the same key.
+fn load_or_generate(
+    path: &Path,
+    generate: impl FnOnce() -> Result<Vec<u8>, crate::random::RandomError>,
+) -> Result<Vec<u8>, KeyError> {
+    if let Some(bytes) = read_private(path)? {
+        return Ok(bytes);
+    }
+    let bytes = generate()?;
+    match write_private(path, &bytes) {
+        Ok(()) => Ok(bytes),
+        Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            read_private(path)?.ok_or_else(|| KeyError::Invalid { path: path.to_path_buf(), reason: "vanished while being created".into() })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes a new key file with mode 0600 from the first byte on and publishes it atomically;
+/// never overwrites an existing key.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let suffix = hex(&crate::random::bytes::<8>()?);
+    let tmp = dir.join(format!(".tmp-{suffix}"));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let written = options
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    written.map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn first_start_creates_private_files_and_second_start_loads_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("keys");
+        let first = KeyRing::load_or_create(&dir).unwrap();
+        for name in [SIGNING_FILE, "kek.v1.key", PSEUDONYM_FILE] {
+            let mode = fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name}");
+        }
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+
+        let second = KeyRing::load_or_create(&dir).unwrap();
+        assert_eq!(first.signing_public_key(), second.signing_public_key());
+        assert_eq!(first.signing_key_id(), second.signing_key_id());
+        assert_eq!(
+            first.blind_index("email").index("a@b.jp"),
+            second.blind_index("email").index("a@b.jp")
+        );
+        assert_eq!(second.current_kek().unwrap().version(), 1);
+    }
+
+    #[test]
+    fn highest_kek_version_is_current() {
+        let tmp = tempfile::tempdir().unwrap();
+        KeyRing::load_or_create(tmp.path()).unwrap();
+        write_private(&kek_path(tmp.path(), 2), &[9u8; 32]).unwrap();
+        let ring = KeyRing::load_or_create(tmp.path()).unwrap();
+        assert_eq!(ring.current_kek().unwrap().version(), 2);
+        assert!(ring.kek(1).is_some());
+    }
+
+    #[test]
+    fn refuses_world_readable_key_and_truncated_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        KeyRing::load_or_create(tmp.path()).unwrap();
+        let p = tmp.path().join(PSEUDONYM_FILE);
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(KeyRing::load_or_create(tmp.path()), Err(KeyError::Permissions { .. })));
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::write(&p, b"short").unwrap();
+        assert!(matches!(KeyRing::load_or_create(tmp.path()), Err(KeyError::Invalid { .. })));
+    }
+
+    #[test]
+    fn processes_starting_together_agree_on_the_keys() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rings: Vec<KeyRing> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| KeyRing::load_or_create(tmp.path()).unwrap())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for ring in &rings[1..] {
+            assert_eq!(ring.signing_public_key(), rings[0].signing_public_key());
+            assert_eq!(ring.blind_index("p").index("x"), rings[0].blind_index("p").index("x"));
+        }
+        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-")).collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn debug_output_has_no_secret_material() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ring = KeyRing::load_or_create(tmp.path()).unwrap();
+        let shown = format!("{ring:?}");
+        assert!(shown.contains("<redacted>"));
+        let secret = fs::read(tmp.path().join(PSEUDONYM_FILE)).unwrap();
+        assert!(!shown.contains(&hex(&secret)));
+        assert!(!shown.contains(&format!("{:?}", &secret[..4])));
+    }
+}

@@ -1,0 +1,160 @@
+//! Configuration: one typed struct, defaults that serve a first run, overridden by an optional
+//! TOML file (`INFOBANK_CONFIG`) and then by `INFOBANK_*` environment variables. Validated at
+//! start-up; every error is one line naming the setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use infobank_db::DatabaseUrl;
+use serde::Deserialize;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    pub key_dir: PathBuf,
+    pub pool_size: u32,
+    /// Largest JSON body accepted by the API, in bytes.
+    pub json_limit: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{setting}: {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+/// The settings as a TOML file may give them; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    key_dir: Option<PathBuf>,
+    pool_size: Option<u32>,
+    json_limit: Option<usize>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable lookup (tests pass a map).
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file = match env("INFOBANK_CONFIG") {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+                    setting: "INFOBANK_CONFIG",
+                    message: format!("cannot read {path}: {e}"),
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError {
+                    setting: "INFOBANK_CONFIG",
+                    message: format!("{path}: {}", e.message()),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+
+        let listen_raw = env("INFOBANK_LISTEN").or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = listen_raw.parse().map_err(|_| ConfigError {
+            setting: "INFOBANK_LISTEN",
+            message: format!("{listen_raw:?} is not a socket address such as 127.0.0.1:8080"),
+        })?;
+
+        let data_dir = env("INFOBANK_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| "data".into());
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError { setting: "INFOBANK_DATA_DIR", message: "must not be empty".into() });
+        }
+        let database_url = match env("INFOBANK_DATABASE_URL").or(file.database_url) {
+            Some(raw) => DatabaseUrl::parse(&raw)
+                .map_err(|e| ConfigError { setting: "INFOBANK_DATABASE_URL", message: e.to_string() })?,
+            None => DatabaseUrl::sqlite_file(data_dir.join("infobank.db")),
+        };
+        let key_dir = env("INFOBANK_KEY_DIR").map(PathBuf::from).or(file.key_dir).unwrap_or_else(|| data_dir.join("keys"));
+
+        let pool_size = parse_number(&env, "INFOBANK_POOL_SIZE", file.pool_size, 8)?;
+        if !(1..=256).contains(&pool_size) {
+            return Err(ConfigError { setting: "INFOBANK_POOL_SIZE", message: "must be between 1 and 256".into() });
+        }
+        let json_limit = parse_number(&env, "INFOBANK_JSON_LIMIT", file.json_limit, 256 * 1024)?;
+        if json_limit < 1024 {
+            return Err(ConfigError { setting: "INFOBANK_JSON_LIMIT", message: "must be at least 1024 bytes".into() });
+        }
+
+        Ok(Self { listen, data_dir, database_url, key_dir, pool_size, json_limit })
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    env: &impl Fn(&str) -> Option<String>,
+    setting: &'static str,
+    from_file: Option<T>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match env(setting) {
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError { setting, message: format!("{raw:?} is not a whole number") }),
+        None => Ok(from_file.unwrap_or(default)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_a_first_run() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(c.database_url, DatabaseUrl::sqlite_file("data/infobank.db"));
+        assert_eq!(c.key_dir, PathBuf::from("data/keys"));
+    }
+
+    #[test]
+    fn environment_overrides_and_derived_paths_follow_data_dir() {
+        let c = with(&[("INFOBANK_DATA_DIR", "/srv/ib"), ("INFOBANK_LISTEN", "0.0.0.0:9000")]).unwrap();
+        assert_eq!(c.database_url, DatabaseUrl::sqlite_file("/srv/ib/infobank.db"));
+        assert_eq!(c.key_dir, PathBuf::from("/srv/ib/keys"));
+        assert_eq!(c.listen.port(), 9000);
+        let pg = with(&[("INFOBANK_DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(pg.database_url.backend(), infobank_db::Backend::Postgres);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        assert_eq!(with(&[("INFOBANK_LISTEN", "localhost")]).unwrap_err().setting, "INFOBANK_LISTEN");
+        assert_eq!(with(&[("INFOBANK_DATABASE_URL", "mysql://x")]).unwrap_err().setting, "INFOBANK_DATABASE_URL");
+        assert_eq!(with(&[("INFOBANK_POOL_SIZE", "many")]).unwrap_err().setting, "INFOBANK_POOL_SIZE");
+        assert_eq!(with(&[("INFOBANK_POOL_SIZE", "0")]).unwrap_err().setting, "INFOBANK_POOL_SIZE");
+        let e = with(&[("INFOBANK_CONFIG", "/nonexistent/infobank.toml")]).unwrap_err();
+        assert_eq!(e.setting, "INFOBANK_CONFIG");
+        assert!(e.to_string().starts_with("INFOBANK_CONFIG: cannot read"));
+    }
+
+    #[test]
+    fn toml_file_is_read_and_environment_wins() {
+        let dir = std::env::temp_dir().join(format!("ib-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("infobank.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:7000\"\npool_size = 3\n").unwrap();
+        let p = path.to_str().unwrap();
+        let c = with(&[("INFOBANK_CONFIG", p)]).unwrap();
+        assert_eq!((c.listen.port(), c.pool_size), (7000, 3));
+        let c = with(&[("INFOBANK_CONFIG", p), ("INFOBANK_POOL_SIZE", "5")]).unwrap();
+        assert_eq!(c.pool_size, 5);
+        std::fs::write(&path, "lsiten = \"x\"\n").unwrap();
+        assert_eq!(with(&[("INFOBANK_CONFIG", p)]).unwrap_err().setting, "INFOBANK_CONFIG");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,237 @@
+//! RFC 7807 problem details. Every error the service returns goes through [`ApiError`], with a
+//! stable machine-readable `code`; internal causes are logged, never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: &'static str,
+    pub detail: Option<String>,
+    pub errors: Vec<FieldError>,
+    pub retry_after_secs: Option<i64>,
+    pub www_authenticate: bool,
+}
+
+/// The problem+json body, documented in the OpenAPI schema.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+        Self { status, code, title, detail: None, errors: Vec::new(), retry_after_secs: None, www_authenticate: false }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, "Bad request").detail(detail)
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed");
+        let fields: Vec<&str> = errors.iter().map(|f| f.field.as_str()).collect();
+        e.detail = Some(format!("invalid fields: {}", fields.join(", ")));
+        e.errors = errors;
+        e
+    }
+
+    pub fn unauthenticated(code: &'static str, detail: &str) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, code, "Unauthorized").detail(detail);
+        e.www_authenticate = true;
+        e
+    }
+
+    pub fn forbidden(code: &'static str, detail: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, "Forbidden").detail(detail)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+    }
+
+    pub fn too_many_requests(code: &'static str, retry_after_secs: i64) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, "Too many requests")
+            .detail(format!("retry after {retry_after_secs} seconds"));
+        e.retry_after_secs = Some(retry_after_secs);
+        e
+    }
+
+    pub fn unavailable(code: &'static str, detail: &str) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable").detail(detail);
+        e.retry_after_secs = Some(1);
+        e
+    }
+
+    /// Logs the cause with the request's span and answers a bare 500.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal server error")
+    }
+
+    pub fn body(&self) -> Value {
+        json!(Problem {
+            kind: format!("urn:infobank:problem:{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            code: self.code.to_owned(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+        })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(secs) = self.retry_after_secs {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if self.www_authenticate {
+            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"infobank\"")));
+        }
+        res.body(self.body().to_string())
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields: Vec<FieldError> = errors
+            .field_errors()
+            .into_iter()
+            .flat_map(|(field, errs)| {
+                errs.iter().map(move |e| FieldError {
+                    field: field.to_string(),
+                    code: e.code.to_string(),
+                    message: e.message.as_ref().map_or_else(|| e.code.to_string(), ToString::to_string),
+                })
+            })
+            .collect();
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        Self::validation(fields)
+    }
+}
+
+impl From<infobank_db::DbError> for ApiError {
+    fn from(e: infobank_db::DbError) -> Self {
+        match e {
+            infobank_db::DbError::PoolTimeout => Self::unavailable("database_busy", "no database connection free; retry shortly"),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::internal(e)
+    }
+}
+
+/// Malformed, oversized or mistyped JSON bodies.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let api = match &err {
+        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
+                .detail(format!("request body exceeds {limit} bytes"))
+        }
+        E::ContentType => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
+            .detail("send Content-Type: application/json"),
+        E::Deserialize(e) if e.is_data() => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed")
+            .detail(e.to_string()),
+        E::Deserialize(e) => ApiError::bad_request("malformed_json", format!("body is not valid JSON: {e}")),
+        _ => ApiError::bad_request("malformed_body", "the request body could not be read"),
+    };
+    api.into()
+}
+
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_query", err.to_string()).into()
+}
+
+pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_path", err.to_string()).into()
+}
+
+pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as E;
+    let api = match err {
+        E::Overflow { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
+        E::ContentType => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type"),
+        other => ApiError::bad_request("malformed_form", other.to_string()),
+    };
+    api.into()
+}
+
+/// Unknown routes.
+pub async fn not_found() -> HttpResponse {
+    ApiError::not_found().detail("no such resource").error_response()
+}
+
+/// A known path with a method it does not support.
+pub async fn method_not_allowed() -> HttpResponse {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed").error_response()
+}
+
+impl From<infobank_accounts::AccountError> for ApiError {
+    fn from(e: infobank_accounts::AccountError) -> Self {
+        use infobank_accounts::AccountError as A;
+        match e {
+            A::DuplicateEmail => Self::new(StatusCode::CONFLICT, "email_taken", "Conflict")
+                .detail("an account with this email already exists"),
+            // The same answer for an unknown email and a wrong password.
+            A::InvalidCredentials => Self::unauthenticated("invalid_credentials", "email or password is wrong"),
+            A::Throttled { retry_after_secs } => Self::too_many_requests("too_many_attempts", retry_after_secs),
+            A::InvalidEmail => Self::validation(vec![FieldError {
+                field: "email".into(),
+                code: "email".into(),
+                message: "not a valid email address".into(),
+            }]),
+            A::WeakPassword(message) => Self::validation(vec![FieldError {
+                field: "password".into(),
+                code: "password_policy".into(),
+                message: message.into(),
+            }]),
+            A::NotFound => Self::not_found(),
+            other => Self::internal(other),
+        }
+    }
+}

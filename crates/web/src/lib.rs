@@ -1,0 +1,19 @@
+//! infobank-web: the actix-web service. JSON API and portal, authentication extractors,
+//! problem+json errors, OpenAPI, metrics. No SQL here: every database call is a domain function.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod metrics;
+mod observe;
+pub mod openapi;
+pub mod portal;
+mod routing;
+mod security_headers;
+mod server;
+pub mod state;
+
+pub use config::{Config, ConfigError};
+pub use server::{ServerOptions, build_server};
+pub use state::AppState;

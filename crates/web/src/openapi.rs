@@ -1,0 +1,43 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+struct BearerSchemes;
+
+impl Modify for BearerSchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for role in ["citizen", "operator", "regulator"] {
+            components.add_security_scheme(
+                role,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .description(Some(format!("access token from POST /api/v1/auth/login, role {role}")))
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "infobank", description = "Consent-based information bank: the public API."),
+    paths(
+        api::service::healthz,
+        api::service::readyz,
+        api::service::metrics,
+        api::service::jwks,
+        api::accounts::sign_up,
+        api::accounts::me,
+        api::session::login,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerSchemes),
+)]
+pub struct ApiDoc;

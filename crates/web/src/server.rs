@@ -1,0 +1,55 @@
+//! Assembles the application: middleware order, extractor error handlers, routes, fallbacks.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpResponse, HttpServer};
+use utoipa::OpenApi as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{form_error, json_error, not_found, path_error, query_error};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::{api, observe, portal, security_headers};
+
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// Stop gracefully on SIGINT/SIGTERM (the CLI); tests stop servers through their handle.
+    pub handle_signals: bool,
+}
+
+/// Binds the app to an already-open listener (port 0 in tests) and returns the running server.
+pub fn build_server(state: AppState, listener: TcpListener, options: &ServerOptions) -> std::io::Result<Server> {
+    let json_limit = state.json_limit;
+    let state = Data::new(state);
+    let openapi = ApiDoc::openapi();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::JsonConfig::default().limit(json_limit).error_handler(json_error))
+            .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(form_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .wrap(security_headers::security_headers())
+            .wrap(from_fn(observe::observe))
+            .configure(api::routes)
+            .configure(portal::routes)
+            .service(web::resource("/api/docs").route(web::get().to(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("Location", "/api/docs/")).finish()
+            })))
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?;
+    if !options.handle_signals {
+        server = server.disable_signals();
+    }
+    if let Some(workers) = options.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

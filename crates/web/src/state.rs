@@ -1,0 +1,62 @@
+//! What every handler may reach: the pool, the keys, the token signer, the message catalogue and
+//! the metrics. Built once at start and shared (cheap clones of `Arc`s).
+
+use std::sync::Arc;
+
+use infobank_crypto::{KeyRing, TokenSigner};
+use infobank_db::{DbConnection, Pool};
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::portal::i18n::Catalogue;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub keys: Arc<KeyRing>,
+    pub tokens: Arc<TokenSigner>,
+    pub metrics: Metrics,
+    pub catalogue: Arc<Catalogue>,
+    pub json_limit: usize,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, keys: KeyRing, json_limit: usize) -> Result<Self, StateError> {
+        let tokens = TokenSigner::new(&keys);
+        Ok(Self {
+            pool,
+            keys: Arc::new(keys),
+            tokens: Arc::new(tokens),
+            metrics: Metrics::new().map_err(|e| StateError(e.to_string()))?,
+            catalogue: Arc::new(Catalogue::load().map_err(StateError)?),
+            json_limit,
+        })
+    }
+
+    /// Runs blocking database work on the blocking thread pool with one pooled connection.
+    /// Domain errors are mapped by the caller through `E: Into<ApiError>`.
+    pub async fn db<T, E, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &KeyRing) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let keys = Arc::clone(&self.keys);
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::from)?;
+            work(&mut conn, &keys).map_err(Into::into)
+        })
+        .await?
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("pool", &self.pool).field("keys", &self.keys).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build application state: {0}")]
+pub struct StateError(String);
