@@ -24,14 +24,30 @@ mod tests {
 
     #[test]
     fn normalises_case_and_whitespace() {
-        assert_eq!(normalize_email("  Hanako@Example.JP ").as_deref(), Some("hanako@example.jp"));
+        assert_eq!(
+            normalize_email("  Hanako@Example.JP ").as_deref(),
+            Some("hanako@example.jp")
+        );
     }
 
     #[test]
     fn rejects_non_addresses() {
-        for bad in ["", "no-at-sign", "@example.jp", "a@", "a@b", "a@@b.jp", "a b@c.jp", "a@.jp", "a@b..jp"] {
+        for bad in [
+            "",
+            "no-at-sign",
+            "@example.jp",
+            "a@",
+            "a@b",
+            "a@@b.jp",
+            "a b@c.jp",
+            "a@.jp",
+            "a@b..jp",
+        ] {
             assert_eq!(normalize_email(bad), None, "{bad:?}");
         }
-        assert_eq!(normalize_email(&format!("{}@example.jp", "a".repeat(65))), None);
+        assert_eq!(
+            normalize_email(&format!("{}@example.jp", "a".repeat(65))),
+            None
+        );
     }
 }

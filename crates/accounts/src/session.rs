@@ -20,7 +20,9 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("expires_at", &self.expires_at).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -28,8 +30,13 @@ fn token_hash(token: &str) -> String {
     hex(&sha256(token.as_bytes()))
 }
 
-pub fn start_session(conn: &mut DbConnection, account_id: &str, now: DateTime<Utc>) -> Result<Session, AccountError> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.le(now.naive_utc()))).execute(conn)?;
+pub fn start_session(
+    conn: &mut DbConnection,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Session, AccountError> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.le(now.naive_utc())))
+        .execute(conn)?;
     let token = random::token_string()?;
     let expires_at = now + SESSION_LIFETIME;
     diesel::insert_into(sessions::table)
@@ -44,7 +51,11 @@ pub fn start_session(conn: &mut DbConnection, account_id: &str, now: DateTime<Ut
 }
 
 /// The account behind a live session token, or `None` for an unknown or expired one.
-pub fn find_session(conn: &mut DbConnection, token: &str, now: DateTime<Utc>) -> Result<Option<Account>, AccountError> {
+pub fn find_session(
+    conn: &mut DbConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Account>, AccountError> {
     let row: Option<(String, String, NaiveDateTime)> = sessions::table
         .inner_join(accounts::table)
         .filter(sessions::token_hash.eq(token_hash(token)))
@@ -53,11 +64,14 @@ pub fn find_session(conn: &mut DbConnection, token: &str, now: DateTime<Utc>) ->
         .optional()?;
     Ok(row.and_then(|(id, role, expires_at)| {
         let live = expires_at.and_utc() > now;
-        Role::parse(&role).filter(|_| live).map(|role| Account { id, role })
+        Role::parse(&role)
+            .filter(|_| live)
+            .map(|role| Account { id, role })
     }))
 }
 
 pub fn end_session(conn: &mut DbConnection, token: &str) -> Result<(), AccountError> {
-    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash(token)))).execute(conn)?;
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash(token))))
+        .execute(conn)?;
     Ok(())
 }

@@ -69,8 +69,10 @@ pub fn authenticate(
     };
     match found {
         Some((id, role, _)) if verified => {
-            diesel::delete(login_failures::table.filter(login_failures::email_index.eq(&email_index)))
-                .execute(conn)?;
+            diesel::delete(
+                login_failures::table.filter(login_failures::email_index.eq(&email_index)),
+            )
+            .execute(conn)?;
             let role = Role::parse(&role).ok_or(AccountError::NotFound)?;
             Ok(Account { id, role })
         }
@@ -87,36 +89,44 @@ pub fn authenticate(
     }
 }
 
+/// The sealed columns of an account, as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+struct SealedProfile {
+    role: String,
+    email_sealed: Vec<u8>,
+    display_name_sealed: Vec<u8>,
+    dek_wrapped: Vec<u8>,
+    kek_version: i32,
+    created_at: NaiveDateTime,
+}
+
 /// Opens an account's personal fields for its owner.
-pub fn profile(conn: &mut DbConnection, keys: &KeyRing, account_id: &str) -> Result<Profile, AccountError> {
-    let row: Option<(String, Vec<u8>, Vec<u8>, Vec<u8>, i32, NaiveDateTime)> = accounts::table
+pub fn profile(
+    conn: &mut DbConnection,
+    keys: &KeyRing,
+    account_id: &str,
+) -> Result<Profile, AccountError> {
+    let row: SealedProfile = accounts::table
         .find(account_id)
-        .select((
-            accounts::role,
-            accounts::email_sealed,
-            accounts::display_name_sealed,
-            accounts::dek_wrapped,
-            accounts::kek_version,
-            accounts::created_at,
-        ))
+        .select(SealedProfile::as_select())
         .first(conn)
-        .optional()?;
-    let (role, email_sealed, name_sealed, dek_wrapped, kek_version, created_at) =
-        row.ok_or(AccountError::NotFound)?;
-    let kek = u32::try_from(kek_version)
+        .optional()?
+        .ok_or(AccountError::NotFound)?;
+    let kek = u32::try_from(row.kek_version)
         .ok()
         .and_then(|v| keys.kek(v))
         .ok_or(AccountError::NoKek)?;
-    let dek = kek.unwrap_key(account_id, &dek_wrapped)?;
+    let dek = kek.unwrap_key(account_id, &row.dek_wrapped)?;
     let open = |field: &str, sealed: &[u8]| -> Result<String, AccountError> {
         let bytes = dek.open(&field_aad(account_id, field), sealed)?;
         String::from_utf8(bytes).map_err(|e| AccountError::Crypto(e.to_string()))
     };
     Ok(Profile {
         id: account_id.to_owned(),
-        role: Role::parse(&role).ok_or(AccountError::NotFound)?,
-        email: open("email", &email_sealed)?,
-        display_name: open("display_name", &name_sealed)?,
-        created_at: created_at.and_utc(),
+        role: Role::parse(&row.role).ok_or(AccountError::NotFound)?,
+        email: open("email", &row.email_sealed)?,
+        display_name: open("display_name", &row.display_name_sealed)?,
+        created_at: row.created_at.and_utc(),
     })
 }

@@ -1,11 +1,11 @@
 //! Accounts on both backends: sign-up, sign-in, throttling, sessions, and nothing personal in
 //! plaintext at rest.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)] // tests use the real clock
 
 use chrono::{Duration, Utc};
 use infobank_accounts::{
-    AccountError, FAILURE_LIMIT, NewAccount, Role, SESSION_LIFETIME, authenticate, create_account, end_session, find_session,
-    profile, start_session,
+    AccountError, FAILURE_LIMIT, NewAccount, Role, SESSION_LIFETIME, authenticate, create_account,
+    end_session, find_session, profile, start_session,
 };
 use infobank_crypto::KeyRing;
 use infobank_db::diesel::{QueryableByName, RunQueryDsl as _, sql_types::BigInt};
@@ -21,7 +21,12 @@ fn keys() -> (tempfile::TempDir, KeyRing) {
 }
 
 fn citizen<'a>(email: &'a str, name: &'a str) -> NewAccount<'a> {
-    NewAccount { role: Role::Citizen, email, password: PASSWORD, display_name: name }
+    NewAccount {
+        role: Role::Citizen,
+        email,
+        password: PASSWORD,
+        display_name: name,
+    }
 }
 
 fn sign_up_then_sign_in_and_read_profile(db: &TestDb) {
@@ -34,7 +39,10 @@ fn sign_up_then_sign_in_and_read_profile(db: &TestDb) {
     assert_eq!(account.id, id);
     assert_eq!(account.role, Role::Citizen);
     let p = profile(conn, &keys, &id).unwrap();
-    assert_eq!((p.email.as_str(), p.display_name.as_str()), ("hanako@example.jp", "Hanako"));
+    assert_eq!(
+        (p.email.as_str(), p.display_name.as_str()),
+        ("hanako@example.jp", "Hanako")
+    );
 }
 
 fn duplicate_email_is_refused_whatever_its_case(db: &TestDb) {
@@ -42,19 +50,42 @@ fn duplicate_email_is_refused_whatever_its_case(db: &TestDb) {
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
     create_account(conn, &keys, &citizen("taro@example.jp", "Taro"), Utc::now()).unwrap();
-    let again = create_account(conn, &keys, &citizen("TARO@example.jp", "Other"), Utc::now());
-    assert!(matches!(again, Err(AccountError::DuplicateEmail)), "{again:?}");
-    let staff = NewAccount { role: Role::Operator, ..citizen("taro@example.jp", "Op") };
-    assert!(matches!(create_account(conn, &keys, &staff, Utc::now()), Err(AccountError::DuplicateEmail)));
+    let again = create_account(
+        conn,
+        &keys,
+        &citizen("TARO@example.jp", "Other"),
+        Utc::now(),
+    );
+    assert!(
+        matches!(again, Err(AccountError::DuplicateEmail)),
+        "{again:?}"
+    );
+    let staff = NewAccount {
+        role: Role::Operator,
+        ..citizen("taro@example.jp", "Op")
+    };
+    assert!(matches!(
+        create_account(conn, &keys, &staff, Utc::now()),
+        Err(AccountError::DuplicateEmail)
+    ));
 }
 
 fn bad_email_and_weak_password_are_refused(db: &TestDb) {
     let (_d, keys) = keys();
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
-    assert!(matches!(create_account(conn, &keys, &citizen("not-an-email", "X"), Utc::now()), Err(AccountError::InvalidEmail)));
-    let weak = NewAccount { password: "short", ..citizen("a@example.jp", "A") };
-    assert!(matches!(create_account(conn, &keys, &weak, Utc::now()), Err(AccountError::WeakPassword(_))));
+    assert!(matches!(
+        create_account(conn, &keys, &citizen("not-an-email", "X"), Utc::now()),
+        Err(AccountError::InvalidEmail)
+    ));
+    let weak = NewAccount {
+        password: "short",
+        ..citizen("a@example.jp", "A")
+    };
+    assert!(matches!(
+        create_account(conn, &keys, &weak, Utc::now()),
+        Err(AccountError::WeakPassword(_))
+    ));
 }
 
 fn wrong_password_and_unknown_email_look_the_same(db: &TestDb) {
@@ -62,7 +93,14 @@ fn wrong_password_and_unknown_email_look_the_same(db: &TestDb) {
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
     create_account(conn, &keys, &citizen("jiro@example.jp", "Jiro"), Utc::now()).unwrap();
-    let wrong = authenticate(conn, &keys, "jiro@example.jp", "wrong password!!", Utc::now()).unwrap_err();
+    let wrong = authenticate(
+        conn,
+        &keys,
+        "jiro@example.jp",
+        "wrong password!!",
+        Utc::now(),
+    )
+    .unwrap_err();
     let unknown = authenticate(conn, &keys, "nobody@example.jp", PASSWORD, Utc::now()).unwrap_err();
     assert!(matches!(wrong, AccountError::InvalidCredentials));
     assert!(matches!(unknown, AccountError::InvalidCredentials));
@@ -72,16 +110,27 @@ fn sixth_attempt_within_the_window_is_throttled_until_it_passes(db: &TestDb) {
     let (_d, keys) = keys();
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
-    create_account(conn, &keys, &citizen("saburo@example.jp", "Saburo"), Utc::now()).unwrap();
+    create_account(
+        conn,
+        &keys,
+        &citizen("saburo@example.jp", "Saburo"),
+        Utc::now(),
+    )
+    .unwrap();
     let t0 = Utc::now();
     for i in 0..FAILURE_LIMIT {
         let at = t0 + Duration::seconds(i as i64);
-        assert!(matches!(authenticate(conn, &keys, "saburo@example.jp", "wrong password!!", at), Err(AccountError::InvalidCredentials)));
+        assert!(matches!(
+            authenticate(conn, &keys, "saburo@example.jp", "wrong password!!", at),
+            Err(AccountError::InvalidCredentials)
+        ));
     }
     // Even the right password is refused while throttled.
     let at = t0 + Duration::seconds(10);
     match authenticate(conn, &keys, "saburo@example.jp", PASSWORD, at) {
-        Err(AccountError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 15 * 60 - 10),
+        Err(AccountError::Throttled { retry_after_secs }) => {
+            assert_eq!(retry_after_secs, 15 * 60 - 10)
+        }
         other => panic!("expected throttling, got {other:?}"),
     }
     // Once the first failure leaves the 15-minute window, four remain and sign-in works again.
@@ -93,7 +142,13 @@ fn success_clears_earlier_failures(db: &TestDb) {
     let (_d, keys) = keys();
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
-    create_account(conn, &keys, &citizen("shiro@example.jp", "Shiro"), Utc::now()).unwrap();
+    create_account(
+        conn,
+        &keys,
+        &citizen("shiro@example.jp", "Shiro"),
+        Utc::now(),
+    )
+    .unwrap();
     let now = Utc::now();
     for _ in 0..FAILURE_LIMIT - 1 {
         let _ = authenticate(conn, &keys, "shiro@example.jp", "wrong password!!", now);
@@ -113,7 +168,10 @@ fn unknown_emails_are_throttled_too(db: &TestDb) {
     for _ in 0..FAILURE_LIMIT {
         let _ = authenticate(conn, &keys, "ghost@example.jp", PASSWORD, now);
     }
-    assert!(matches!(authenticate(conn, &keys, "ghost@example.jp", PASSWORD, now), Err(AccountError::Throttled { .. })));
+    assert!(matches!(
+        authenticate(conn, &keys, "ghost@example.jp", PASSWORD, now),
+        Err(AccountError::Throttled { .. })
+    ));
 }
 
 fn sessions_live_until_they_expire_or_end(db: &TestDb) {
@@ -123,11 +181,22 @@ fn sessions_live_until_they_expire_or_end(db: &TestDb) {
     let now = Utc::now();
     let id = create_account(conn, &keys, &citizen("goro@example.jp", "Goro"), now).unwrap();
     let session = start_session(conn, &id, now).unwrap();
-    assert_eq!(find_session(conn, &session.token, now).unwrap().unwrap().id, id);
-    assert!(find_session(conn, &session.token, now + SESSION_LIFETIME).unwrap().is_none(), "expired");
+    assert_eq!(
+        find_session(conn, &session.token, now).unwrap().unwrap().id,
+        id
+    );
+    assert!(
+        find_session(conn, &session.token, now + SESSION_LIFETIME)
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
     assert!(find_session(conn, "forged-token", now).unwrap().is_none());
     end_session(conn, &session.token).unwrap();
-    assert!(find_session(conn, &session.token, now).unwrap().is_none(), "ended");
+    assert!(
+        find_session(conn, &session.token, now).unwrap().is_none(),
+        "ended"
+    );
 }
 
 #[derive(QueryableByName)]
@@ -151,12 +220,17 @@ fn nothing_personal_is_stored_in_plaintext(db: &TestDb) {
     let session = start_session(conn, &id, Utc::now()).unwrap();
     match db.backend() {
         Backend::Sqlite => {
-            let infobank_db::DatabaseUrl::Sqlite(path) = &db.url else { unreachable!() };
+            let infobank_db::DatabaseUrl::Sqlite(path) = &db.url else {
+                unreachable!()
+            };
             let mut bytes = std::fs::read(path).unwrap();
             bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
             assert!(!bytes.is_empty());
             for needle in [marker.as_bytes(), session.token.as_bytes()] {
-                assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext found in the SQLite files");
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "plaintext found in the SQLite files"
+                );
             }
         }
         Backend::Postgres => {
@@ -176,7 +250,11 @@ fn nothing_personal_is_stored_in_plaintext(db: &TestDb) {
                      OR position(convert_to('{marker}', 'UTF8') in display_name_sealed) > 0"
                 ),
             );
-            assert_eq!((text_hits, byte_hits), (0, 0), "plaintext found in PostgreSQL");
+            assert_eq!(
+                (text_hits, byte_hits),
+                (0, 0),
+                "plaintext found in PostgreSQL"
+            );
         }
     }
     // ...and yet the owner gets the values back.
@@ -199,14 +277,22 @@ fn concurrent_sign_ups_with_one_email_create_one_account(db: &TestDb) {
                 s.spawn(move || {
                     let keys = KeyRing::load_or_create(&dir).unwrap();
                     let conn = &mut *pool.get().unwrap();
-                    create_account(conn, &keys, &citizen("race@example.jp", "Racer"), Utc::now())
+                    create_account(
+                        conn,
+                        &keys,
+                        &citizen("race@example.jp", "Racer"),
+                        Utc::now(),
+                    )
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let created = outcomes.iter().filter(|o| o.is_ok()).count();
-    let duplicates = outcomes.iter().filter(|o| matches!(o, Err(AccountError::DuplicateEmail))).count();
+    let duplicates = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(AccountError::DuplicateEmail)))
+        .count();
     assert_eq!((created, duplicates), (1, 7), "{outcomes:?}");
 }
 

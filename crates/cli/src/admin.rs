@@ -3,7 +3,6 @@
 
 use std::io::BufRead as _;
 
-use chrono::Utc;
 use clap::Subcommand;
 use infobank_accounts::{NewAccount, Role, create_account};
 use infobank_web::Config;
@@ -36,9 +35,18 @@ pub fn run(command: AdminCommand) -> Result<(), CliError> {
     };
     let password = read_password()?;
     let ready = prepare(Config::from_env()?)?;
-    let mut conn = ready.pool.get().map_err(|e| CliError::Other(e.to_string()))?;
-    let new = NewAccount { role, email: &email, password: &password, display_name: &name };
-    let id = create_account(&mut conn, &ready.keys, &new, Utc::now()).map_err(|e| CliError::Other(e.to_string()))?;
+    let mut conn = ready
+        .pool
+        .get()
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    let new = NewAccount {
+        role,
+        email: &email,
+        password: &password,
+        display_name: &name,
+    };
+    let id = create_account(&mut conn, &ready.keys, &new, infobank_web::clock::now())
+        .map_err(|e| CliError::Other(e.to_string()))?;
     println!("created {} account {id}", role.as_str());
     Ok(())
 }
@@ -51,7 +59,10 @@ fn read_password() -> Result<String, CliError> {
         .map_err(|e| CliError::Other(format!("reading the password from stdin: {e}")))?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
-        return Err(CliError::Other("no password on stdin; pipe it in, e.g. `printf '%s\\n' \"$PW\" | infobank admin …`".into()));
+        return Err(CliError::Other(
+            "no password on stdin; pipe it in, e.g. `printf '%s\\n' \"$PW\" | infobank admin …`"
+                .into(),
+        ));
     }
     Ok(password)
 }

@@ -26,7 +26,10 @@ pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Logs go to stderr so that command output on stdout (JSON, tables) stays machine-readable.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// What every command needs: validated configuration, the key ring, a migrated database.
@@ -48,9 +51,16 @@ pub fn prepare(config: Config) -> Result<Ready, CliError> {
 
 fn open_migrated(config: &Config) -> Result<Pool, CliError> {
     let url = config.database_url.to_string();
-    let db_err = |message: String| CliError::Database { url: url.clone(), message };
-    let options = PoolOptions { max_size: config.pool_size, ..PoolOptions::default() };
-    let pool = Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
+    let db_err = |message: String| CliError::Database {
+        url: url.clone(),
+        message,
+    };
+    let options = PoolOptions {
+        max_size: config.pool_size,
+        ..PoolOptions::default()
+    };
+    let pool =
+        Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
     let mut conn = pool.get().map_err(|e| db_err(e.to_string()))?;
     let applied = run_migrations(&mut conn).map_err(|e| db_err(e.to_string()))?;
     for name in &applied {

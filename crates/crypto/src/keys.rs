@@ -35,7 +35,10 @@ pub enum KeyError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
-    move |source| KeyError::Io { path: path.to_path_buf(), source }
+    move |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// All long-lived keys of one installation.
@@ -73,10 +76,18 @@ impl KeyRing {
         }
 
         let pseudonym_path = dir.join(PSEUDONYM_FILE);
-        let pseudonym_bytes = load_or_generate(&pseudonym_path, || crate::random::bytes::<32>().map(Vec::from))?;
+        let pseudonym_bytes = load_or_generate(&pseudonym_path, || {
+            crate::random::bytes::<32>().map(Vec::from)
+        })?;
         let pseudonym_secret = to_key32(&pseudonym_path, &pseudonym_bytes)?;
 
-        Ok(Self { signing_pkcs8, signing_public, signing_key_id, keks, pseudonym_secret })
+        Ok(Self {
+            signing_pkcs8,
+            signing_public,
+            signing_key_id,
+            keks,
+            pseudonym_secret,
+        })
     }
 
     pub fn signing_pkcs8(&self) -> &[u8] {
@@ -167,7 +178,10 @@ fn read_private(path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                return Err(KeyError::Permissions { path: path.to_path_buf(), mode });
+                return Err(KeyError::Permissions {
+                    path: path.to_path_buf(),
+                    mode,
+                });
             }
         }
         #[cfg(not(unix))]
@@ -190,7 +204,10 @@ fn load_or_generate(
     match write_private(path, &bytes) {
         Ok(()) => Ok(bytes),
         Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
-            read_private(path)?.ok_or_else(|| KeyError::Invalid { path: path.to_path_buf(), reason: "vanished while being created".into() })
+            read_private(path)?.ok_or_else(|| KeyError::Invalid {
+                path: path.to_path_buf(),
+                reason: "vanished while being created".into(),
+            })
         }
         Err(e) => Err(e),
     }
@@ -231,7 +248,10 @@ mod tests {
             let mode = fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");
         }
-        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
 
         let second = KeyRing::load_or_create(&dir).unwrap();
         assert_eq!(first.signing_public_key(), second.signing_public_key());
@@ -259,24 +279,39 @@ mod tests {
         KeyRing::load_or_create(tmp.path()).unwrap();
         let p = tmp.path().join(PSEUDONYM_FILE);
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(KeyRing::load_or_create(tmp.path()), Err(KeyError::Permissions { .. })));
+        assert!(matches!(
+            KeyRing::load_or_create(tmp.path()),
+            Err(KeyError::Permissions { .. })
+        ));
         fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
         fs::write(&p, b"short").unwrap();
-        assert!(matches!(KeyRing::load_or_create(tmp.path()), Err(KeyError::Invalid { .. })));
+        assert!(matches!(
+            KeyRing::load_or_create(tmp.path()),
+            Err(KeyError::Invalid { .. })
+        ));
     }
 
     #[test]
     fn processes_starting_together_agree_on_the_keys() {
         let tmp = tempfile::tempdir().unwrap();
         let rings: Vec<KeyRing> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| KeyRing::load_or_create(tmp.path()).unwrap())).collect();
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| KeyRing::load_or_create(tmp.path()).unwrap()))
+                .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         for ring in &rings[1..] {
             assert_eq!(ring.signing_public_key(), rings[0].signing_public_key());
-            assert_eq!(ring.blind_index("p").index("x"), rings[0].blind_index("p").index("x"));
+            assert_eq!(
+                ring.blind_index("p").index("x"),
+                rings[0].blind_index("p").index("x")
+            );
         }
-        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-")).collect();
+        let leftovers: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+            .collect();
         assert!(leftovers.is_empty());
     }
 

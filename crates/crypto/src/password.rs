@@ -1,8 +1,8 @@
 //! Password hashing: argon2id with the crate's OWASP-recommended defaults (m=19 MiB, t=2, p=1),
 //! PHC string format so parameters can be raised later without breaking old hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -14,7 +14,8 @@ pub enum PasswordError {
 
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     let salt_bytes = crate::random::bytes::<16>()?;
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| PasswordError::Hash(e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| PasswordError::Hash(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -46,7 +47,10 @@ mod tests {
 
     #[test]
     fn same_password_gets_different_salts() {
-        assert_ne!(hash_password("pw-pw-pw-pw-pw").unwrap(), hash_password("pw-pw-pw-pw-pw").unwrap());
+        assert_ne!(
+            hash_password("pw-pw-pw-pw-pw").unwrap(),
+            hash_password("pw-pw-pw-pw-pw").unwrap()
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ impl TokenSigner {
             jti: uuid::Uuid::now_v7().to_string(),
         };
         let token = self.sign(&claims)?;
-        Ok(IssuedToken { token, expires_in: ttl.num_seconds() })
+        Ok(IssuedToken {
+            token,
+            expires_in: ttl.num_seconds(),
+        })
     }
 
     /// Signs any serialisable claims as a compact JWS with this installation's key id.
@@ -125,7 +128,9 @@ impl TokenSigner {
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSigner").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("TokenSigner")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -133,6 +138,11 @@ impl std::fmt::Debug for TokenSigner {
 mod tests {
     use super::*;
     use chrono::Duration;
+
+    /// A fixed instant: these tests are about the arithmetic, not about today.
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
 
     fn signer() -> (tempfile::TempDir, TokenSigner) {
         let tmp = tempfile::tempdir().unwrap();
@@ -144,30 +154,51 @@ mod tests {
     #[test]
     fn issued_token_verifies_for_its_audience_only() {
         let (_tmp, s) = signer();
-        let now = Utc::now();
-        let t = s.issue("acct-1", "citizen", "infobank:citizen", Duration::minutes(15), now).unwrap();
+        let now = t0();
+        let t = s
+            .issue(
+                "acct-1",
+                "citizen",
+                "infobank:citizen",
+                Duration::minutes(15),
+                now,
+            )
+            .unwrap();
         assert_eq!(t.expires_in, 900);
         let claims = s.verify(&t.token, "infobank:citizen", now).unwrap();
         assert_eq!(claims.sub, "acct-1");
         assert_eq!(claims.role, "citizen");
-        assert!(matches!(s.verify(&t.token, "infobank:regulator", now), Err(TokenError::Invalid(_))));
+        assert!(matches!(
+            s.verify(&t.token, "infobank:regulator", now),
+            Err(TokenError::Invalid(_))
+        ));
     }
 
     #[test]
     fn expiry_is_checked_against_the_given_time() {
         let (_tmp, s) = signer();
-        let now = Utc::now();
-        let t = s.issue("a", "citizen", "aud", Duration::minutes(15), now).unwrap();
-        assert!(s.verify(&t.token, "aud", now + Duration::minutes(14)).is_ok());
-        assert_eq!(s.verify(&t.token, "aud", now + Duration::minutes(15)), Err(TokenError::Expired));
+        let now = t0();
+        let t = s
+            .issue("a", "citizen", "aud", Duration::minutes(15), now)
+            .unwrap();
+        assert!(
+            s.verify(&t.token, "aud", now + Duration::minutes(14))
+                .is_ok()
+        );
+        assert_eq!(
+            s.verify(&t.token, "aud", now + Duration::minutes(15)),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
     fn tampered_or_foreign_tokens_are_rejected() {
         let (_tmp, s) = signer();
         let (_tmp2, other) = signer();
-        let now = Utc::now();
-        let t = s.issue("a", "citizen", "aud", Duration::minutes(15), now).unwrap();
+        let now = t0();
+        let t = s
+            .issue("a", "citizen", "aud", Duration::minutes(15), now)
+            .unwrap();
         assert!(other.verify(&t.token, "aud", now).is_err());
         let mut parts: Vec<&str> = t.token.split('.').collect();
         let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -186,8 +217,10 @@ mod tests {
         assert_eq!(key["kid"], s.key_id());
         // The published x must verify a token on its own, as a partner's library would do it.
         let decoding = DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
-        let now = Utc::now();
-        let t = s.issue("a", "citizen", "aud", Duration::minutes(1), now).unwrap();
+        let now = t0();
+        let t = s
+            .issue("a", "citizen", "aud", Duration::minutes(1), now)
+            .unwrap();
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_audience(&["aud"]);
         assert!(jsonwebtoken::decode::<AccessClaims>(&t.token, &decoding, &v).is_ok());

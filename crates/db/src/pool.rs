@@ -44,7 +44,8 @@ impl ManageConnection for Manager {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS).map_err(r2d2::Error::QueryError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
@@ -73,7 +74,10 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self { max_size: 8, connection_timeout: Duration::from_secs(5) }
+        Self {
+            max_size: 8,
+            connection_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -86,20 +90,22 @@ pub struct Pool {
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Pool")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
 impl Pool {
     /// Opens the pool and checks that one connection can be made, so a bad URL fails at start.
     pub fn open(url: DatabaseUrl, options: &PoolOptions) -> Result<Self, DbError> {
-        if let DatabaseUrl::Sqlite(path) = &url {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|source| DbError::Directory {
-                    path: parent.display().to_string(),
-                    source,
-                })?;
-            }
+        if let DatabaseUrl::Sqlite(path) = &url
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|source| DbError::Directory {
+                path: parent.display().to_string(),
+                source,
+            })?;
         }
         let inner = r2d2::Pool::builder()
             .max_size(options.max_size)

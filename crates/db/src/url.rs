@@ -20,7 +20,9 @@ pub enum DatabaseUrl {
 pub enum UrlError {
     #[error("database URL must start with sqlite:// or postgres:// (got {0:?})")]
     UnknownScheme(String),
-    #[error("sqlite URL names no file; use sqlite:///absolute/path.db or sqlite://relative/path.db")]
+    #[error(
+        "sqlite URL names no file; use sqlite:///absolute/path.db or sqlite://relative/path.db"
+    )]
     EmptySqlitePath,
     #[error("an in-memory SQLite database cannot be shared by a connection pool; name a file")]
     InMemorySqlite,
@@ -96,17 +98,38 @@ mod tests {
 
     #[test]
     fn scheme_selects_backend() {
-        assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap().backend(), Backend::Sqlite);
-        assert_eq!(DatabaseUrl::parse("sqlite:///abs/x.db").unwrap(), DatabaseUrl::Sqlite("/abs/x.db".into()));
-        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(), Backend::Postgres);
-        assert_eq!(DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap().backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///abs/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/abs/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
     }
 
     #[test]
     fn bad_urls_are_explained() {
-        assert_eq!(DatabaseUrl::parse("mysql://root:pw@h/db"), Err(UrlError::UnknownScheme("mysql".into())));
-        assert_eq!(DatabaseUrl::parse("sqlite://"), Err(UrlError::EmptySqlitePath));
-        assert_eq!(DatabaseUrl::parse("sqlite://:memory:"), Err(UrlError::InMemorySqlite));
+        assert_eq!(
+            DatabaseUrl::parse("mysql://root:pw@h/db"),
+            Err(UrlError::UnknownScheme("mysql".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(UrlError::EmptySqlitePath)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://:memory:"),
+            Err(UrlError::InMemorySqlite)
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Migrations: both backends have the same folders, every `down.sql` undoes its `up.sql`, and
 //! pooled SQLite connections carry the production pragmas.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)] // tests use the real clock
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -9,17 +9,29 @@ use diesel::QueryableByName;
 use diesel::RunQueryDsl as _;
 use diesel::sql_types::{BigInt, Text};
 use diesel_migrations::MigrationHarness as _;
-use infobank_db::{DbConnection, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, is_fully_migrated, run_migrations};
+use infobank_db::{
+    DbConnection, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, is_fully_migrated, run_migrations,
+};
 use infobank_testkit::{TestDb, db_tests};
 
 fn folder_names(backend: &str) -> BTreeSet<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(backend);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations")
+        .join(backend);
     std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| {
             let path = e.unwrap().path();
-            assert!(path.join("up.sql").is_file(), "{} has no up.sql", path.display());
-            assert!(path.join("down.sql").is_file(), "{} has no down.sql", path.display());
+            assert!(
+                path.join("up.sql").is_file(),
+                "{} has no up.sql",
+                path.display()
+            );
+            assert!(
+                path.join("down.sql").is_file(),
+                "{} has no down.sql",
+                path.display()
+            );
             path.file_name().unwrap().to_string_lossy().into_owned()
         })
         .collect()
@@ -55,7 +67,12 @@ fn schema(conn: &mut DbConnection) -> Vec<String> {
              UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger WHERE NOT tgisinternal"
         }
     };
-    let mut lines: Vec<String> = diesel::sql_query(query).load::<SchemaLine>(conn).unwrap().into_iter().map(|l| l.line).collect();
+    let mut lines: Vec<String> = diesel::sql_query(query)
+        .load::<SchemaLine>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
     lines.sort();
     lines
 }
@@ -86,9 +103,17 @@ fn every_down_reverses_its_up(db: &TestDb) {
         let applied = schema(&mut conn);
         assert_ne!(before, applied, "migration {step} changed nothing");
         revert_last(&mut conn);
-        assert_eq!(before, schema(&mut conn), "down.sql of migration {step} does not undo its up.sql");
+        assert_eq!(
+            before,
+            schema(&mut conn),
+            "down.sql of migration {step} does not undo its up.sql"
+        );
         apply_next(&mut conn);
-        assert_eq!(applied, schema(&mut conn), "migration {step} is not repeatable after a revert");
+        assert_eq!(
+            applied,
+            schema(&mut conn),
+            "migration {step} is not repeatable after a revert"
+        );
     }
     assert!(is_fully_migrated(&mut conn).unwrap());
 }
@@ -103,7 +128,10 @@ fn migrations_are_idempotent_and_readiness_follows_them(db: &TestDb) {
     assert!(run_migrations(&mut conn).unwrap().is_empty());
 }
 
-db_tests!(every_down_reverses_its_up, migrations_are_idempotent_and_readiness_follows_them);
+db_tests!(
+    every_down_reverses_its_up,
+    migrations_are_idempotent_and_readiness_follows_them
+);
 
 #[derive(QueryableByName)]
 struct Pragma {
@@ -125,10 +153,18 @@ fn pooled_sqlite_connections_carry_the_production_pragmas() {
     let mut held = Vec::new();
     for _ in 0..3 {
         let mut conn = pool.get().unwrap();
-        let fk: Pragma = diesel::sql_query("SELECT foreign_keys AS value FROM pragma_foreign_keys").get_result(&mut *conn).unwrap();
-        let busy: Pragma = diesel::sql_query("SELECT timeout AS value FROM pragma_busy_timeout").get_result(&mut *conn).unwrap();
-        let sync: Pragma = diesel::sql_query("SELECT synchronous AS value FROM pragma_synchronous").get_result(&mut *conn).unwrap();
-        let wal: PragmaText = diesel::sql_query("SELECT journal_mode FROM pragma_journal_mode").get_result(&mut *conn).unwrap();
+        let fk: Pragma = diesel::sql_query("SELECT foreign_keys AS value FROM pragma_foreign_keys")
+            .get_result(&mut *conn)
+            .unwrap();
+        let busy: Pragma = diesel::sql_query("SELECT timeout AS value FROM pragma_busy_timeout")
+            .get_result(&mut *conn)
+            .unwrap();
+        let sync: Pragma = diesel::sql_query("SELECT synchronous AS value FROM pragma_synchronous")
+            .get_result(&mut *conn)
+            .unwrap();
+        let wal: PragmaText = diesel::sql_query("SELECT journal_mode FROM pragma_journal_mode")
+            .get_result(&mut *conn)
+            .unwrap();
         assert_eq!(fk.value, 1);
         assert_eq!(busy.value, 10_000);
         assert_eq!(sync.value, 2, "synchronous = FULL");

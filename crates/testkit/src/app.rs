@@ -31,7 +31,10 @@ impl TestApp {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let options = ServerOptions { workers: Some(2), handle_signals: false };
+                let options = ServerOptions {
+                    workers: Some(2),
+                    handle_signals: false,
+                };
                 let server = build_server(state, listener, &options).unwrap();
                 tx.send(server.handle()).unwrap();
                 server.await.unwrap();
@@ -39,7 +42,14 @@ impl TestApp {
         });
         let handle = rx.recv().unwrap();
         let agent = ureq::AgentBuilder::new().redirects(0).build();
-        Self { base_url, pool, db, key_dir, agent, handle }
+        Self {
+            base_url,
+            pool,
+            db,
+            key_dir,
+            agent,
+            handle,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -63,22 +73,44 @@ impl TestApp {
     }
 
     pub fn get_with_token(&self, path: &str, token: &str) -> Response {
-        self.send(self.request("GET", path).set("Authorization", &format!("Bearer {token}")))
+        self.send(
+            self.request("GET", path)
+                .set("Authorization", &format!("Bearer {token}")),
+        )
     }
 
     pub fn post_json(&self, path: &str, body: &Value) -> Response {
         into_response(self.request("POST", path).send_json(body.clone()))
     }
 
+    pub fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
+        self.send(self.request("GET", path).set("Cookie", cookie))
+    }
+
+    /// Posts an HTML form, as a browser would, with the given `Cookie` header.
+    pub fn post_form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Response {
+        let mut req = self.request("POST", path);
+        if !cookie.is_empty() {
+            req = req.set("Cookie", cookie);
+        }
+        into_response(req.send_form(fields))
+    }
+
     /// Signs up a citizen and returns the new account id.
     pub fn sign_up(&self, email: &str, password: &str) -> String {
-        let r = self.post_json("/api/v1/citizens", &json!({ "email": email, "password": password, "display_name": "Test Citizen" }));
+        let r = self.post_json(
+            "/api/v1/citizens",
+            &json!({ "email": email, "password": password, "display_name": "Test Citizen" }),
+        );
         assert_eq!(r.status, 201, "sign-up failed: {}", r.body);
         r.json()["id"].as_str().unwrap().to_owned()
     }
 
     pub fn login(&self, email: &str, password: &str) -> Response {
-        self.post_json("/api/v1/auth/login", &json!({ "email": email, "password": password }))
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
     }
 
     /// Signs in and returns the access token, failing the test if sign-in fails.

@@ -21,7 +21,10 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = DatabaseUrl::sqlite_file(dir.path().join("infobank.db"));
-        Self { url, cleanup: Cleanup::Sqlite(dir) }
+        Self {
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
     }
 
     /// A fresh, empty PostgreSQL database; `None` (after a loud message) when no PostgreSQL can
@@ -29,10 +32,16 @@ impl TestDb {
     pub fn postgres() -> Option<Self> {
         let admin_url = pg_cluster::admin_url()?;
         let name = format!("infobank_test_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = PgConnection::establish(&admin_url).expect("connect to the PostgreSQL admin database");
-        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+        let mut admin =
+            PgConnection::establish(&admin_url).expect("connect to the PostgreSQL admin database");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
         let url = DatabaseUrl::parse(&with_database(&admin_url, &name)).expect("test database URL");
-        Some(Self { url, cleanup: Cleanup::Postgres { admin_url, name } })
+        Some(Self {
+            url,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
     }
 
     pub fn backend(&self) -> infobank_db::Backend {
@@ -58,7 +67,9 @@ pub(crate) fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{database}", &base[..authority_end]);
     if let Some(q) = query {
         out.push('?');
@@ -69,10 +80,10 @@ pub(crate) fn with_database(url: &str, database: &str) -> String {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
-            if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }
@@ -83,9 +94,15 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced_and_the_rest_kept() {
-        assert_eq!(with_database("postgres://u@127.0.0.1:5432/postgres", "t1"), "postgres://u@127.0.0.1:5432/t1");
+        assert_eq!(
+            with_database("postgres://u@127.0.0.1:5432/postgres", "t1"),
+            "postgres://u@127.0.0.1:5432/t1"
+        );
         assert_eq!(with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
-        assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "t1"), "postgres://u:p@h/t1?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
         assert_eq!(
             with_database("postgresql:///postgres?host=/tmp/sock&port=5433", "t1"),
             "postgresql:///t1?host=/tmp/sock&port=5433"

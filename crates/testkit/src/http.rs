@@ -12,11 +12,15 @@ pub struct Response {
 
 impl Response {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every `Set-Cookie` header's `name=value` part.
@@ -44,7 +48,12 @@ impl Response {
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> Value {
         assert_eq!(self.status, status, "status; body: {}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "content type; body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type; body: {}",
+            self.body
+        );
         let body = self.json();
         assert_eq!(body["code"], code, "problem code; body: {}", self.body);
         assert_eq!(body["status"], status);
@@ -66,5 +75,9 @@ pub(crate) fn into_response(result: Result<ureq::Response, ureq::Error>) -> Resp
         }
     }
     let body = resp.into_string().unwrap_or_default();
-    Response { status, headers, body }
+    Response {
+        status,
+        headers,
+        body,
+    }
 }

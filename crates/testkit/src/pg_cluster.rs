@@ -22,14 +22,16 @@ pub fn admin_url() -> Option<String> {
     ADMIN
         .get_or_init(|| {
             let attempt = match std::env::var(ENV_URL) {
-                Ok(url) if !url.is_empty() => {
-                    PgConnection::establish(&url).map(|_| url).map_err(|e| format!("{ENV_URL} is set but unreachable: {e}"))
-                }
+                Ok(url) if !url.is_empty() => PgConnection::establish(&url)
+                    .map(|_| url)
+                    .map_err(|e| format!("{ENV_URL} is set but unreachable: {e}")),
                 _ => start_throwaway_cluster(),
             };
             match attempt {
                 Ok(url) => Some(url),
-                Err(reason) if in_ci() => panic!("PostgreSQL is required under CI=true and could not be had: {reason}"),
+                Err(reason) if in_ci() => {
+                    panic!("PostgreSQL is required under CI=true and could not be had: {reason}")
+                }
                 Err(reason) => {
                     eprintln!(
                         "\n********************************************************************\n\
@@ -46,16 +48,25 @@ pub fn admin_url() -> Option<String> {
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     let shown = format!("{cmd:?}");
-    let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("{shown}: {e}"))?;
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{shown}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{shown} failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "{shown} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn pg_bindir() -> Result<PathBuf, String> {
@@ -66,17 +77,24 @@ fn pg_bindir() -> Result<PathBuf, String> {
         }
     }
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map_err(|_| "no PostgreSQL installation found (no pg_config, no /usr/lib/postgresql)".to_owned())?
+        .map_err(|_| {
+            "no PostgreSQL installation found (no pg_config, no /usr/lib/postgresql)".to_owned()
+        })?
         .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
         .filter(|p| p.join("initdb").exists())
         .collect();
     candidates.sort();
-    candidates.pop().ok_or_else(|| "no initdb under /usr/lib/postgresql/*/bin".to_owned())
+    candidates
+        .pop()
+        .ok_or_else(|| "no initdb under /usr/lib/postgresql/*/bin".to_owned())
 }
 
 fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
 }
 
 /// A command that runs `program` as the `postgres` user when we are root.
@@ -100,13 +118,24 @@ pub fn start_throwaway_cluster() -> Result<String, String> {
         .map_err(|e| e.to_string())?
         .keep();
     if as_postgres {
-        run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir))?;
+        run(Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir))?;
     }
     let data = dir.join("data");
     run(pg_command(&bindir.join("initdb"), as_postgres)
         .arg("-D")
         .arg(&data)
-        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"]))?;
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ]))?;
     let port = free_port()?;
     // Durability is pointless for a throwaway test cluster; speed is not.
     let options = format!(
@@ -123,7 +152,11 @@ pub fn start_throwaway_cluster() -> Result<String, String> {
     let stop = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runas}'{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{dir}'",
         pid = std::process::id(),
-        runas = if as_postgres { "runuser -u postgres -- " } else { "" },
+        runas = if as_postgres {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        },
         pg_ctl = bindir.join("pg_ctl").display(),
         data = data.display(),
         dir = dir.display(),
@@ -137,6 +170,7 @@ pub fn start_throwaway_cluster() -> Result<String, String> {
         .map_err(|e| format!("starting the cluster watchdog: {e}"))?;
 
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    PgConnection::establish(&url).map_err(|e| format!("throwaway cluster started but refuses connections: {e}"))?;
+    PgConnection::establish(&url)
+        .map_err(|e| format!("throwaway cluster started but refuses connections: {e}"))?;
     Ok(url)
 }

@@ -10,7 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use infobank_accounts::Role;
 use infobank_crypto::TokenError;
 
@@ -59,22 +59,36 @@ pub struct Authenticated<R> {
 fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiError> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
-    let token = bearer_token(req)
-        .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <access token>"))?;
-    let now = Utc::now();
+    let token = bearer_token(req).ok_or_else(|| {
+        ApiError::unauthenticated(
+            "unauthenticated",
+            "send Authorization: Bearer <access token>",
+        )
+    })?;
+    let now = crate::clock::now();
     match state.tokens.verify(token, audience(R::ROLE), now) {
-        Ok(claims) if claims.role == R::ROLE.as_str() => {
-            Ok(Authenticated { account_id: claims.sub, _role: PhantomData })
-        }
-        Ok(_) => Err(ApiError::unauthenticated("invalid_token", "token role does not match its audience")),
-        Err(TokenError::Expired) => Err(ApiError::unauthenticated("token_expired", "access token has expired; sign in again")),
+        Ok(claims) if claims.role == R::ROLE.as_str() => Ok(Authenticated {
+            account_id: claims.sub,
+            _role: PhantomData,
+        }),
+        Ok(_) => Err(ApiError::unauthenticated(
+            "invalid_token",
+            "token role does not match its audience",
+        )),
+        Err(TokenError::Expired) => Err(ApiError::unauthenticated(
+            "token_expired",
+            "access token has expired; sign in again",
+        )),
         Err(TokenError::Invalid(_)) => {
             // A genuine token for another role is a permission problem, not an identity one.
             let other_role = [Role::Citizen, Role::Operator, Role::Regulator]
@@ -82,9 +96,15 @@ fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiE
                 .filter(|r| *r != R::ROLE)
                 .any(|r| state.tokens.verify(token, audience(r), now).is_ok());
             if other_role {
-                Err(ApiError::forbidden("wrong_role", "this endpoint is not available to your role"))
+                Err(ApiError::forbidden(
+                    "wrong_role",
+                    "this endpoint is not available to your role",
+                ))
             } else {
-                Err(ApiError::unauthenticated("invalid_token", "access token is not valid"))
+                Err(ApiError::unauthenticated(
+                    "invalid_token",
+                    "access token is not valid",
+                ))
             }
         }
     }

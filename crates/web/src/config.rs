@@ -60,33 +60,59 @@ impl Config {
             None => FileConfig::default(),
         };
 
-        let listen_raw = env("INFOBANK_LISTEN").or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen_raw = env("INFOBANK_LISTEN")
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen = listen_raw.parse().map_err(|_| ConfigError {
             setting: "INFOBANK_LISTEN",
             message: format!("{listen_raw:?} is not a socket address such as 127.0.0.1:8080"),
         })?;
 
-        let data_dir = env("INFOBANK_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| "data".into());
+        let data_dir = env("INFOBANK_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| "data".into());
         if data_dir.as_os_str().is_empty() {
-            return Err(ConfigError { setting: "INFOBANK_DATA_DIR", message: "must not be empty".into() });
+            return Err(ConfigError {
+                setting: "INFOBANK_DATA_DIR",
+                message: "must not be empty".into(),
+            });
         }
         let database_url = match env("INFOBANK_DATABASE_URL").or(file.database_url) {
-            Some(raw) => DatabaseUrl::parse(&raw)
-                .map_err(|e| ConfigError { setting: "INFOBANK_DATABASE_URL", message: e.to_string() })?,
+            Some(raw) => DatabaseUrl::parse(&raw).map_err(|e| ConfigError {
+                setting: "INFOBANK_DATABASE_URL",
+                message: e.to_string(),
+            })?,
             None => DatabaseUrl::sqlite_file(data_dir.join("infobank.db")),
         };
-        let key_dir = env("INFOBANK_KEY_DIR").map(PathBuf::from).or(file.key_dir).unwrap_or_else(|| data_dir.join("keys"));
+        let key_dir = env("INFOBANK_KEY_DIR")
+            .map(PathBuf::from)
+            .or(file.key_dir)
+            .unwrap_or_else(|| data_dir.join("keys"));
 
         let pool_size = parse_number(&env, "INFOBANK_POOL_SIZE", file.pool_size, 8)?;
         if !(1..=256).contains(&pool_size) {
-            return Err(ConfigError { setting: "INFOBANK_POOL_SIZE", message: "must be between 1 and 256".into() });
+            return Err(ConfigError {
+                setting: "INFOBANK_POOL_SIZE",
+                message: "must be between 1 and 256".into(),
+            });
         }
         let json_limit = parse_number(&env, "INFOBANK_JSON_LIMIT", file.json_limit, 256 * 1024)?;
         if json_limit < 1024 {
-            return Err(ConfigError { setting: "INFOBANK_JSON_LIMIT", message: "must be at least 1024 bytes".into() });
+            return Err(ConfigError {
+                setting: "INFOBANK_JSON_LIMIT",
+                message: "must be at least 1024 bytes".into(),
+            });
         }
 
-        Ok(Self { listen, data_dir, database_url, key_dir, pool_size, json_limit })
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url,
+            key_dir,
+            pool_size,
+            json_limit,
+        })
     }
 }
 
@@ -97,7 +123,10 @@ fn parse_number<T: std::str::FromStr>(
     default: T,
 ) -> Result<T, ConfigError> {
     match env(setting) {
-        Some(raw) => raw.trim().parse().map_err(|_| ConfigError { setting, message: format!("{raw:?} is not a whole number") }),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
+            setting,
+            message: format!("{raw:?} is not a whole number"),
+        }),
         None => Ok(from_file.unwrap_or(default)),
     }
 }
@@ -108,7 +137,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -123,8 +155,15 @@ mod tests {
 
     #[test]
     fn environment_overrides_and_derived_paths_follow_data_dir() {
-        let c = with(&[("INFOBANK_DATA_DIR", "/srv/ib"), ("INFOBANK_LISTEN", "0.0.0.0:9000")]).unwrap();
-        assert_eq!(c.database_url, DatabaseUrl::sqlite_file("/srv/ib/infobank.db"));
+        let c = with(&[
+            ("INFOBANK_DATA_DIR", "/srv/ib"),
+            ("INFOBANK_LISTEN", "0.0.0.0:9000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::sqlite_file("/srv/ib/infobank.db")
+        );
         assert_eq!(c.key_dir, PathBuf::from("/srv/ib/keys"));
         assert_eq!(c.listen.port(), 9000);
         let pg = with(&[("INFOBANK_DATABASE_URL", "postgres://u@h/db")]).unwrap();
@@ -133,10 +172,26 @@ mod tests {
 
     #[test]
     fn bad_settings_are_named() {
-        assert_eq!(with(&[("INFOBANK_LISTEN", "localhost")]).unwrap_err().setting, "INFOBANK_LISTEN");
-        assert_eq!(with(&[("INFOBANK_DATABASE_URL", "mysql://x")]).unwrap_err().setting, "INFOBANK_DATABASE_URL");
-        assert_eq!(with(&[("INFOBANK_POOL_SIZE", "many")]).unwrap_err().setting, "INFOBANK_POOL_SIZE");
-        assert_eq!(with(&[("INFOBANK_POOL_SIZE", "0")]).unwrap_err().setting, "INFOBANK_POOL_SIZE");
+        assert_eq!(
+            with(&[("INFOBANK_LISTEN", "localhost")])
+                .unwrap_err()
+                .setting,
+            "INFOBANK_LISTEN"
+        );
+        assert_eq!(
+            with(&[("INFOBANK_DATABASE_URL", "mysql://x")])
+                .unwrap_err()
+                .setting,
+            "INFOBANK_DATABASE_URL"
+        );
+        assert_eq!(
+            with(&[("INFOBANK_POOL_SIZE", "many")]).unwrap_err().setting,
+            "INFOBANK_POOL_SIZE"
+        );
+        assert_eq!(
+            with(&[("INFOBANK_POOL_SIZE", "0")]).unwrap_err().setting,
+            "INFOBANK_POOL_SIZE"
+        );
         let e = with(&[("INFOBANK_CONFIG", "/nonexistent/infobank.toml")]).unwrap_err();
         assert_eq!(e.setting, "INFOBANK_CONFIG");
         assert!(e.to_string().starts_with("INFOBANK_CONFIG: cannot read"));
@@ -154,7 +209,10 @@ mod tests {
         let c = with(&[("INFOBANK_CONFIG", p), ("INFOBANK_POOL_SIZE", "5")]).unwrap();
         assert_eq!(c.pool_size, 5);
         std::fs::write(&path, "lsiten = \"x\"\n").unwrap();
-        assert_eq!(with(&[("INFOBANK_CONFIG", p)]).unwrap_err().setting, "INFOBANK_CONFIG");
+        assert_eq!(
+            with(&[("INFOBANK_CONFIG", p)]).unwrap_err().setting,
+            "INFOBANK_CONFIG"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

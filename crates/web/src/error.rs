@@ -43,7 +43,15 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
-        Self { status, code, title, detail: None, errors: Vec::new(), retry_after_secs: None, www_authenticate: false }
+        Self {
+            status,
+            code,
+            title,
+            detail: None,
+            errors: Vec::new(),
+            retry_after_secs: None,
+            www_authenticate: false,
+        }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -56,7 +64,11 @@ impl ApiError {
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed");
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Validation failed",
+        );
         let fields: Vec<&str> = errors.iter().map(|f| f.field.as_str()).collect();
         e.detail = Some(format!("invalid fields: {}", fields.join(", ")));
         e.errors = errors;
@@ -85,7 +97,8 @@ impl ApiError {
     }
 
     pub fn unavailable(code: &'static str, detail: &str) -> Self {
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable").detail(detail);
+        let mut e =
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable").detail(detail);
         e.retry_after_secs = Some(1);
         e
     }
@@ -93,7 +106,11 @@ impl ApiError {
     /// Logs the cause with the request's span and answers a bare 500.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal server error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
+        )
     }
 
     pub fn body(&self) -> Value {
@@ -126,7 +143,10 @@ impl ResponseError for ApiError {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if self.www_authenticate {
-            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"infobank\"")));
+            res.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"infobank\""),
+            ));
         }
         res.body(self.body().to_string())
     }
@@ -141,7 +161,10 @@ impl From<validator::ValidationErrors> for ApiError {
                 errs.iter().map(move |e| FieldError {
                     field: field.to_string(),
                     code: e.code.to_string(),
-                    message: e.message.as_ref().map_or_else(|| e.code.to_string(), ToString::to_string),
+                    message: e
+                        .message
+                        .as_ref()
+                        .map_or_else(|| e.code.to_string(), ToString::to_string),
                 })
             })
             .collect();
@@ -153,7 +176,10 @@ impl From<validator::ValidationErrors> for ApiError {
 impl From<infobank_db::DbError> for ApiError {
     fn from(e: infobank_db::DbError) -> Self {
         match e {
-            infobank_db::DbError::PoolTimeout => Self::unavailable("database_busy", "no database connection free; retry shortly"),
+            infobank_db::DbError::PoolTimeout => Self::unavailable(
+                "database_busy",
+                "no database connection free; retry shortly",
+            ),
             other => Self::internal(other),
         }
     }
@@ -169,21 +195,58 @@ impl From<actix_web::error::BlockingError> for ApiError {
 pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     let api = match &err {
-        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
-                .detail(format!("request body exceeds {limit} bytes"))
+        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Payload too large",
+        )
+        .detail(format!("request body exceeds {limit} bytes")),
+        E::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+        )
+        .detail("send Content-Type: application/json"),
+        E::Deserialize(e) if e.is_data() => {
+            let message = e.to_string();
+            match field_named_in(&message) {
+                Some(field) => ApiError::validation(vec![FieldError {
+                    field,
+                    code: "invalid".into(),
+                    message,
+                }]),
+                None => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "Validation failed",
+                )
+                .detail(message),
+            }
         }
-        E::ContentType => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type")
-            .detail("send Content-Type: application/json"),
-        E::Deserialize(e) if e.is_data() => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed")
-            .detail(e.to_string()),
-        E::Deserialize(e) => ApiError::bad_request("malformed_json", format!("body is not valid JSON: {e}")),
+        E::Deserialize(e) => {
+            ApiError::bad_request("malformed_json", format!("body is not valid JSON: {e}"))
+        }
         _ => ApiError::bad_request("malformed_body", "the request body could not be read"),
     };
     api.into()
 }
 
-pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+/// serde names the field in "missing field `email`" and "unknown field `x`"; pick it out so the
+/// problem lists it like any other invalid field.
+fn field_named_in(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`')
+        .next()
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+}
+
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
     ApiError::bad_request("invalid_query", err.to_string()).into()
 }
 
@@ -194,8 +257,16 @@ pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix
 pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::UrlencodedError as E;
     let api = match err {
-        E::Overflow { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
-        E::ContentType => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Unsupported media type"),
+        E::Overflow { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Payload too large",
+        ),
+        E::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+        ),
         other => ApiError::bad_request("malformed_form", other.to_string()),
     };
     api.into()
@@ -203,12 +274,19 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) ->
 
 /// Unknown routes.
 pub async fn not_found() -> HttpResponse {
-    ApiError::not_found().detail("no such resource").error_response()
+    ApiError::not_found()
+        .detail("no such resource")
+        .error_response()
 }
 
 /// A known path with a method it does not support.
 pub async fn method_not_allowed() -> HttpResponse {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed").error_response()
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+    )
+    .error_response()
 }
 
 impl From<infobank_accounts::AccountError> for ApiError {
@@ -218,8 +296,12 @@ impl From<infobank_accounts::AccountError> for ApiError {
             A::DuplicateEmail => Self::new(StatusCode::CONFLICT, "email_taken", "Conflict")
                 .detail("an account with this email already exists"),
             // The same answer for an unknown email and a wrong password.
-            A::InvalidCredentials => Self::unauthenticated("invalid_credentials", "email or password is wrong"),
-            A::Throttled { retry_after_secs } => Self::too_many_requests("too_many_attempts", retry_after_secs),
+            A::InvalidCredentials => {
+                Self::unauthenticated("invalid_credentials", "email or password is wrong")
+            }
+            A::Throttled { retry_after_secs } => {
+                Self::too_many_requests("too_many_attempts", retry_after_secs)
+            }
             A::InvalidEmail => Self::validation(vec![FieldError {
                 field: "email".into(),
                 code: "email".into(),
@@ -233,5 +315,26 @@ impl From<infobank_accounts::AccountError> for ApiError {
             A::NotFound => Self::not_found(),
             other => Self::internal(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_named_in;
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        assert_eq!(
+            field_named_in("missing field `password` at line 1 column 13").as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            field_named_in("unknown field `pasword`, expected one of").as_deref(),
+            Some("pasword")
+        );
+        assert_eq!(
+            field_named_in("invalid type: integer `3`, expected a string"),
+            None
+        );
     }
 }

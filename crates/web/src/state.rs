@@ -53,7 +53,10 @@ impl AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("pool", &self.pool).field("keys", &self.keys).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("pool", &self.pool)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
     }
 }
 

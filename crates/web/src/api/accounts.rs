@@ -15,7 +15,9 @@ use crate::state::AppState;
 fn valid_email(email: &str) -> Result<(), ValidationError> {
     infobank_accounts::normalize_email(email)
         .map(|_| ())
-        .ok_or_else(|| ValidationError::new("email").with_message("not a valid email address".into()))
+        .ok_or_else(|| {
+            ValidationError::new("email").with_message("not a valid email address".into())
+        })
 }
 
 fn valid_password(password: &str) -> Result<(), ValidationError> {
@@ -32,6 +34,7 @@ fn not_blank(value: &str) -> Result<(), ValidationError> {
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignUp {
     #[validate(custom(function = "valid_email"))]
     #[schema(example = "hanako@example.jp")]
@@ -65,11 +68,20 @@ pub struct Created {
 ))]
 pub async fn sign_up(state: Data<AppState>, body: Json<SignUp>) -> Result<HttpResponse, ApiError> {
     body.validate()?;
-    let SignUp { email, password, display_name } = body.into_inner();
-    let now = Utc::now();
+    let SignUp {
+        email,
+        password,
+        display_name,
+    } = body.into_inner();
+    let now = crate::clock::now();
     let id = state
         .db(move |conn, keys| {
-            let new = NewAccount { role: Role::Citizen, email: &email, password: &password, display_name: &display_name };
+            let new = NewAccount {
+                role: Role::Citizen,
+                email: &email,
+                password: &password,
+                display_name: &display_name,
+            };
             create_account(conn, keys, &new, now)
         })
         .await?;
@@ -92,6 +104,14 @@ pub struct Me {
     (status = 403, description = "wrong_role", body = crate::error::Problem),
 ))]
 pub async fn me(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<Json<Me>, ApiError> {
-    let p = state.db(move |conn, keys| profile(conn, keys, &who.account_id)).await?;
-    Ok(Json(Me { id: p.id, role: p.role.as_str().to_owned(), email: p.email, display_name: p.display_name, created_at: p.created_at }))
+    let p = state
+        .db(move |conn, keys| profile(conn, keys, &who.account_id))
+        .await?;
+    Ok(Json(Me {
+        id: p.id,
+        role: p.role.as_str().to_owned(),
+        email: p.email,
+        display_name: p.display_name,
+        created_at: p.created_at,
+    }))
 }

@@ -20,12 +20,18 @@ pub async fn healthz() -> impl Responder {
 ))]
 pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let migrated = state
-        .db(|conn, _| infobank_db::is_fully_migrated(conn).map_err(|e| ApiError::unavailable("not_ready", &e.to_string())))
+        .db(|conn, _| {
+            infobank_db::is_fully_migrated(conn)
+                .map_err(|e| ApiError::unavailable("not_ready", &e.to_string()))
+        })
         .await?;
     if migrated {
         Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
     } else {
-        Err(ApiError::unavailable("not_ready", "database migrations are pending"))
+        Err(ApiError::unavailable(
+            "not_ready",
+            "database migrations are pending",
+        ))
     }
 }
 
@@ -33,11 +39,15 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
 #[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let text = state.metrics.render().map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text))
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }
 
 /// The public keys that verify access tokens and consent receipts.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service", responses((status = 200, description = "JSON Web Key Set")))]
 pub async fn jwks(state: Data<AppState>) -> impl Responder {
-    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(state.tokens.jwks())
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(state.tokens.jwks())
 }

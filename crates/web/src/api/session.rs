@@ -1,7 +1,6 @@
 //! Signing in over the API: credentials for a short-lived bearer token.
 
 use actix_web::web::{Data, Json};
-use chrono::Utc;
 use infobank_accounts::authenticate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,6 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Login {
     pub email: String,
     #[schema(format = Password)]
@@ -37,13 +37,24 @@ pub struct AccessToken {
     (status = 401, description = "invalid_credentials (the same for an unknown email and a wrong password)", body = crate::error::Problem),
     (status = 429, description = "too_many_attempts, with Retry-After", body = crate::error::Problem),
 ))]
-pub async fn login(state: Data<AppState>, body: Json<Login>) -> Result<Json<AccessToken>, ApiError> {
+pub async fn login(
+    state: Data<AppState>,
+    body: Json<Login>,
+) -> Result<Json<AccessToken>, ApiError> {
     let Login { email, password } = body.into_inner();
-    let now = Utc::now();
-    let account = state.db(move |conn, keys| authenticate(conn, keys, &email, &password, now)).await?;
+    let now = crate::clock::now();
+    let account = state
+        .db(move |conn, keys| authenticate(conn, keys, &email, &password, now))
+        .await?;
     let issued = state
         .tokens
-        .issue(&account.id, account.role.as_str(), audience(account.role), ACCESS_TOKEN_TTL, now)
+        .issue(
+            &account.id,
+            account.role.as_str(),
+            audience(account.role),
+            ACCESS_TOKEN_TTL,
+            now,
+        )
         .map_err(ApiError::internal)?;
     Ok(Json(AccessToken {
         access_token: issued.token,

@@ -13,7 +13,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
-use chrono::Utc;
 use infobank_accounts::{Account, find_session};
 use infobank_crypto::hashing::constant_time_eq;
 
@@ -52,7 +51,12 @@ pub fn is_secure(req: &HttpRequest) -> bool {
     req.connection_info().scheme() == "https"
 }
 
-pub fn cookie<'c>(name: &'c str, value: String, max_age: CookieDuration, secure: bool) -> Cookie<'c> {
+pub fn cookie<'c>(
+    name: &'c str,
+    value: String,
+    max_age: CookieDuration,
+    secure: bool,
+) -> Cookie<'c> {
     Cookie::build(name, value)
         .path("/")
         .http_only(true)
@@ -78,13 +82,20 @@ impl PortalContext {
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         if self.csrf_is_new {
-            res.cookie(cookie(CSRF_COOKIE, self.csrf_token.clone(), CookieDuration::days(1), self.secure));
+            res.cookie(cookie(
+                CSRF_COOKIE,
+                self.csrf_token.clone(),
+                CookieDuration::days(1),
+                self.secure,
+            ));
         }
         res
     }
 
     pub fn html(&self, status: StatusCode, body: String) -> HttpResponse {
-        self.respond(status).insert_header(ContentType::html()).body(body)
+        self.respond(status)
+            .insert_header(ContentType::html())
+            .body(body)
     }
 
     pub fn redirect(&self, to: &str) -> HttpResponseBuilder {
@@ -105,7 +116,10 @@ impl FromRequest for PortalContext {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let state = req.app_data::<Data<AppState>>().cloned();
         let lang = choose_lang(req);
-        let existing_csrf = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() >= 32);
+        let existing_csrf = req
+            .cookie(CSRF_COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|v| v.len() >= 32);
         let session_token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         let path = req.path().to_owned();
         let secure = is_secure(req);
@@ -113,16 +127,30 @@ impl FromRequest for PortalContext {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let (csrf_token, csrf_is_new) = match existing_csrf {
                 Some(token) => (token, false),
-                None => (infobank_crypto::random::token_string().map_err(ApiError::internal)?, true),
+                None => (
+                    infobank_crypto::random::token_string().map_err(ApiError::internal)?,
+                    true,
+                ),
             };
             let account = match session_token.clone() {
                 Some(token) => {
-                    let now = Utc::now();
-                    state.db(move |conn, _| find_session(conn, &token, now)).await?
+                    let now = crate::clock::now();
+                    state
+                        .db(move |conn, _| find_session(conn, &token, now))
+                        .await?
                 }
                 None => None,
             };
-            Ok(Self { state, lang, csrf_token, csrf_is_new, account, session_token, path, secure })
+            Ok(Self {
+                state,
+                lang,
+                csrf_token,
+                csrf_is_new,
+                account,
+                session_token,
+                path,
+                secure,
+            })
         })
     }
 }

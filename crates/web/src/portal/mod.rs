@@ -10,8 +10,16 @@ use crate::routing::resource;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/").route(web::get().to(pages::index)))
-        .service(resource("/signup").route(web::get().to(pages::signup_form)).route(web::post().to(pages::signup_submit)))
-        .service(resource("/signin").route(web::get().to(pages::signin_form)).route(web::post().to(pages::signin_submit)))
+        .service(
+            resource("/signup")
+                .route(web::get().to(pages::signup_form))
+                .route(web::post().to(pages::signup_submit)),
+        )
+        .service(
+            resource("/signin")
+                .route(web::get().to(pages::signin_form))
+                .route(web::post().to(pages::signin_submit)),
+        )
         .service(resource("/signout").route(web::post().to(pages::signout)))
         .service(resource("/home").route(web::get().to(pages::home)))
         .service(resource("/lang/{code}").route(web::get().to(pages::switch_language)))

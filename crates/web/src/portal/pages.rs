@@ -6,8 +6,10 @@ use actix_web::http::header;
 use actix_web::web::{Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
 use askama::Template;
-use chrono::Utc;
-use infobank_accounts::{AccountError, NewAccount, Role, authenticate, create_account, end_session, profile, start_session};
+use infobank_accounts::{
+    AccountError, NewAccount, Role, authenticate, create_account, end_session, profile,
+    start_session,
+};
 use serde::Deserialize;
 use validator::Validate as _;
 
@@ -64,7 +66,10 @@ struct SignUpPage<'a> {
 impl SignUpPage<'_> {
     /// The catalogue key of the error for `field`, if it has one.
     fn error_for(&self, field: &str) -> Option<&'static str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, key)| *key)
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, key)| *key)
     }
 }
 
@@ -95,8 +100,21 @@ struct ErrorPage<'a> {
     message_key: &'static str,
 }
 
-fn error_page(ctx: &PortalContext, status: StatusCode, title_key: &'static str, message_key: &'static str) -> HttpResponse {
-    render(ctx, status, &ErrorPage { l: Layout::of(ctx), title_key, message_key })
+fn error_page(
+    ctx: &PortalContext,
+    status: StatusCode,
+    title_key: &'static str,
+    message_key: &'static str,
+) -> HttpResponse {
+    render(
+        ctx,
+        status,
+        &ErrorPage {
+            l: Layout::of(ctx),
+            title_key,
+            message_key,
+        },
+    )
 }
 
 fn csrf_refused(ctx: &PortalContext) -> HttpResponse {
@@ -108,11 +126,26 @@ pub async fn index(ctx: PortalContext) -> HttpResponse {
     if ctx.account.is_some() {
         return ctx.redirect("/home").finish();
     }
-    render(&ctx, StatusCode::OK, &IndexPage { l: Layout::of(&ctx) })
+    render(
+        &ctx,
+        StatusCode::OK,
+        &IndexPage {
+            l: Layout::of(&ctx),
+        },
+    )
 }
 
 pub async fn signup_form(ctx: PortalContext) -> HttpResponse {
-    render(&ctx, StatusCode::OK, &SignUpPage { l: Layout::of(&ctx), email: "", display_name: "", errors: Vec::new() })
+    render(
+        &ctx,
+        StatusCode::OK,
+        &SignUpPage {
+            l: Layout::of(&ctx),
+            email: "",
+            display_name: "",
+            errors: Vec::new(),
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -124,25 +157,50 @@ pub struct SignUpForm {
     password: String,
 }
 
-pub async fn signup_submit(ctx: PortalContext, form: Form<SignUpForm>) -> Result<HttpResponse, ApiError> {
+pub async fn signup_submit(
+    ctx: PortalContext,
+    form: Form<SignUpForm>,
+) -> Result<HttpResponse, ApiError> {
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let SignUpForm { email, display_name, password, .. } = form.into_inner();
-    let candidate = SignUp { email: email.clone(), password, display_name: display_name.clone() };
+    let SignUpForm {
+        email,
+        display_name,
+        password,
+        ..
+    } = form.into_inner();
+    let candidate = SignUp {
+        email: email.clone(),
+        password,
+        display_name: display_name.clone(),
+    };
     let page_with = |status, errors| {
-        render(&ctx, status, &SignUpPage { l: Layout::of(&ctx), email: &email, display_name: &display_name, errors })
+        render(
+            &ctx,
+            status,
+            &SignUpPage {
+                l: Layout::of(&ctx),
+                email: &email,
+                display_name: &display_name,
+                errors,
+            },
+        )
     };
     if let Err(invalid) = candidate.validate() {
         let mut errors = Vec::new();
-        for (field, key) in [("email", "error.email"), ("password", "error.password"), ("display_name", "error.display_name")] {
+        for (field, key) in [
+            ("email", "error.email"),
+            ("password", "error.password"),
+            ("display_name", "error.display_name"),
+        ] {
             if invalid.field_errors().contains_key(field) {
                 errors.push((field, key));
             }
         }
         return Ok(page_with(StatusCode::UNPROCESSABLE_ENTITY, errors));
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     let created = ctx
         .state
         .db(move |conn, keys| {
@@ -161,7 +219,10 @@ pub async fn signup_submit(ctx: PortalContext, form: Form<SignUpForm>) -> Result
     if created {
         Ok(ctx.redirect("/signin?notice=registered").finish())
     } else {
-        Ok(page_with(StatusCode::CONFLICT, vec![("email", "error.email_taken")]))
+        Ok(page_with(
+            StatusCode::CONFLICT,
+            vec![("email", "error.email_taken")],
+        ))
     }
 }
 
@@ -176,7 +237,16 @@ pub async fn signin_form(ctx: PortalContext, query: Query<SignInQuery>) -> HttpR
         Some("signed_out") => Some("signin.signed_out"),
         _ => None,
     };
-    render(&ctx, StatusCode::OK, &SignInPage { l: Layout::of(&ctx), email: "", error: None, notice })
+    render(
+        &ctx,
+        StatusCode::OK,
+        &SignInPage {
+            l: Layout::of(&ctx),
+            email: "",
+            error: None,
+            notice,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -187,12 +257,17 @@ pub struct SignInForm {
     password: String,
 }
 
-pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result<HttpResponse, ApiError> {
+pub async fn signin_submit(
+    ctx: PortalContext,
+    form: Form<SignInForm>,
+) -> Result<HttpResponse, ApiError> {
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let SignInForm { email, password, .. } = form.into_inner();
-    let now = Utc::now();
+    let SignInForm {
+        email, password, ..
+    } = form.into_inner();
+    let now = crate::clock::now();
     let typed_email = email.clone();
     let outcome = ctx
         .state
@@ -200,7 +275,9 @@ pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result
             let account = match authenticate(conn, keys, &email, &password, now) {
                 Ok(account) => account,
                 Err(AccountError::InvalidCredentials) => return Ok(Err(None)),
-                Err(AccountError::Throttled { retry_after_secs }) => return Ok(Err(Some(retry_after_secs))),
+                Err(AccountError::Throttled { retry_after_secs }) => {
+                    return Ok(Err(Some(retry_after_secs)));
+                }
                 Err(other) => return Err(other),
             };
             start_session(conn, &account.id, now).map(Ok)
@@ -209,18 +286,30 @@ pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result
     match outcome {
         Ok(session) => {
             let max_age = CookieDuration::seconds((session.expires_at - now).num_seconds());
-            Ok(ctx.redirect("/home").cookie(cookie(SESSION_COOKIE, session.token, max_age, ctx.secure())).finish())
+            Ok(ctx
+                .redirect("/home")
+                .cookie(cookie(SESSION_COOKIE, session.token, max_age, ctx.secure()))
+                .finish())
         }
         Err(throttled) => {
             let (status, error) = match throttled {
                 Some(_) => (StatusCode::TOO_MANY_REQUESTS, "error.throttled"),
                 None => (StatusCode::UNAUTHORIZED, "error.credentials"),
             };
-            let mut res = render(&ctx, status, &SignInPage { l: Layout::of(&ctx), email: &typed_email, error: Some(error), notice: None });
-            if let Some(secs) = throttled {
-                if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
-                    res.headers_mut().insert(header::RETRY_AFTER, value);
-                }
+            let mut res = render(
+                &ctx,
+                status,
+                &SignInPage {
+                    l: Layout::of(&ctx),
+                    email: &typed_email,
+                    error: Some(error),
+                    notice: None,
+                },
+            );
+            if let Some(secs) = throttled
+                && let Ok(value) = header::HeaderValue::from_str(&secs.to_string())
+            {
+                res.headers_mut().insert(header::RETRY_AFTER, value);
             }
             Ok(res)
         }
@@ -238,18 +327,31 @@ pub async fn signout(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<HttpRes
         return Ok(csrf_refused(&ctx));
     }
     if let Some(token) = ctx.session_token.clone() {
-        ctx.state.db(move |conn, _| end_session(conn, &token)).await?;
+        ctx.state
+            .db(move |conn, _| end_session(conn, &token))
+            .await?;
     }
-    let mut gone = cookie(SESSION_COOKIE, String::new(), CookieDuration::ZERO, ctx.secure());
+    let mut gone = cookie(
+        SESSION_COOKIE,
+        String::new(),
+        CookieDuration::ZERO,
+        ctx.secure(),
+    );
     gone.make_removal();
-    Ok(ctx.redirect("/signin?notice=signed_out").cookie(gone).finish())
+    Ok(ctx
+        .redirect("/signin?notice=signed_out")
+        .cookie(gone)
+        .finish())
 }
 
 pub async fn home(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
     let Some(account) = ctx.account.clone() else {
         return Ok(ctx.redirect("/signin").finish());
     };
-    let p = ctx.state.db(move |conn, keys| profile(conn, keys, &account.id)).await?;
+    let p = ctx
+        .state
+        .db(move |conn, keys| profile(conn, keys, &account.id))
+        .await?;
     let role_key = match p.role {
         Role::Citizen => "home.role_citizen",
         Role::Operator => "home.role_operator",
@@ -278,13 +380,27 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-pub async fn switch_language(req: HttpRequest, code: Path<String>, query: Query<SwitchQuery>) -> HttpResponse {
+pub async fn switch_language(
+    req: HttpRequest,
+    code: Path<String>,
+    query: Query<SwitchQuery>,
+) -> HttpResponse {
     let Some(lang) = Lang::parse(&code) else {
-        return ApiError::not_found().detail("unsupported language").error_response();
+        return ApiError::not_found()
+            .detail("unsupported language")
+            .error_response();
     };
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, safe_next(query.next.as_deref()).to_owned()))
-        .cookie(cookie(LANG_COOKIE, lang.code().to_owned(), CookieDuration::days(365), is_secure(&req)))
+        .insert_header((
+            header::LOCATION,
+            safe_next(query.next.as_deref()).to_owned(),
+        ))
+        .cookie(cookie(
+            LANG_COOKIE,
+            lang.code().to_owned(),
+            CookieDuration::days(365),
+            is_secure(&req),
+        ))
         .finish()
 }
 
