@@ -40,13 +40,26 @@ pub struct Ready {
 }
 
 pub fn prepare(config: Config) -> Result<Ready, CliError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })?;
+    create_data_dir(&config.data_dir)?;
     let keys = KeyRing::load_or_create(&config.key_dir)?;
     let pool = open_migrated(&config)?;
     Ok(Ready { config, keys, pool })
+}
+
+/// Creates the data directory private to the service user (0700). An existing directory is left
+/// as the operator set it up.
+fn create_data_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    let fail = |source| CliError::DataDir { path: dir.display().to_string(), source };
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    }
+    Ok(())
 }
 
 fn open_migrated(config: &Config) -> Result<Pool, CliError> {
