@@ -9,7 +9,7 @@
 //   `snap(step)` helper that saves a full-page screenshot to ../target/e2e-artifacts/.
 
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -222,6 +222,12 @@ export async function withPage(app, t, fn) {
   page.setDefaultTimeout(15_000);
   page.setDefaultNavigationTimeout(15_000);
   const testSlug = slug(t.name);
+  // Screenshots left by an earlier run of this test would be confusing next to this run's.
+  for (const name of await readdir(ARTIFACTS_DIR)) {
+    if (name.startsWith(`${testSlug}-`) && /^\d{2}-/.test(name.slice(testSlug.length + 1))) {
+      await rm(path.join(ARTIFACTS_DIR, name), { force: true });
+    }
+  }
   let counter = 0;
   const snap = async (step) => {
     counter += 1;

@@ -41,8 +41,8 @@ for (const path of ['/signup', '/signin']) {
   });
 }
 
-for (const path of ['/', '/signin', '/signup']) {
-  test(`Tab from the top focuses the skip link on ${path}`, async (t) => {
+for (const [path, pageName] of [['/', 'the landing page'], ['/signin', '/signin'], ['/signup', '/signup']]) {
+  test(`Tab from the top focuses the skip link on ${pageName}`, async (t) => {
     await withPage(app, t, async ({ page, snap }) => {
       await visit(page, app.base, path, null);
       await page.keyboard.press('Tab');

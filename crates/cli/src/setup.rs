@@ -49,7 +49,10 @@ pub fn prepare(config: Config) -> Result<Ready, CliError> {
 /// Creates the data directory private to the service user (0700). An existing directory is left
 /// as the operator set it up.
 fn create_data_dir(dir: &std::path::Path) -> Result<(), CliError> {
-    let fail = |source| CliError::DataDir { path: dir.display().to_string(), source };
+    let fail = |source| CliError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    };
     if dir.exists() {
         return Ok(());
     }

@@ -134,7 +134,10 @@ fn first_run_with_no_configuration_creates_data_and_serves() {
     assert_eq!(server.call("GET", "/readyz", None).0, 200);
     let data = cwd.path().join("data");
     assert!(data.join("infobank.db").is_file());
-    assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
     for key in ["token-signing.ed25519.pk8", "kek.v1.key", "pseudonym.key"] {
         let mode = std::fs::metadata(data.join("keys").join(key))
             .unwrap()

@@ -16,6 +16,16 @@ use crate::{DatabaseUrl, DbConnection};
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
+/// Switching a database file to WAL needs an exclusive lock, and the pool opens its connections
+/// in parallel; so the switch is made once, on one connection, before the pool exists. (The mode
+/// is stored in the file; on every pooled connection the same pragma is then a no-op.)
+fn enable_wal(path: &std::path::Path) -> Result<(), DbError> {
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+        .map_err(|e| DbError::Connect(e.to_string()))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database connection failed: {0}")]
@@ -106,6 +116,9 @@ impl Pool {
                 path: parent.display().to_string(),
                 source,
             })?;
+        }
+        if let DatabaseUrl::Sqlite(path) = &url {
+            enable_wal(path)?;
         }
         let inner = r2d2::Pool::builder()
             .max_size(options.max_size)

@@ -510,6 +510,19 @@ fn portal_language_follows_cookie_then_accept_language(app: &TestApp) {
         "cookie wins over Accept-Language"
     );
 
+    // The switch returns to the very page, query included.
+    let with_query = app.get("/signin?notice=registered");
+    assert!(
+        with_query
+            .body
+            .contains("next=/signin%3Fnotice%3Dregistered")
+            || with_query
+                .body
+                .contains("next=%2Fsignin%3Fnotice%3Dregistered"),
+        "{}",
+        with_query.body
+    );
+
     let offsite = app.get("/lang/en?next=//evil.example/");
     assert_eq!(offsite.header("location"), Some("/"));
     app.get("/lang/fr").assert_problem(404, "not_found");

@@ -121,7 +121,11 @@ impl FromRequest for PortalContext {
             .map(|c| c.value().to_owned())
             .filter(|v| v.len() >= 32);
         let session_token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-        let path = req.path().to_owned();
+        // Path and query, so the language switch returns to exactly this page.
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.path().to_owned(), |pq| pq.as_str().to_owned());
         let secure = is_secure(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;

@@ -189,10 +189,11 @@ pub async fn signup_submit(
     };
     if let Err(invalid) = candidate.validate() {
         let mut errors = Vec::new();
+        // In the order of the form, so the summary reads like the page.
         for (field, key) in [
             ("email", "error.email"),
-            ("password", "error.password"),
             ("display_name", "error.display_name"),
+            ("password", "error.password"),
         ] {
             if invalid.field_errors().contains_key(field) {
                 errors.push((field, key));
