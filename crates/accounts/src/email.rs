@@ -45,9 +45,6 @@ mod tests {
         ] {
             assert_eq!(normalize_email(bad), None, "{bad:?}");
         }
-        assert_eq!(
-            normalize_email(&format!("{}@example.jp", "a".repeat(65))),
-            None
-        );
+        assert_eq!(normalize_email(&format!("{}@example.jp", "a".repeat(65))), None);
     }
 }

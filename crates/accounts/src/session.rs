@@ -30,13 +30,8 @@ fn token_hash(token: &str) -> String {
     hex(&sha256(token.as_bytes()))
 }
 
-pub fn start_session(
-    conn: &mut DbConnection,
-    account_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Session, AccountError> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.le(now.naive_utc())))
-        .execute(conn)?;
+pub fn start_session(conn: &mut DbConnection, account_id: &str, now: DateTime<Utc>) -> Result<Session, AccountError> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.le(now.naive_utc()))).execute(conn)?;
     let token = random::token_string()?;
     let expires_at = now + SESSION_LIFETIME;
     diesel::insert_into(sessions::table)
@@ -51,11 +46,7 @@ pub fn start_session(
 }
 
 /// The account behind a live session token, or `None` for an unknown or expired one.
-pub fn find_session(
-    conn: &mut DbConnection,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Account>, AccountError> {
+pub fn find_session(conn: &mut DbConnection, token: &str, now: DateTime<Utc>) -> Result<Option<Account>, AccountError> {
     let row: Option<(String, String, NaiveDateTime)> = sessions::table
         .inner_join(accounts::table)
         .filter(sessions::token_hash.eq(token_hash(token)))
@@ -64,14 +55,11 @@ pub fn find_session(
         .optional()?;
     Ok(row.and_then(|(id, role, expires_at)| {
         let live = expires_at.and_utc() > now;
-        Role::parse(&role)
-            .filter(|_| live)
-            .map(|role| Account { id, role })
+        Role::parse(&role).filter(|_| live).map(|role| Account { id, role })
     }))
 }
 
 pub fn end_session(conn: &mut DbConnection, token: &str) -> Result<(), AccountError> {
-    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash(token))))
-        .execute(conn)?;
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash(token)))).execute(conn)?;
     Ok(())
 }

@@ -69,10 +69,7 @@ pub fn authenticate(
     };
     match found {
         Some((id, role, _)) if verified => {
-            diesel::delete(
-                login_failures::table.filter(login_failures::email_index.eq(&email_index)),
-            )
-            .execute(conn)?;
+            diesel::delete(login_failures::table.filter(login_failures::email_index.eq(&email_index))).execute(conn)?;
             let role = Role::parse(&role).ok_or(AccountError::NotFound)?;
             Ok(Account { id, role })
         }
@@ -102,11 +99,7 @@ struct SealedProfile {
 }
 
 /// Opens an account's personal fields for its owner.
-pub fn profile(
-    conn: &mut DbConnection,
-    keys: &KeyRing,
-    account_id: &str,
-) -> Result<Profile, AccountError> {
+pub fn profile(conn: &mut DbConnection, keys: &KeyRing, account_id: &str) -> Result<Profile, AccountError> {
     let row: SealedProfile = accounts::table
         .find(account_id)
         .select(SealedProfile::as_select())

@@ -63,23 +63,15 @@ pub fn create_account(
         role: new.role.as_str(),
         email_index: &keys.blind_index(EMAIL_INDEX_PURPOSE).index(&email),
         email_sealed: &dek.seal(&field_aad(&id, "email"), email.as_bytes())?,
-        display_name_sealed: &dek.seal(
-            &field_aad(&id, "display_name"),
-            new.display_name.trim().as_bytes(),
-        )?,
+        display_name_sealed: &dek.seal(&field_aad(&id, "display_name"), new.display_name.trim().as_bytes())?,
         password_hash: &hash_password(new.password)?,
         dek_wrapped: &kek.wrap(&id, &dek)?,
         kek_version: i32::try_from(kek.version()).map_err(|_| AccountError::NoKek)?,
         created_at: now.naive_utc(),
     };
-    match diesel::insert_into(accounts::table)
-        .values(&row)
-        .execute(conn)
-    {
+    match diesel::insert_into(accounts::table).values(&row).execute(conn) {
         Ok(_) => Ok(id),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(AccountError::DuplicateEmail)
-        }
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(AccountError::DuplicateEmail),
         Err(e) => Err(e.into()),
     }
 }

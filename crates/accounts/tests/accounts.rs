@@ -4,8 +4,8 @@
 
 use chrono::{Duration, Utc};
 use infobank_accounts::{
-    AccountError, FAILURE_LIMIT, NewAccount, Role, SESSION_LIFETIME, authenticate, create_account,
-    end_session, find_session, profile, start_session,
+    AccountError, FAILURE_LIMIT, NewAccount, Role, SESSION_LIFETIME, authenticate, create_account, end_session,
+    find_session, profile, start_session,
 };
 use infobank_crypto::KeyRing;
 use infobank_db::diesel::{QueryableByName, RunQueryDsl as _, sql_types::BigInt};
@@ -50,16 +50,8 @@ fn duplicate_email_is_refused_whatever_its_case(db: &TestDb) {
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
     create_account(conn, &keys, &citizen("taro@example.jp", "Taro"), Utc::now()).unwrap();
-    let again = create_account(
-        conn,
-        &keys,
-        &citizen("TARO@example.jp", "Other"),
-        Utc::now(),
-    );
-    assert!(
-        matches!(again, Err(AccountError::DuplicateEmail)),
-        "{again:?}"
-    );
+    let again = create_account(conn, &keys, &citizen("TARO@example.jp", "Other"), Utc::now());
+    assert!(matches!(again, Err(AccountError::DuplicateEmail)), "{again:?}");
     let staff = NewAccount {
         role: Role::Operator,
         ..citizen("taro@example.jp", "Op")
@@ -93,14 +85,7 @@ fn wrong_password_and_unknown_email_look_the_same(db: &TestDb) {
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
     create_account(conn, &keys, &citizen("jiro@example.jp", "Jiro"), Utc::now()).unwrap();
-    let wrong = authenticate(
-        conn,
-        &keys,
-        "jiro@example.jp",
-        "wrong password!!",
-        Utc::now(),
-    )
-    .unwrap_err();
+    let wrong = authenticate(conn, &keys, "jiro@example.jp", "wrong password!!", Utc::now()).unwrap_err();
     let unknown = authenticate(conn, &keys, "nobody@example.jp", PASSWORD, Utc::now()).unwrap_err();
     assert!(matches!(wrong, AccountError::InvalidCredentials));
     assert!(matches!(unknown, AccountError::InvalidCredentials));
@@ -110,13 +95,7 @@ fn sixth_attempt_within_the_window_is_throttled_until_it_passes(db: &TestDb) {
     let (_d, keys) = keys();
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
-    create_account(
-        conn,
-        &keys,
-        &citizen("saburo@example.jp", "Saburo"),
-        Utc::now(),
-    )
-    .unwrap();
+    create_account(conn, &keys, &citizen("saburo@example.jp", "Saburo"), Utc::now()).unwrap();
     let t0 = Utc::now();
     for i in 0..FAILURE_LIMIT {
         let at = t0 + Duration::seconds(i as i64);
@@ -142,13 +121,7 @@ fn success_clears_earlier_failures(db: &TestDb) {
     let (_d, keys) = keys();
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
-    create_account(
-        conn,
-        &keys,
-        &citizen("shiro@example.jp", "Shiro"),
-        Utc::now(),
-    )
-    .unwrap();
+    create_account(conn, &keys, &citizen("shiro@example.jp", "Shiro"), Utc::now()).unwrap();
     let now = Utc::now();
     for _ in 0..FAILURE_LIMIT - 1 {
         let _ = authenticate(conn, &keys, "shiro@example.jp", "wrong password!!", now);
@@ -181,10 +154,7 @@ fn sessions_live_until_they_expire_or_end(db: &TestDb) {
     let now = Utc::now();
     let id = create_account(conn, &keys, &citizen("goro@example.jp", "Goro"), now).unwrap();
     let session = start_session(conn, &id, now).unwrap();
-    assert_eq!(
-        find_session(conn, &session.token, now).unwrap().unwrap().id,
-        id
-    );
+    assert_eq!(find_session(conn, &session.token, now).unwrap().unwrap().id, id);
     assert!(
         find_session(conn, &session.token, now + SESSION_LIFETIME)
             .unwrap()
@@ -193,10 +163,7 @@ fn sessions_live_until_they_expire_or_end(db: &TestDb) {
     );
     assert!(find_session(conn, "forged-token", now).unwrap().is_none());
     end_session(conn, &session.token).unwrap();
-    assert!(
-        find_session(conn, &session.token, now).unwrap().is_none(),
-        "ended"
-    );
+    assert!(find_session(conn, &session.token, now).unwrap().is_none(), "ended");
 }
 
 #[derive(QueryableByName)]
@@ -250,11 +217,7 @@ fn nothing_personal_is_stored_in_plaintext(db: &TestDb) {
                      OR position(convert_to('{marker}', 'UTF8') in display_name_sealed) > 0"
                 ),
             );
-            assert_eq!(
-                (text_hits, byte_hits),
-                (0, 0),
-                "plaintext found in PostgreSQL"
-            );
+            assert_eq!((text_hits, byte_hits), (0, 0), "plaintext found in PostgreSQL");
         }
     }
     // ...and yet the owner gets the values back.
@@ -277,12 +240,7 @@ fn concurrent_sign_ups_with_one_email_create_one_account(db: &TestDb) {
                 s.spawn(move || {
                     let keys = KeyRing::load_or_create(&dir).unwrap();
                     let conn = &mut *pool.get().unwrap();
-                    create_account(
-                        conn,
-                        &keys,
-                        &citizen("race@example.jp", "Racer"),
-                        Utc::now(),
-                    )
+                    create_account(conn, &keys, &citizen("race@example.jp", "Racer"), Utc::now())
                 })
             })
             .collect();

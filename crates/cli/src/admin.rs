@@ -35,10 +35,7 @@ pub fn run(command: AdminCommand) -> Result<(), CliError> {
     };
     let password = read_password()?;
     let ready = prepare(Config::from_env()?)?;
-    let mut conn = ready
-        .pool
-        .get()
-        .map_err(|e| CliError::Other(e.to_string()))?;
+    let mut conn = ready.pool.get().map_err(|e| CliError::Other(e.to_string()))?;
     let new = NewAccount {
         role,
         email: &email,
@@ -60,8 +57,7 @@ fn read_password() -> Result<String, CliError> {
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
         return Err(CliError::Other(
-            "no password on stdin; pipe it in, e.g. `printf '%s\\n' \"$PW\" | infobank admin …`"
-                .into(),
+            "no password on stdin; pipe it in, e.g. `printf '%s\\n' \"$PW\" | infobank admin …`".into(),
         ));
     }
     Ok(password)

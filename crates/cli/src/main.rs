@@ -10,11 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "infobank",
-    version,
-    about = "infobank: a consent-based information bank"
-)]
+#[command(name = "infobank", version, about = "infobank: a consent-based information bank")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

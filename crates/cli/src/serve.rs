@@ -18,20 +18,17 @@ pub fn run(listen: Option<String>) -> Result<(), CliError> {
     let ready = prepare(config)?;
     let listener = TcpListener::bind(ready.config.listen)
         .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", ready.config.listen)))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| CliError::Other(e.to_string()))?;
+    let bound = listener.local_addr().map_err(|e| CliError::Other(e.to_string()))?;
     let database = ready.pool.url().to_string();
-    let state = AppState::new(ready.pool, ready.keys, ready.config.json_limit)
-        .map_err(|e| CliError::Other(e.to_string()))?;
+    let state =
+        AppState::new(ready.pool, ready.keys, ready.config.json_limit).map_err(|e| CliError::Other(e.to_string()))?;
     let options = ServerOptions {
         workers: None,
         handle_signals: true,
     };
 
     actix_web::rt::System::new().block_on(async move {
-        let server =
-            build_server(state, listener, &options).map_err(|e| CliError::Other(e.to_string()))?;
+        let server = build_server(state, listener, &options).map_err(|e| CliError::Other(e.to_string()))?;
         println!("infobank is running");
         println!("  portal:   http://{bound}/");
         println!("  API docs: http://{bound}/api/docs/");

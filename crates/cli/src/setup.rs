@@ -75,8 +75,7 @@ fn open_migrated(config: &Config) -> Result<Pool, CliError> {
         max_size: config.pool_size,
         ..PoolOptions::default()
     };
-    let pool =
-        Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
+    let pool = Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
     let mut conn = pool.get().map_err(|e| db_err(e.to_string()))?;
     let applied = run_migrations(&mut conn).map_err(|e| db_err(e.to_string()))?;
     for name in &applied {

@@ -115,10 +115,7 @@ fn sign_up_and_in(server: &Server, email: &str) -> String {
 }
 
 fn assert_logs_are_clean(logs: &str, secrets: &[&str]) {
-    assert!(
-        logs.contains("handled"),
-        "expected request logs, got: {logs}"
-    );
+    assert!(logs.contains("handled"), "expected request logs, got: {logs}");
     for secret in secrets {
         assert!(!logs.contains(secret), "log contains {secret:?}:\n{logs}");
     }
@@ -134,10 +131,7 @@ fn first_run_with_no_configuration_creates_data_and_serves() {
     assert_eq!(server.call("GET", "/readyz", None).0, 200);
     let data = cwd.path().join("data");
     assert!(data.join("infobank.db").is_file());
-    assert_eq!(
-        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
-        0o700
-    );
+    assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
     for key in ["token-signing.ed25519.pk8", "kek.v1.key", "pseudonym.key"] {
         let mode = std::fs::metadata(data.join("keys").join(key))
             .unwrap()
@@ -179,12 +173,7 @@ fn run_with_stdin(cwd: &Path, args: &[&str], stdin: &str) -> (i32, String, Strin
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap(),
@@ -233,10 +222,7 @@ fn staff_accounts_are_created_from_stdin_and_can_sign_in() {
     assert!(err.contains("no password on stdin"), "{err}");
 
     let server = Server::start(infobank(cwd.path()));
-    for (email, role) in [
-        ("op@bank.example.jp", "operator"),
-        ("fsa@gov.example.jp", "regulator"),
-    ] {
+    for (email, role) in [("op@bank.example.jp", "operator"), ("fsa@gov.example.jp", "regulator")] {
         let (status, body) = server.call(
             "POST",
             "/api/v1/auth/login",
@@ -260,11 +246,7 @@ fn bad_configuration_is_one_clear_line_and_exit_1() {
         ),
         ("INFOBANK_POOL_SIZE", "lots", "INFOBANK_POOL_SIZE"),
     ] {
-        let out = infobank(cwd.path())
-            .env(var, value)
-            .arg("migrate")
-            .output()
-            .unwrap();
+        let out = infobank(cwd.path()).env(var, value).arg("migrate").output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{var}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -290,11 +272,7 @@ fn migrate_creates_and_then_reports_an_up_to_date_database() {
     let cwd = tempfile::tempdir().unwrap();
     for _ in 0..2 {
         let out = infobank(cwd.path()).arg("migrate").output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("is up to date"));
     }
     assert!(cwd.path().join("data/infobank.db").is_file());

@@ -34,12 +34,8 @@ fn seal_with(raw: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Se
     out.extend_from_slice(&nonce_bytes);
     out.extend_from_slice(plaintext);
     let mut body = out.split_off(NONCE_LEN);
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce_bytes),
-        Aad::from(aad),
-        &mut body,
-    )
-    .map_err(|_| SealError::Open)?;
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(aad), &mut body)
+        .map_err(|_| SealError::Open)?;
     out.extend_from_slice(&body);
     Ok(out)
 }
@@ -129,10 +125,7 @@ mod tests {
     fn seal_open_round_trip() {
         let dek = DataKey::generate().unwrap();
         let sealed = dek.seal(b"acct-1|email", b"hanako@example.jp").unwrap();
-        assert_eq!(
-            dek.open(b"acct-1|email", &sealed).unwrap(),
-            b"hanako@example.jp"
-        );
+        assert_eq!(dek.open(b"acct-1|email", &sealed).unwrap(), b"hanako@example.jp");
         assert!(!sealed.windows(7).any(|w| w == b"example"));
     }
 
@@ -140,10 +133,7 @@ mod tests {
     fn different_context_does_not_open() {
         let dek = DataKey::generate().unwrap();
         let sealed = dek.seal(b"acct-1|email", b"secret").unwrap();
-        assert!(matches!(
-            dek.open(b"acct-2|email", &sealed),
-            Err(SealError::Open)
-        ));
+        assert!(matches!(dek.open(b"acct-2|email", &sealed), Err(SealError::Open)));
     }
 
     #[test]
@@ -155,10 +145,7 @@ mod tests {
         let last = sealed.len() - 1;
         sealed[last] ^= 1;
         assert!(matches!(dek.open(b"ctx", &sealed), Err(SealError::Open)));
-        assert!(matches!(
-            dek.open(b"ctx", &sealed[..10]),
-            Err(SealError::Truncated)
-        ));
+        assert!(matches!(dek.open(b"ctx", &sealed[..10]), Err(SealError::Truncated)));
     }
 
     #[test]
@@ -170,16 +157,8 @@ mod tests {
         let sealed = dek.seal(b"ctx", b"v").unwrap();
         assert_eq!(unwrapped.open(b"ctx", &sealed).unwrap(), b"v");
         assert!(kek.unwrap_key("acct-2", &wrapped).is_err());
-        assert!(
-            Kek::new(2, [7u8; 32])
-                .unwrap_key("acct-1", &wrapped)
-                .is_err()
-        );
-        assert!(
-            Kek::new(1, [8u8; 32])
-                .unwrap_key("acct-1", &wrapped)
-                .is_err()
-        );
+        assert!(Kek::new(2, [7u8; 32]).unwrap_key("acct-1", &wrapped).is_err());
+        assert!(Kek::new(1, [8u8; 32]).unwrap_key("acct-1", &wrapped).is_err());
     }
 
     #[test]

@@ -13,8 +13,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// Constant-time equality for secrets compared against user input (CSRF tokens and the like).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     // Accumulate differences over every byte instead of returning at the first mismatch.
-    a.len() == b.len()
-        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+    a.len() == b.len() && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
 }
 
 /// A key for deterministic keyed hashes ("blind indexes"): equal inputs give equal outputs, so
@@ -44,12 +43,10 @@ impl std::fmt::Debug for BlindIndexKey {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]

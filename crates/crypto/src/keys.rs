@@ -76,9 +76,7 @@ impl KeyRing {
         }
 
         let pseudonym_path = dir.join(PSEUDONYM_FILE);
-        let pseudonym_bytes = load_or_generate(&pseudonym_path, || {
-            crate::random::bytes::<32>().map(Vec::from)
-        })?;
+        let pseudonym_bytes = load_or_generate(&pseudonym_path, || crate::random::bytes::<32>().map(Vec::from))?;
         let pseudonym_secret = to_key32(&pseudonym_path, &pseudonym_bytes)?;
 
         Ok(Self {
@@ -203,12 +201,11 @@ fn load_or_generate(
     let bytes = generate()?;
     match write_private(path, &bytes) {
         Ok(()) => Ok(bytes),
-        Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
-            read_private(path)?.ok_or_else(|| KeyError::Invalid {
+        Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => read_private(path)?
+            .ok_or_else(|| KeyError::Invalid {
                 path: path.to_path_buf(),
                 reason: "vanished while being created".into(),
-            })
-        }
+            }),
         Err(e) => Err(e),
     }
 }
@@ -248,10 +245,7 @@ mod tests {
             let mode = fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");
         }
-        assert_eq!(
-            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
 
         let second = KeyRing::load_or_create(&dir).unwrap();
         assert_eq!(first.signing_public_key(), second.signing_public_key());
@@ -302,10 +296,7 @@ mod tests {
         });
         for ring in &rings[1..] {
             assert_eq!(ring.signing_public_key(), rings[0].signing_public_key());
-            assert_eq!(
-                ring.blind_index("p").index("x"),
-                rings[0].blind_index("p").index("x")
-            );
+            assert_eq!(ring.blind_index("p").index("x"), rings[0].blind_index("p").index("x"));
         }
         let leftovers: Vec<_> = fs::read_dir(tmp.path())
             .unwrap()

@@ -14,8 +14,7 @@ pub enum PasswordError {
 
 pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     let salt_bytes = crate::random::bytes::<16>()?;
-    let salt =
-        SaltString::encode_b64(&salt_bytes).map_err(|e| PasswordError::Hash(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| PasswordError::Hash(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -26,9 +25,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 /// with the same generic 401.
 pub fn verify_password(password: &str, phc_hash: &str) -> bool {
     match PasswordHash::new(phc_hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }

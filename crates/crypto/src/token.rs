@@ -85,17 +85,11 @@ impl TokenSigner {
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.key_id.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| TokenError::Invalid(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
     /// Verifies signature, issuer and audience, then expiry against `now` (no leeway).
-    pub fn verify(
-        &self,
-        token: &str,
-        audience: &str,
-        now: DateTime<Utc>,
-    ) -> Result<AccessClaims, TokenError> {
+    pub fn verify(&self, token: &str, audience: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[audience]);
@@ -156,13 +150,7 @@ mod tests {
         let (_tmp, s) = signer();
         let now = t0();
         let t = s
-            .issue(
-                "acct-1",
-                "citizen",
-                "infobank:citizen",
-                Duration::minutes(15),
-                now,
-            )
+            .issue("acct-1", "citizen", "infobank:citizen", Duration::minutes(15), now)
             .unwrap();
         assert_eq!(t.expires_in, 900);
         let claims = s.verify(&t.token, "infobank:citizen", now).unwrap();
@@ -178,13 +166,8 @@ mod tests {
     fn expiry_is_checked_against_the_given_time() {
         let (_tmp, s) = signer();
         let now = t0();
-        let t = s
-            .issue("a", "citizen", "aud", Duration::minutes(15), now)
-            .unwrap();
-        assert!(
-            s.verify(&t.token, "aud", now + Duration::minutes(14))
-                .is_ok()
-        );
+        let t = s.issue("a", "citizen", "aud", Duration::minutes(15), now).unwrap();
+        assert!(s.verify(&t.token, "aud", now + Duration::minutes(14)).is_ok());
         assert_eq!(
             s.verify(&t.token, "aud", now + Duration::minutes(15)),
             Err(TokenError::Expired)
@@ -196,13 +179,12 @@ mod tests {
         let (_tmp, s) = signer();
         let (_tmp2, other) = signer();
         let now = t0();
-        let t = s
-            .issue("a", "citizen", "aud", Duration::minutes(15), now)
-            .unwrap();
+        let t = s.issue("a", "citizen", "aud", Duration::minutes(15), now).unwrap();
         assert!(other.verify(&t.token, "aud", now).is_err());
         let mut parts: Vec<&str> = t.token.split('.').collect();
-        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(br#"{"iss":"infobank","aud":"aud","sub":"b","role":"operator","iat":0,"exp":9999999999,"jti":"x"}"#);
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            br#"{"iss":"infobank","aud":"aud","sub":"b","role":"operator","iat":0,"exp":9999999999,"jti":"x"}"#,
+        );
         parts[1] = &forged;
         assert!(s.verify(&parts.join("."), "aud", now).is_err());
         assert!(s.verify("not.a.jwt", "aud", now).is_err());
@@ -218,9 +200,7 @@ mod tests {
         // The published x must verify a token on its own, as a partner's library would do it.
         let decoding = DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
         let now = t0();
-        let t = s
-            .issue("a", "citizen", "aud", Duration::minutes(1), now)
-            .unwrap();
+        let t = s.issue("a", "citizen", "aud", Duration::minutes(1), now).unwrap();
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_audience(&["aud"]);
         assert!(jsonwebtoken::decode::<AccessClaims>(&t.token, &decoding, &v).is_ok());

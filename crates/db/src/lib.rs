@@ -12,8 +12,7 @@ mod url;
 
 pub use connection::DbConnection;
 pub use migrate::{
-    MigrationError, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, applied_migrations, is_fully_migrated,
-    run_migrations,
+    MigrationError, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, applied_migrations, is_fully_migrated, run_migrations,
 };
 pub use pool::{DbError, Pool, PoolOptions, PooledConn};
 pub use url::{Backend, DatabaseUrl, UrlError};

@@ -20,8 +20,7 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode =
 /// in parallel; so the switch is made once, on one connection, before the pool exists. (The mode
 /// is stored in the file; on every pooled connection the same pragma is then a no-op.)
 fn enable_wal(path: &std::path::Path) -> Result<(), DbError> {
-    let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-        .map_err(|e| DbError::Connect(e.to_string()))?;
+    let mut conn = SqliteConnection::establish(&path.to_string_lossy()).map_err(|e| DbError::Connect(e.to_string()))?;
     conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
         .map_err(|e| DbError::Connect(e.to_string()))
 }
@@ -52,10 +51,9 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
-                    .map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(r2d2::Error::QueryError)?;
+                let mut conn =
+                    SqliteConnection::establish(&path.to_string_lossy()).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
@@ -100,9 +98,7 @@ pub struct Pool {
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
+        f.debug_struct("Pool").field("url", &self.url).finish_non_exhaustive()
     }
 }
 

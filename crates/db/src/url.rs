@@ -20,9 +20,7 @@ pub enum DatabaseUrl {
 pub enum UrlError {
     #[error("database URL must start with sqlite:// or postgres:// (got {0:?})")]
     UnknownScheme(String),
-    #[error(
-        "sqlite URL names no file; use sqlite:///absolute/path.db or sqlite://relative/path.db"
-    )]
+    #[error("sqlite URL names no file; use sqlite:///absolute/path.db or sqlite://relative/path.db")]
     EmptySqlitePath,
     #[error("an in-memory SQLite database cannot be shared by a connection pool; name a file")]
     InMemorySqlite,
@@ -122,14 +120,8 @@ mod tests {
             DatabaseUrl::parse("mysql://root:pw@h/db"),
             Err(UrlError::UnknownScheme("mysql".into()))
         );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://"),
-            Err(UrlError::EmptySqlitePath)
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://:memory:"),
-            Err(UrlError::InMemorySqlite)
-        );
+        assert_eq!(DatabaseUrl::parse("sqlite://"), Err(UrlError::EmptySqlitePath));
+        assert_eq!(DatabaseUrl::parse("sqlite://:memory:"), Err(UrlError::InMemorySqlite));
     }
 
     #[test]

@@ -9,9 +9,7 @@ use diesel::QueryableByName;
 use diesel::RunQueryDsl as _;
 use diesel::sql_types::{BigInt, Text};
 use diesel_migrations::MigrationHarness as _;
-use infobank_db::{
-    DbConnection, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, is_fully_migrated, run_migrations,
-};
+use infobank_db::{DbConnection, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, is_fully_migrated, run_migrations};
 use infobank_testkit::{TestDb, db_tests};
 
 fn folder_names(backend: &str) -> BTreeSet<String> {
@@ -22,16 +20,8 @@ fn folder_names(backend: &str) -> BTreeSet<String> {
         .unwrap()
         .map(|e| {
             let path = e.unwrap().path();
-            assert!(
-                path.join("up.sql").is_file(),
-                "{} has no up.sql",
-                path.display()
-            );
-            assert!(
-                path.join("down.sql").is_file(),
-                "{} has no down.sql",
-                path.display()
-            );
+            assert!(path.join("up.sql").is_file(), "{} has no up.sql", path.display());
+            assert!(path.join("down.sql").is_file(), "{} has no down.sql", path.display());
             path.file_name().unwrap().to_string_lossy().into_owned()
         })
         .collect()

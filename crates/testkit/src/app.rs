@@ -107,10 +107,7 @@ impl TestApp {
     }
 
     pub fn login(&self, email: &str, password: &str) -> Response {
-        self.post_json(
-            "/api/v1/auth/login",
-            &json!({ "email": email, "password": password }),
-        )
+        self.post_json("/api/v1/auth/login", &json!({ "email": email, "password": password }))
     }
 
     /// Signs in and returns the access token, failing the test if sign-in fails.

@@ -32,8 +32,7 @@ impl TestDb {
     pub fn postgres() -> Option<Self> {
         let admin_url = pg_cluster::admin_url()?;
         let name = format!("infobank_test_{}", uuid::Uuid::now_v7().simple());
-        let mut admin =
-            PgConnection::establish(&admin_url).expect("connect to the PostgreSQL admin database");
+        let mut admin = PgConnection::establish(&admin_url).expect("connect to the PostgreSQL admin database");
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .expect("create test database");
@@ -67,9 +66,7 @@ pub(crate) fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
+    let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{database}", &base[..authority_end]);
     if let Some(q) = query {
         out.push('?');

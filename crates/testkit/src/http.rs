@@ -12,8 +12,7 @@ pub struct Response {
 
 impl Response {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -75,9 +74,5 @@ pub(crate) fn into_response(result: Result<ureq::Response, ureq::Error>) -> Resp
         }
     }
     let body = resp.into_string().unwrap_or_default();
-    Response {
-        status,
-        headers,
-        body,
-    }
+    Response { status, headers, body }
 }

@@ -48,10 +48,7 @@ pub fn admin_url() -> Option<String> {
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     let shown = format!("{cmd:?}");
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{shown}: {e}"))?;
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("{shown}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -77,9 +74,7 @@ fn pg_bindir() -> Result<PathBuf, String> {
         }
     }
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map_err(|_| {
-            "no PostgreSQL installation found (no pg_config, no /usr/lib/postgresql)".to_owned()
-        })?
+        .map_err(|_| "no PostgreSQL installation found (no pg_config, no /usr/lib/postgresql)".to_owned())?
         .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
         .filter(|p| p.join("initdb").exists())
         .collect();
@@ -91,10 +86,7 @@ fn pg_bindir() -> Result<PathBuf, String> {
 
 fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 /// A command that runs `program` as the `postgres` user when we are root.
@@ -118,9 +110,7 @@ pub fn start_throwaway_cluster() -> Result<String, String> {
         .map_err(|e| e.to_string())?
         .keep();
     if as_postgres {
-        run(Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&dir))?;
+        run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir))?;
     }
     let data = dir.join("data");
     run(pg_command(&bindir.join("initdb"), as_postgres)
@@ -152,11 +142,7 @@ pub fn start_throwaway_cluster() -> Result<String, String> {
     let stop = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runas}'{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{dir}'",
         pid = std::process::id(),
-        runas = if as_postgres {
-            "runuser -u postgres -- "
-        } else {
-            ""
-        },
+        runas = if as_postgres { "runuser -u postgres -- " } else { "" },
         pg_ctl = bindir.join("pg_ctl").display(),
         data = data.display(),
         dir = dir.display(),
@@ -170,7 +156,6 @@ pub fn start_throwaway_cluster() -> Result<String, String> {
         .map_err(|e| format!("starting the cluster watchdog: {e}"))?;
 
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    PgConnection::establish(&url)
-        .map_err(|e| format!("throwaway cluster started but refuses connections: {e}"))?;
+    PgConnection::establish(&url).map_err(|e| format!("throwaway cluster started but refuses connections: {e}"))?;
     Ok(url)
 }

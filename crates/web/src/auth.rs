@@ -69,12 +69,8 @@ fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiE
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
-    let token = bearer_token(req).ok_or_else(|| {
-        ApiError::unauthenticated(
-            "unauthenticated",
-            "send Authorization: Bearer <access token>",
-        )
-    })?;
+    let token = bearer_token(req)
+        .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <access token>"))?;
     let now = crate::clock::now();
     match state.tokens.verify(token, audience(R::ROLE), now) {
         Ok(claims) if claims.role == R::ROLE.as_str() => Ok(Authenticated {
@@ -101,10 +97,7 @@ fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiE
                     "this endpoint is not available to your role",
                 ))
             } else {
-                Err(ApiError::unauthenticated(
-                    "invalid_token",
-                    "access token is not valid",
-                ))
+                Err(ApiError::unauthenticated("invalid_token", "access token is not valid"))
             }
         }
     }

@@ -137,10 +137,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -155,15 +152,8 @@ mod tests {
 
     #[test]
     fn environment_overrides_and_derived_paths_follow_data_dir() {
-        let c = with(&[
-            ("INFOBANK_DATA_DIR", "/srv/ib"),
-            ("INFOBANK_LISTEN", "0.0.0.0:9000"),
-        ])
-        .unwrap();
-        assert_eq!(
-            c.database_url,
-            DatabaseUrl::sqlite_file("/srv/ib/infobank.db")
-        );
+        let c = with(&[("INFOBANK_DATA_DIR", "/srv/ib"), ("INFOBANK_LISTEN", "0.0.0.0:9000")]).unwrap();
+        assert_eq!(c.database_url, DatabaseUrl::sqlite_file("/srv/ib/infobank.db"));
         assert_eq!(c.key_dir, PathBuf::from("/srv/ib/keys"));
         assert_eq!(c.listen.port(), 9000);
         let pg = with(&[("INFOBANK_DATABASE_URL", "postgres://u@h/db")]).unwrap();
@@ -173,15 +163,11 @@ mod tests {
     #[test]
     fn bad_settings_are_named() {
         assert_eq!(
-            with(&[("INFOBANK_LISTEN", "localhost")])
-                .unwrap_err()
-                .setting,
+            with(&[("INFOBANK_LISTEN", "localhost")]).unwrap_err().setting,
             "INFOBANK_LISTEN"
         );
         assert_eq!(
-            with(&[("INFOBANK_DATABASE_URL", "mysql://x")])
-                .unwrap_err()
-                .setting,
+            with(&[("INFOBANK_DATABASE_URL", "mysql://x")]).unwrap_err().setting,
             "INFOBANK_DATABASE_URL"
         );
         assert_eq!(
@@ -209,10 +195,7 @@ mod tests {
         let c = with(&[("INFOBANK_CONFIG", p), ("INFOBANK_POOL_SIZE", "5")]).unwrap();
         assert_eq!(c.pool_size, 5);
         std::fs::write(&path, "lsiten = \"x\"\n").unwrap();
-        assert_eq!(
-            with(&[("INFOBANK_CONFIG", p)]).unwrap_err().setting,
-            "INFOBANK_CONFIG"
-        );
+        assert_eq!(with(&[("INFOBANK_CONFIG", p)]).unwrap_err().setting, "INFOBANK_CONFIG");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

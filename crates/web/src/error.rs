@@ -97,8 +97,7 @@ impl ApiError {
     }
 
     pub fn unavailable(code: &'static str, detail: &str) -> Self {
-        let mut e =
-            Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable").detail(detail);
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable").detail(detail);
         e.retry_after_secs = Some(1);
         e
     }
@@ -176,10 +175,9 @@ impl From<validator::ValidationErrors> for ApiError {
 impl From<infobank_db::DbError> for ApiError {
     fn from(e: infobank_db::DbError) -> Self {
         match e {
-            infobank_db::DbError::PoolTimeout => Self::unavailable(
-                "database_busy",
-                "no database connection free; retry shortly",
-            ),
+            infobank_db::DbError::PoolTimeout => {
+                Self::unavailable("database_busy", "no database connection free; retry shortly")
+            }
             other => Self::internal(other),
         }
     }
@@ -195,12 +193,10 @@ impl From<actix_web::error::BlockingError> for ApiError {
 pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     let api = match &err {
-        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "Payload too large",
-        )
-        .detail(format!("request body exceeds {limit} bytes")),
+        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
+                .detail(format!("request body exceeds {limit} bytes"))
+        }
         E::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -223,9 +219,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
                 .detail(message),
             }
         }
-        E::Deserialize(e) => {
-            ApiError::bad_request("malformed_json", format!("body is not valid JSON: {e}"))
-        }
+        E::Deserialize(e) => ApiError::bad_request("malformed_json", format!("body is not valid JSON: {e}")),
         _ => ApiError::bad_request("malformed_body", "the request body could not be read"),
     };
     api.into()
@@ -237,16 +231,10 @@ fn field_named_in(message: &str) -> Option<String> {
     let rest = message
         .strip_prefix("missing field `")
         .or_else(|| message.strip_prefix("unknown field `"))?;
-    rest.split('`')
-        .next()
-        .filter(|f| !f.is_empty())
-        .map(str::to_owned)
+    rest.split('`').next().filter(|f| !f.is_empty()).map(str::to_owned)
 }
 
-pub fn query_error(
-    err: actix_web::error::QueryPayloadError,
-    _req: &HttpRequest,
-) -> actix_web::Error {
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::bad_request("invalid_query", err.to_string()).into()
 }
 
@@ -257,11 +245,7 @@ pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix
 pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::UrlencodedError as E;
     let api = match err {
-        E::Overflow { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "Payload too large",
-        ),
+        E::Overflow { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
         E::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -274,9 +258,7 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) ->
 
 /// Unknown routes.
 pub async fn not_found() -> HttpResponse {
-    ApiError::not_found()
-        .detail("no such resource")
-        .error_response()
+    ApiError::not_found().detail("no such resource").error_response()
 }
 
 /// A known path with a method it does not support.
@@ -296,12 +278,8 @@ impl From<infobank_accounts::AccountError> for ApiError {
             A::DuplicateEmail => Self::new(StatusCode::CONFLICT, "email_taken", "Conflict")
                 .detail("an account with this email already exists"),
             // The same answer for an unknown email and a wrong password.
-            A::InvalidCredentials => {
-                Self::unauthenticated("invalid_credentials", "email or password is wrong")
-            }
-            A::Throttled { retry_after_secs } => {
-                Self::too_many_requests("too_many_attempts", retry_after_secs)
-            }
+            A::InvalidCredentials => Self::unauthenticated("invalid_credentials", "email or password is wrong"),
+            A::Throttled { retry_after_secs } => Self::too_many_requests("too_many_attempts", retry_after_secs),
             A::InvalidEmail => Self::validation(vec![FieldError {
                 field: "email".into(),
                 code: "email".into(),
@@ -332,9 +310,6 @@ mod tests {
             field_named_in("unknown field `pasword`, expected one of").as_deref(),
             Some("pasword")
         );
-        assert_eq!(
-            field_named_in("invalid type: integer `3`, expected a string"),
-            None
-        );
+        assert_eq!(field_named_in("invalid type: integer `3`, expected a string"), None);
     }
 }

@@ -2,9 +2,7 @@
 //! the matched route pattern (`/api/v1/me/records/{id}`), never the raw path, so ids never become
 //! label values and cardinality stays bounded.
 
-use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -46,9 +44,7 @@ impl Metrics {
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
-        self.latency
-            .with_label_values(&[method, route])
-            .observe(seconds);
+        self.latency.with_label_values(&[method, route]).observe(seconds);
     }
 
     pub fn render(&self) -> Result<String, prometheus::Error> {

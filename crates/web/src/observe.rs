@@ -20,9 +20,7 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
     let sane = !value.is_empty()
         && value.len() <= 64
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     sane.then(|| value.to_owned())
 }
 
@@ -38,18 +36,13 @@ pub async fn observe(
 
     let mut res = next.call(req).instrument(span.clone()).await?;
 
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     if let Some(state) = state {
         state.metrics.observe(&method, &route, status, seconds);
     }
-    span.in_scope(
-        || tracing::info!(route = %route, status, latency_ms = seconds * 1000.0, "handled"),
-    );
+    span.in_scope(|| tracing::info!(route = %route, status, latency_ms = seconds * 1000.0, "handled"));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }

@@ -17,9 +17,7 @@ impl Modify for BearerSchemes {
                     HttpBuilder::new()
                         .scheme(HttpAuthScheme::Bearer)
                         .bearer_format("JWT")
-                        .description(Some(format!(
-                            "access token from POST /api/v1/auth/login, role {role}"
-                        )))
+                        .description(Some(format!("access token from POST /api/v1/auth/login, role {role}")))
                         .build(),
                 ),
             );

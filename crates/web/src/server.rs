@@ -23,27 +23,15 @@ pub struct ServerOptions {
 }
 
 /// Binds the app to an already-open listener (port 0 in tests) and returns the running server.
-pub fn build_server(
-    state: AppState,
-    listener: TcpListener,
-    options: &ServerOptions,
-) -> std::io::Result<Server> {
+pub fn build_server(state: AppState, listener: TcpListener, options: &ServerOptions) -> std::io::Result<Server> {
     let json_limit = state.json_limit;
     let state = Data::new(state);
     let openapi = ApiDoc::openapi();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(json_limit)
-                    .error_handler(json_error),
-            )
-            .app_data(
-                web::FormConfig::default()
-                    .limit(16 * 1024)
-                    .error_handler(form_error),
-            )
+            .app_data(web::JsonConfig::default().limit(json_limit).error_handler(json_error))
+            .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(form_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .wrap(security_headers::security_headers())

@@ -12,10 +12,7 @@ use serde_json::json;
 const PASSWORD: &str = "correct horse battery staple";
 
 fn unique_email(tag: &str) -> String {
-    format!(
-        "{tag}-{}@example.jp",
-        Utc::now().timestamp_nanos_opt().unwrap()
-    )
+    format!("{tag}-{}@example.jp", Utc::now().timestamp_nanos_opt().unwrap())
 }
 
 fn create_staff(app: &TestApp, role: Role, email: &str) -> String {
@@ -35,10 +32,7 @@ fn create_staff(app: &TestApp, role: Role, email: &str) -> String {
 fn service_endpoints_answer(app: &TestApp) {
     assert_eq!(app.get("/healthz").status, 200);
     let ready = app.get("/readyz");
-    assert_eq!(
-        (ready.status, ready.json()["status"].as_str()),
-        (200, Some("ready"))
-    );
+    assert_eq!((ready.status, ready.json()["status"].as_str()), (200, Some("ready")));
 
     let jwks = app.get("/.well-known/jwks.json").json();
     assert_eq!(jwks["keys"][0]["kty"], "OKP");
@@ -48,12 +42,7 @@ fn service_endpoints_answer(app: &TestApp) {
     assert_eq!(spec.status, 200);
     let spec = spec.json();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-    for path in [
-        "/api/v1/citizens",
-        "/api/v1/auth/login",
-        "/api/v1/me",
-        "/readyz",
-    ] {
+    for path in ["/api/v1/citizens", "/api/v1/auth/login", "/api/v1/me", "/readyz"] {
         assert!(spec["paths"][path].is_object(), "OpenAPI lacks {path}");
     }
     let docs = app.get("/api/docs/");
@@ -67,17 +56,10 @@ fn metrics_count_requests_by_route_and_status(app: &TestApp) {
     app.get("/no/such/page");
     let metrics = app.get("/metrics");
     assert_eq!(metrics.status, 200);
-    assert!(
-        metrics
-            .header("content-type")
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
     let text = metrics.body;
     assert!(
-        text.contains(
-            r#"infobank_http_requests_total{method="GET",route="/healthz",status="200"}"#
-        ),
+        text.contains(r#"infobank_http_requests_total{method="GET",route="/healthz",status="200"}"#),
         "{text}"
     );
     assert!(
@@ -97,15 +79,9 @@ fn every_response_carries_security_headers_and_a_request_id(app: &TestApp) {
         assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
         assert!(r.header("x-request-id").is_some_and(|id| id.len() >= 16));
     }
-    let echoed = app.send(
-        app.request("GET", "/healthz")
-            .set("X-Request-Id", "trace-abc_123"),
-    );
+    let echoed = app.send(app.request("GET", "/healthz").set("X-Request-Id", "trace-abc_123"));
     assert_eq!(echoed.header("x-request-id"), Some("trace-abc_123"));
-    let replaced = app.send(
-        app.request("GET", "/healthz")
-            .set("X-Request-Id", "bad id\twith junk"),
-    );
+    let replaced = app.send(app.request("GET", "/healthz").set("X-Request-Id", "bad id\twith junk"));
     assert_ne!(replaced.header("x-request-id"), Some("bad id\twith junk"));
 }
 
@@ -196,12 +172,10 @@ fn bad_inputs_get_their_status_and_code(app: &TestApp) {
     )
     .assert_problem(415, "unsupported_media_type");
 
-    app.get("/api/v1/no-such-thing")
-        .assert_problem(404, "not_found");
+    app.get("/api/v1/no-such-thing").assert_problem(404, "not_found");
     app.send(app.request("DELETE", "/api/v1/auth/login"))
         .assert_problem(405, "method_not_allowed");
-    app.get("/api/v1/citizens")
-        .assert_problem(405, "method_not_allowed");
+    app.get("/api/v1/citizens").assert_problem(405, "method_not_allowed");
 
     let email = unique_email("dup");
     app.sign_up(&email, PASSWORD);
@@ -234,8 +208,7 @@ fn sixth_wrong_password_in_a_row_gets_429(app: &TestApp) {
     let retry: i64 = sixth.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "Retry-After {retry}");
     // The right password does not get through while throttled either.
-    app.login(&email, PASSWORD)
-        .assert_problem(429, "too_many_attempts");
+    app.login(&email, PASSWORD).assert_problem(429, "too_many_attempts");
     // Other accounts are unaffected.
     let other = unique_email("other");
     app.sign_up(&other, PASSWORD);
@@ -258,16 +231,8 @@ fn concurrent_sign_ups_for_one_email_make_one_account(app: &TestApp) {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        5,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 5, "{statuses:?}");
 }
 
 // ---- tokens and roles ----------------------------------------------------------------------
@@ -275,12 +240,7 @@ fn concurrent_sign_ups_for_one_email_make_one_account(app: &TestApp) {
 fn tokens_are_checked_for_presence_validity_expiry_and_role(app: &TestApp) {
     app.get("/api/v1/me").assert_problem(401, "unauthenticated");
     let missing = app.get("/api/v1/me");
-    assert!(
-        missing
-            .header("www-authenticate")
-            .unwrap()
-            .starts_with("Bearer")
-    );
+    assert!(missing.header("www-authenticate").unwrap().starts_with("Bearer"));
     app.get_with_token("/api/v1/me", "garbage")
         .assert_problem(401, "invalid_token");
     app.send(
@@ -306,16 +266,9 @@ fn tokens_are_checked_for_presence_validity_expiry_and_role(app: &TestApp) {
 
     // A token signed by some other installation's key is not ours.
     let other_dir = tempfile::tempdir().unwrap();
-    let foreign =
-        TokenSigner::new(&infobank_crypto::KeyRing::load_or_create(other_dir.path()).unwrap())
-            .issue(
-                &id,
-                "citizen",
-                "infobank:citizen",
-                Duration::minutes(15),
-                Utc::now(),
-            )
-            .unwrap();
+    let foreign = TokenSigner::new(&infobank_crypto::KeyRing::load_or_create(other_dir.path()).unwrap())
+        .issue(&id, "citizen", "infobank:citizen", Duration::minutes(15), Utc::now())
+        .unwrap();
     app.get_with_token("/api/v1/me", &foreign.token)
         .assert_problem(401, "invalid_token");
 
@@ -401,10 +354,7 @@ fn portal_sign_in_and_out_with_session_and_csrf(app: &TestApp) {
         session_header.contains("HttpOnly") && session_header.contains("SameSite=Strict"),
         "{session_header}"
     );
-    assert!(
-        !session_header.contains("Secure"),
-        "plain HTTP must not set Secure"
-    );
+    assert!(!session_header.contains("Secure"), "plain HTTP must not set Secure");
     let session = cookie_value(&ok, "infobank_session");
     let cookies = format!("infobank_csrf={csrf}; infobank_session={session}");
 
@@ -439,18 +389,9 @@ fn portal_sign_up_shows_inline_errors_and_then_succeeds(app: &TestApp) {
         ],
     );
     assert_eq!(bad.status, 422);
-    assert!(
-        bad.body.contains(r#"id="password-error""#)
-            && bad.body.contains("Use between 12 and 128 characters.")
-    );
-    assert!(
-        bad.body.contains(&format!(r#"value="{email}""#)),
-        "email is kept"
-    );
-    assert!(
-        !bad.body.contains("short"),
-        "a password is never echoed back"
-    );
+    assert!(bad.body.contains(r#"id="password-error""#) && bad.body.contains("Use between 12 and 128 characters."));
+    assert!(bad.body.contains(&format!(r#"value="{email}""#)), "email is kept");
+    assert!(!bad.body.contains("short"), "a password is never echoed back");
 
     let ok = app.post_form(
         "/signup",
@@ -479,10 +420,7 @@ fn portal_sign_up_shows_inline_errors_and_then_succeeds(app: &TestApp) {
         ],
     );
     assert_eq!(dup.status, 409);
-    assert!(
-        dup.body
-            .contains("An account with this email already exists.")
-    );
+    assert!(dup.body.contains("An account with this email already exists."));
 }
 
 fn portal_language_follows_cookie_then_accept_language(app: &TestApp) {
@@ -495,30 +433,20 @@ fn portal_language_follows_cookie_then_accept_language(app: &TestApp) {
     assert!(ja.body.contains(r#"<html lang="ja">"#) && ja.body.contains("ログイン"));
 
     let switch = app.get("/lang/ja?next=/signup");
-    assert_eq!(
-        (switch.status, switch.header("location")),
-        (303, Some("/signup"))
-    );
+    assert_eq!((switch.status, switch.header("location")), (303, Some("/signup")));
     let lang = cookie_value(&switch, "lang");
     let page = app.send(
         app.request("GET", "/signup")
             .set("Cookie", &format!("lang={lang}"))
             .set("Accept-Language", "en"),
     );
-    assert!(
-        page.body.contains("アカウント作成"),
-        "cookie wins over Accept-Language"
-    );
+    assert!(page.body.contains("アカウント作成"), "cookie wins over Accept-Language");
 
     // The switch returns to the very page, query included.
     let with_query = app.get("/signin?notice=registered");
     assert!(
-        with_query
-            .body
-            .contains("next=/signin%3Fnotice%3Dregistered")
-            || with_query
-                .body
-                .contains("next=%2Fsignin%3Fnotice%3Dregistered"),
+        with_query.body.contains("next=/signin%3Fnotice%3Dregistered")
+            || with_query.body.contains("next=%2Fsignin%3Fnotice%3Dregistered"),
         "{}",
         with_query.body
     );

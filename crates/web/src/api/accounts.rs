@@ -15,9 +15,7 @@ use crate::state::AppState;
 fn valid_email(email: &str) -> Result<(), ValidationError> {
     infobank_accounts::normalize_email(email)
         .map(|_| ())
-        .ok_or_else(|| {
-            ValidationError::new("email").with_message("not a valid email address".into())
-        })
+        .ok_or_else(|| ValidationError::new("email").with_message("not a valid email address".into()))
 }
 
 fn valid_password(password: &str) -> Result<(), ValidationError> {
@@ -104,9 +102,7 @@ pub struct Me {
     (status = 403, description = "wrong_role", body = crate::error::Problem),
 ))]
 pub async fn me(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<Json<Me>, ApiError> {
-    let p = state
-        .db(move |conn, keys| profile(conn, keys, &who.account_id))
-        .await?;
+    let p = state.db(move |conn, keys| profile(conn, keys, &who.account_id)).await?;
     Ok(Json(Me {
         id: p.id,
         role: p.role.as_str().to_owned(),

@@ -21,17 +21,13 @@ pub async fn healthz() -> impl Responder {
 pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let migrated = state
         .db(|conn, _| {
-            infobank_db::is_fully_migrated(conn)
-                .map_err(|e| ApiError::unavailable("not_ready", &e.to_string()))
+            infobank_db::is_fully_migrated(conn).map_err(|e| ApiError::unavailable("not_ready", &e.to_string()))
         })
         .await?;
     if migrated {
         Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
     } else {
-        Err(ApiError::unavailable(
-            "not_ready",
-            "database migrations are pending",
-        ))
+        Err(ApiError::unavailable("not_ready", "database migrations are pending"))
     }
 }
 

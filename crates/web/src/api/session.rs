@@ -37,10 +37,7 @@ pub struct AccessToken {
     (status = 401, description = "invalid_credentials (the same for an unknown email and a wrong password)", body = crate::error::Problem),
     (status = 429, description = "too_many_attempts, with Retry-After", body = crate::error::Problem),
 ))]
-pub async fn login(
-    state: Data<AppState>,
-    body: Json<Login>,
-) -> Result<Json<AccessToken>, ApiError> {
+pub async fn login(state: Data<AppState>, body: Json<Login>) -> Result<Json<AccessToken>, ApiError> {
     let Login { email, password } = body.into_inner();
     let now = crate::clock::now();
     let account = state

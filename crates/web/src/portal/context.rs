@@ -51,12 +51,7 @@ pub fn is_secure(req: &HttpRequest) -> bool {
     req.connection_info().scheme() == "https"
 }
 
-pub fn cookie<'c>(
-    name: &'c str,
-    value: String,
-    max_age: CookieDuration,
-    secure: bool,
-) -> Cookie<'c> {
+pub fn cookie<'c>(name: &'c str, value: String, max_age: CookieDuration, secure: bool) -> Cookie<'c> {
     Cookie::build(name, value)
         .path("/")
         .http_only(true)
@@ -93,9 +88,7 @@ impl PortalContext {
     }
 
     pub fn html(&self, status: StatusCode, body: String) -> HttpResponse {
-        self.respond(status)
-            .insert_header(ContentType::html())
-            .body(body)
+        self.respond(status).insert_header(ContentType::html()).body(body)
     }
 
     pub fn redirect(&self, to: &str) -> HttpResponseBuilder {
@@ -139,9 +132,7 @@ impl FromRequest for PortalContext {
             let account = match session_token.clone() {
                 Some(token) => {
                     let now = crate::clock::now();
-                    state
-                        .db(move |conn, _| find_session(conn, &token, now))
-                        .await?
+                    state.db(move |conn, _| find_session(conn, &token, now)).await?
                 }
                 None => None,
             };

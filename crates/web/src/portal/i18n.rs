@@ -156,26 +156,17 @@ mod tests {
             for chunk in text.split("t.get(\"").skip(1) {
                 let key = chunk.split('"').next().unwrap();
                 used += 1;
-                assert!(
-                    c.keys().any(|k| k == key),
-                    "{} uses unknown key {key}",
-                    path.display()
-                );
+                assert!(c.keys().any(|k| k == key), "{} uses unknown key {key}", path.display());
             }
         }
-        assert!(
-            used > 30,
-            "expected templates to use the catalogue, found {used} uses"
-        );
+        assert!(used > 30, "expected templates to use the catalogue, found {used} uses");
     }
 
     #[test]
     fn every_key_the_page_handlers_pass_to_templates_exists() {
         let c = Catalogue::load().unwrap();
         let source = include_str!("pages.rs");
-        let sections = [
-            "site.", "nav.", "index.", "signup.", "signin.", "home.", "error.",
-        ];
+        let sections = ["site.", "nav.", "index.", "signup.", "signin.", "home.", "error."];
         let mut used = 0;
         for literal in source.split('"').skip(1).step_by(2) {
             let looks_like_key = sections.iter().any(|s| literal.starts_with(s))
@@ -185,10 +176,7 @@ mod tests {
                     .all(|ch| ch.is_ascii_lowercase() || ch == '.' || ch == '_');
             if looks_like_key {
                 used += 1;
-                assert!(
-                    c.keys().any(|k| k == literal),
-                    "pages.rs uses unknown key {literal}"
-                );
+                assert!(c.keys().any(|k| k == literal), "pages.rs uses unknown key {literal}");
             }
         }
         assert!(used > 10, "found only {used} catalogue keys in pages.rs");
@@ -196,18 +184,9 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_highest_quality() {
-        assert_eq!(
-            Lang::from_accept_language("ja-JP,ja;q=0.9,en;q=0.8"),
-            Some(Lang::Ja)
-        );
-        assert_eq!(
-            Lang::from_accept_language("en-US,en;q=0.9,ja;q=0.8"),
-            Some(Lang::En)
-        );
-        assert_eq!(
-            Lang::from_accept_language("fr-FR, ja;q=0.5, en;q=0.7"),
-            Some(Lang::En)
-        );
+        assert_eq!(Lang::from_accept_language("ja-JP,ja;q=0.9,en;q=0.8"), Some(Lang::Ja));
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,ja;q=0.8"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("fr-FR, ja;q=0.5, en;q=0.7"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language("fr, de"), None);
         assert_eq!(Lang::from_accept_language("ja;q=0"), None);
         assert_eq!(Lang::from_accept_language(""), None);

@@ -7,8 +7,7 @@ use actix_web::web::{Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
 use askama::Template;
 use infobank_accounts::{
-    AccountError, NewAccount, Role, authenticate, create_account, end_session, profile,
-    start_session,
+    AccountError, NewAccount, Role, authenticate, create_account, end_session, profile, start_session,
 };
 use serde::Deserialize;
 use validator::Validate as _;
@@ -66,10 +65,7 @@ struct SignUpPage<'a> {
 impl SignUpPage<'_> {
     /// The catalogue key of the error for `field`, if it has one.
     fn error_for(&self, field: &str) -> Option<&'static str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, key)| *key)
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, key)| *key)
     }
 }
 
@@ -126,13 +122,7 @@ pub async fn index(ctx: PortalContext) -> HttpResponse {
     if ctx.account.is_some() {
         return ctx.redirect("/home").finish();
     }
-    render(
-        &ctx,
-        StatusCode::OK,
-        &IndexPage {
-            l: Layout::of(&ctx),
-        },
-    )
+    render(&ctx, StatusCode::OK, &IndexPage { l: Layout::of(&ctx) })
 }
 
 pub async fn signup_form(ctx: PortalContext) -> HttpResponse {
@@ -157,10 +147,7 @@ pub struct SignUpForm {
     password: String,
 }
 
-pub async fn signup_submit(
-    ctx: PortalContext,
-    form: Form<SignUpForm>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn signup_submit(ctx: PortalContext, form: Form<SignUpForm>) -> Result<HttpResponse, ApiError> {
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
@@ -220,10 +207,7 @@ pub async fn signup_submit(
     if created {
         Ok(ctx.redirect("/signin?notice=registered").finish())
     } else {
-        Ok(page_with(
-            StatusCode::CONFLICT,
-            vec![("email", "error.email_taken")],
-        ))
+        Ok(page_with(StatusCode::CONFLICT, vec![("email", "error.email_taken")]))
     }
 }
 
@@ -258,16 +242,11 @@ pub struct SignInForm {
     password: String,
 }
 
-pub async fn signin_submit(
-    ctx: PortalContext,
-    form: Form<SignInForm>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result<HttpResponse, ApiError> {
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let SignInForm {
-        email, password, ..
-    } = form.into_inner();
+    let SignInForm { email, password, .. } = form.into_inner();
     let now = crate::clock::now();
     let typed_email = email.clone();
     let outcome = ctx
@@ -328,31 +307,18 @@ pub async fn signout(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<HttpRes
         return Ok(csrf_refused(&ctx));
     }
     if let Some(token) = ctx.session_token.clone() {
-        ctx.state
-            .db(move |conn, _| end_session(conn, &token))
-            .await?;
+        ctx.state.db(move |conn, _| end_session(conn, &token)).await?;
     }
-    let mut gone = cookie(
-        SESSION_COOKIE,
-        String::new(),
-        CookieDuration::ZERO,
-        ctx.secure(),
-    );
+    let mut gone = cookie(SESSION_COOKIE, String::new(), CookieDuration::ZERO, ctx.secure());
     gone.make_removal();
-    Ok(ctx
-        .redirect("/signin?notice=signed_out")
-        .cookie(gone)
-        .finish())
+    Ok(ctx.redirect("/signin?notice=signed_out").cookie(gone).finish())
 }
 
 pub async fn home(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
     let Some(account) = ctx.account.clone() else {
         return Ok(ctx.redirect("/signin").finish());
     };
-    let p = ctx
-        .state
-        .db(move |conn, keys| profile(conn, keys, &account.id))
-        .await?;
+    let p = ctx.state.db(move |conn, keys| profile(conn, keys, &account.id)).await?;
     let role_key = match p.role {
         Role::Citizen => "home.role_citizen",
         Role::Operator => "home.role_operator",
@@ -381,21 +347,12 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-pub async fn switch_language(
-    req: HttpRequest,
-    code: Path<String>,
-    query: Query<SwitchQuery>,
-) -> HttpResponse {
+pub async fn switch_language(req: HttpRequest, code: Path<String>, query: Query<SwitchQuery>) -> HttpResponse {
     let Some(lang) = Lang::parse(&code) else {
-        return ApiError::not_found()
-            .detail("unsupported language")
-            .error_response();
+        return ApiError::not_found().detail("unsupported language").error_response();
     };
     HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            safe_next(query.next.as_deref()).to_owned(),
-        ))
+        .insert_header((header::LOCATION, safe_next(query.next.as_deref()).to_owned()))
         .cookie(cookie(
             LANG_COOKIE,
             lang.code().to_owned(),
