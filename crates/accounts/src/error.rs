@@ -18,6 +18,9 @@ pub enum AccountError {
     NoKek,
     #[error(transparent)]
     Database(#[from] infobank_db::diesel::result::Error),
+    /// The audit leaf could not be written, so nothing was (fail closed).
+    #[error(transparent)]
+    Audit(#[from] infobank_audit::AuditError),
 }
 
 impl From<infobank_crypto::SealError> for AccountError {

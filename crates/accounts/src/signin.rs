@@ -3,10 +3,11 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use infobank_audit::{Action, Actor, AuditEvent};
 use infobank_crypto::{KeyRing, hash_password, verify_password};
-use infobank_db::DbConnection;
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{accounts, login_failures};
+use infobank_db::{DbConnection, write_transaction};
 
 use crate::signup::{EMAIL_INDEX_PURPOSE, field_aad};
 use crate::{Account, AccountError, Profile, Role, normalize_email};
@@ -69,8 +70,18 @@ pub fn authenticate(
     };
     match found {
         Some((id, role, _)) if verified => {
-            diesel::delete(login_failures::table.filter(login_failures::email_index.eq(&email_index))).execute(conn)?;
             let role = Role::parse(&role).ok_or(AccountError::NotFound)?;
+            write_transaction(conn, |conn| {
+                diesel::delete(login_failures::table.filter(login_failures::email_index.eq(&email_index)))
+                    .execute(conn)?;
+                // Staff sign-ins are audited; a citizen's own sign-ins are their private business.
+                if role != Role::Citizen {
+                    let event =
+                        AuditEvent::new(Action::StaffSignedIn, Actor::new(role.as_str(), &id)).object("account", &id);
+                    infobank_audit::append(conn, &event, now)?;
+                }
+                Ok::<_, AccountError>(())
+            })?;
             Ok(Account { id, role })
         }
         _ => {

@@ -1,11 +1,12 @@
 //! Creating accounts.
 
 use chrono::{DateTime, Utc};
+use infobank_audit::{Action, Actor, AuditEvent};
 use infobank_crypto::{DataKey, KeyRing, hash_password};
-use infobank_db::DbConnection;
 use infobank_db::diesel::prelude::*;
 use infobank_db::diesel::result::{DatabaseErrorKind, Error as DieselError};
 use infobank_db::schema::accounts;
+use infobank_db::{DbConnection, write_transaction};
 
 use crate::{AccountError, Role, check_password, normalize_email};
 
@@ -45,7 +46,9 @@ struct AccountRow<'a> {
     created_at: chrono::NaiveDateTime,
 }
 
-/// Creates an account and returns its id. The email must be unique across all roles.
+/// Creates an account and returns its id, with its `account.created` audit leaf in the same
+/// transaction. The email must be unique across all roles. Citizens create their own accounts;
+/// staff accounts are created by the bank (the CLI), which the leaf records as `system`.
 pub fn create_account(
     conn: &mut DbConnection,
     keys: &KeyRing,
@@ -69,9 +72,21 @@ pub fn create_account(
         kek_version: i32::try_from(kek.version()).map_err(|_| AccountError::NoKek)?,
         created_at: now.naive_utc(),
     };
-    match diesel::insert_into(accounts::table).values(&row).execute(conn) {
-        Ok(_) => Ok(id),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(AccountError::DuplicateEmail),
-        Err(e) => Err(e.into()),
-    }
+    let actor = match new.role {
+        Role::Citizen => Actor::new(Role::Citizen.as_str(), &id),
+        Role::Operator | Role::Regulator => Actor::system(),
+    };
+    let event = AuditEvent::new(Action::AccountCreated, actor).object("account", &id);
+    // Hashing and sealing are done above, outside the transaction, to keep the lock short.
+    write_transaction(conn, |conn| {
+        match diesel::insert_into(accounts::table).values(&row).execute(conn) {
+            Ok(_) => {}
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                return Err(AccountError::DuplicateEmail);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        infobank_audit::append(conn, &event, now)?;
+        Ok(id.clone())
+    })
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a CLI talks on stdout and stderr
 
 mod admin;
+mod audit;
 mod serve;
 mod setup;
 
@@ -31,6 +32,11 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// The tamper-evident audit log: signed heads, proofs, export, verification.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +46,14 @@ fn main() -> ExitCode {
         Command::Serve { listen } => serve::run(listen),
         Command::Migrate => setup::migrate_only(),
         Command::Admin { command } => admin::run(command),
+        Command::Audit { command } => match audit::run(command) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(audit::Invalid(reason))) => {
+                eprintln!("invalid: {reason}");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,6 +50,16 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+pub(crate) mod tests_support {
+    pub fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -2,6 +2,7 @@
 //! (mode 0600) from the OS random number generator; later starts load them. Files:
 //!
 //! - `token-signing.ed25519.pk8`: Ed25519 key pair (PKCS#8) signing access tokens and receipts;
+//! - `audit-log.ed25519.pk8`: Ed25519 key pair signing the audit log's tree heads;
 //! - `kek.v{N}.key`: 32-byte key-encryption keys, one per version, the highest is current;
 //! - `pseudonym.key`: 32-byte root secret for blind indexes and per-company pseudonyms.
 
@@ -13,9 +14,10 @@ use std::path::{Path, PathBuf};
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 
 use crate::envelope::Kek;
-use crate::hashing::{BlindIndexKey, hex, sha256};
+use crate::hashing::{BlindIndexKey, hex};
 
 const SIGNING_FILE: &str = "token-signing.ed25519.pk8";
+const LOG_SIGNING_FILE: &str = "audit-log.ed25519.pk8";
 const PSEUDONYM_FILE: &str = "pseudonym.key";
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
 /// All long-lived keys of one installation.
 pub struct KeyRing {
     signing_pkcs8: Vec<u8>,
+    log_signing_pkcs8: Vec<u8>,
     signing_public: Vec<u8>,
     signing_key_id: String,
     keks: BTreeMap<u32, Kek>,
@@ -55,10 +58,12 @@ impl KeyRing {
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
         create_private_dir(dir)?;
         let signing_path = dir.join(SIGNING_FILE);
-        let signing_pkcs8 = load_or_generate(&signing_path, || {
-            Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-                .map(|doc| doc.as_ref().to_vec())
-                .map_err(|_| crate::random::RandomError)
+        let signing_pkcs8 = load_or_generate(&signing_path, generate_ed25519)?;
+        let log_signing_path = dir.join(LOG_SIGNING_FILE);
+        let log_signing_pkcs8 = load_or_generate(&log_signing_path, generate_ed25519)?;
+        Ed25519KeyPair::from_pkcs8(&log_signing_pkcs8).map_err(|e| KeyError::Invalid {
+            path: log_signing_path.clone(),
+            reason: e.to_string(),
         })?;
         let pair = Ed25519KeyPair::from_pkcs8(&signing_pkcs8).map_err(|e| KeyError::Invalid {
             path: signing_path.clone(),
@@ -66,7 +71,7 @@ impl KeyRing {
         })?;
         let signing_public = pair.public_key().as_ref().to_vec();
         // A short, stable id derived from the public key: JWKS consumers pick keys by it.
-        let signing_key_id = hex(&sha256(&signing_public)[..8]);
+        let signing_key_id = crate::signing::key_id_of(&signing_public);
 
         let mut keks = load_keks(dir)?;
         if keks.is_empty() {
@@ -81,6 +86,7 @@ impl KeyRing {
 
         Ok(Self {
             signing_pkcs8,
+            log_signing_pkcs8,
             signing_public,
             signing_key_id,
             keks,
@@ -90,6 +96,14 @@ impl KeyRing {
 
     pub fn signing_pkcs8(&self) -> &[u8] {
         &self.signing_pkcs8
+    }
+
+    /// The signer of the audit log's tree heads.
+    pub fn log_signer(&self) -> Result<crate::Ed25519Signer, KeyError> {
+        crate::Ed25519Signer::from_pkcs8(&self.log_signing_pkcs8).map_err(|reason| KeyError::Invalid {
+            path: PathBuf::from(LOG_SIGNING_FILE),
+            reason,
+        })
     }
 
     pub fn signing_public_key(&self) -> &[u8] {
@@ -123,6 +137,12 @@ impl std::fmt::Debug for KeyRing {
             .field("secrets", &"<redacted>")
             .finish()
     }
+}
+
+fn generate_ed25519() -> Result<Vec<u8>, crate::random::RandomError> {
+    Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+        .map(|doc| doc.as_ref().to_vec())
+        .map_err(|_| crate::random::RandomError)
 }
 
 fn kek_path(dir: &Path, version: u32) -> PathBuf {
@@ -241,7 +261,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("keys");
         let first = KeyRing::load_or_create(&dir).unwrap();
-        for name in [SIGNING_FILE, "kek.v1.key", PSEUDONYM_FILE] {
+        for name in [SIGNING_FILE, LOG_SIGNING_FILE, "kek.v1.key", PSEUDONYM_FILE] {
             let mode = fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");
         }

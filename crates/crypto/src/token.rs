@@ -2,7 +2,6 @@
 //! its own audience, so a token minted for one can never be replayed against another. Expiry is
 //! checked against a `now` the caller passes in (time is a parameter), not the library's clock.
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -105,18 +104,14 @@ impl TokenSigner {
         Ok(data.claims)
     }
 
-    /// The JSON Web Key Set (RFC 7517, OKP key type per RFC 8037) publishing the public key.
+    /// This signer's public key as a JWK (RFC 7517, OKP key type per RFC 8037).
+    pub fn jwk(&self) -> serde_json::Value {
+        crate::signing::jwk(&self.key_id, &self.public_key)
+    }
+
+    /// A JSON Web Key Set with just this key.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({
-            "keys": [{
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.public_key),
-                "kid": self.key_id,
-                "alg": "EdDSA",
-                "use": "sig",
-            }]
-        })
+        serde_json::json!({ "keys": [self.jwk()] })
     }
 }
 
@@ -131,6 +126,7 @@ impl std::fmt::Debug for TokenSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use chrono::Duration;
 
     /// A fixed instant: these tests are about the arithmetic, not about today.

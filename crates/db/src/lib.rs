@@ -8,6 +8,7 @@ mod connection;
 mod migrate;
 mod pool;
 pub mod schema;
+mod transaction;
 mod url;
 
 pub use connection::DbConnection;
@@ -15,6 +16,7 @@ pub use migrate::{
     MigrationError, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, applied_migrations, is_fully_migrated, run_migrations,
 };
 pub use pool::{DbError, Pool, PoolOptions, PooledConn};
+pub use transaction::write_transaction;
 pub use url::{Backend, DatabaseUrl, UrlError};
 
 /// Re-exported so that domain crates and the test kit use the very same diesel.

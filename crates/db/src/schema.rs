@@ -32,5 +32,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        tree_size -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_leaves (idx) {
+        idx -> BigInt,
+        recorded_at -> Timestamp,
+        action -> Text,
+        actor_role -> Text,
+        company_id -> Nullable<Text>,
+        leaf -> Text,
+        leaf_hash -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_nodes (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_tree_heads (tree_size) {
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        timestamp_ms -> BigInt,
+        signature -> Binary,
+        key_id -> Text,
+    }
+}
+
+diesel::table! {
+    regulator_checkpoints (account_id) {
+        account_id -> Text,
+        tree_size -> BigInt,
+        root_hash -> Binary,
+        acknowledged_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
-diesel::allow_tables_to_appear_in_same_query!(accounts, login_failures, sessions);
+diesel::joinable!(regulator_checkpoints -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    login_failures,
+    sessions,
+    audit_head,
+    audit_leaves,
+    audit_nodes,
+    audit_tree_heads,
+    regulator_checkpoints,
+);

@@ -291,7 +291,26 @@ impl From<infobank_accounts::AccountError> for ApiError {
                 message: message.into(),
             }]),
             A::NotFound => Self::not_found(),
+            A::Audit(e) => e.into(),
             other => Self::internal(other),
+        }
+    }
+}
+
+impl From<infobank_audit::AuditError> for ApiError {
+    fn from(e: infobank_audit::AuditError) -> Self {
+        use infobank_audit::AuditError as A;
+        match e {
+            A::BadRange(detail) => Self::bad_request("invalid_range", detail),
+            A::OutOfRange { what, value, size } => Self::bad_request(
+                "beyond_tree_size",
+                format!("{what} {value} is beyond the tree size {size}"),
+            ),
+            // Fail closed: when the log cannot be written or read, the operation does not happen.
+            other => {
+                tracing::error!(error = %other, "audit log unavailable");
+                Self::unavailable("audit_unavailable", "the audit log is unavailable; nothing was changed")
+            }
         }
     }
 }

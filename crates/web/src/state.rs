@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use infobank_crypto::{KeyRing, TokenSigner};
+use infobank_crypto::{Ed25519Signer, KeyRing, TokenSigner};
 use infobank_db::{DbConnection, Pool};
 
 use crate::error::ApiError;
@@ -15,6 +15,8 @@ pub struct AppState {
     pub pool: Pool,
     pub keys: Arc<KeyRing>,
     pub tokens: Arc<TokenSigner>,
+    /// Signs the audit log's tree heads.
+    pub log_signer: Arc<Ed25519Signer>,
     pub metrics: Metrics,
     pub catalogue: Arc<Catalogue>,
     pub json_limit: usize,
@@ -23,10 +25,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(pool: Pool, keys: KeyRing, json_limit: usize) -> Result<Self, StateError> {
         let tokens = TokenSigner::new(&keys);
+        let log_signer = keys.log_signer().map_err(|e| StateError(e.to_string()))?;
         Ok(Self {
             pool,
             keys: Arc::new(keys),
             tokens: Arc::new(tokens),
+            log_signer: Arc::new(log_signer),
             metrics: Metrics::new().map_err(|e| StateError(e.to_string()))?,
             catalogue: Arc::new(Catalogue::load().map_err(StateError)?),
             json_limit,

@@ -2,6 +2,7 @@
 //! one domain call on the blocking pool, map the result.
 
 pub mod accounts;
+pub mod audit;
 pub mod service;
 pub mod session;
 
@@ -16,5 +17,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/.well-known/jwks.json").route(web::get().to(service::jwks)))
         .service(resource("/api/v1/citizens").route(web::post().to(accounts::sign_up)))
         .service(resource("/api/v1/me").route(web::get().to(accounts::me)))
-        .service(resource("/api/v1/auth/login").route(web::post().to(session::login)));
+        .service(resource("/api/v1/auth/login").route(web::post().to(session::login)))
+        .service(resource("/api/v1/audit/sth").route(web::get().to(audit::signed_tree_head)))
+        .service(resource("/api/v1/audit/entries").route(web::get().to(audit::entries)))
+        .service(resource("/api/v1/audit/proof/inclusion").route(web::get().to(audit::inclusion)))
+        .service(resource("/api/v1/audit/proof/consistency").route(web::get().to(audit::consistency)))
+        .service(
+            resource("/api/v1/audit/checkpoint")
+                .route(web::get().to(audit::get_checkpoint))
+                .route(web::post().to(audit::acknowledge)),
+        );
 }

@@ -40,10 +40,11 @@ pub async fn metrics(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
         .body(text))
 }
 
-/// The public keys that verify access tokens and consent receipts.
+/// The public keys that verify access tokens, consent receipts and the audit log's tree heads.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service", responses((status = 200, description = "JSON Web Key Set")))]
 pub async fn jwks(state: Data<AppState>) -> impl Responder {
+    let keys = json!({ "keys": [state.tokens.jwk(), state.log_signer.jwk()] });
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
-        .json(state.tokens.jwks())
+        .json(keys)
 }

@@ -165,8 +165,17 @@ mod tests {
     #[test]
     fn every_key_the_page_handlers_pass_to_templates_exists() {
         let c = Catalogue::load().unwrap();
-        let source = include_str!("pages.rs");
-        let sections = ["site.", "nav.", "index.", "signup.", "signin.", "home.", "error."];
+        let source = concat!(include_str!("pages.rs"), include_str!("regulator.rs"));
+        let sections = [
+            "site.",
+            "nav.",
+            "index.",
+            "signup.",
+            "signin.",
+            "home.",
+            "error.",
+            "regulator.",
+        ];
         let mut used = 0;
         for literal in source.split('"').skip(1).step_by(2) {
             let looks_like_key = sections.iter().any(|s| literal.starts_with(s))

@@ -3,6 +3,7 @@
 pub mod context;
 pub mod i18n;
 mod pages;
+mod regulator;
 
 use actix_web::web;
 
@@ -22,6 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/signout").route(web::post().to(pages::signout)))
         .service(resource("/home").route(web::get().to(pages::home)))
+        .service(resource("/regulator/log").route(web::get().to(regulator::log_page)))
+        .service(resource("/regulator/checkpoint").route(web::post().to(regulator::acknowledge)))
         .service(resource("/lang/{code}").route(web::get().to(pages::switch_language)))
         .service(resource("/static/portal.css").route(web::get().to(pages::stylesheet)));
 }

@@ -22,17 +22,19 @@ pub struct Layout<'a> {
     pub t: Messages<'a>,
     pub csrf: &'a str,
     pub signed_in: bool,
+    pub is_regulator: bool,
     pub path: &'a str,
     pub lang: &'static str,
     pub langs: [(&'static str, &'static str); 2],
 }
 
 impl<'a> Layout<'a> {
-    fn of(ctx: &'a PortalContext) -> Self {
+    pub fn of(ctx: &'a PortalContext) -> Self {
         Self {
             t: ctx.t(),
             csrf: &ctx.csrf_token,
             signed_in: ctx.account.is_some(),
+            is_regulator: ctx.account.as_ref().is_some_and(|a| a.role == Role::Regulator),
             path: &ctx.path,
             lang: ctx.lang.code(),
             langs: [("en", "English"), ("ja", "日本語")],
@@ -40,7 +42,7 @@ impl<'a> Layout<'a> {
     }
 }
 
-fn render(ctx: &PortalContext, status: StatusCode, page: &impl Template) -> HttpResponse {
+pub fn render(ctx: &PortalContext, status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => ctx.html(status, body),
         Err(e) => ApiError::internal(e).error_response(),
@@ -96,7 +98,7 @@ struct ErrorPage<'a> {
     message_key: &'static str,
 }
 
-fn error_page(
+pub fn error_page(
     ctx: &PortalContext,
     status: StatusCode,
     title_key: &'static str,
@@ -113,7 +115,7 @@ fn error_page(
     )
 }
 
-fn csrf_refused(ctx: &PortalContext) -> HttpResponse {
+pub fn csrf_refused(ctx: &PortalContext) -> HttpResponse {
     tracing::warn!(path = %ctx.path, "portal form refused: CSRF token missing or wrong");
     error_page(ctx, StatusCode::FORBIDDEN, "error.csrf_title", "error.csrf")
 }
@@ -299,7 +301,7 @@ pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result
 #[derive(Deserialize)]
 pub struct CsrfOnly {
     #[serde(default)]
-    csrf_token: String,
+    pub csrf_token: String,
 }
 
 pub async fn signout(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<HttpResponse, ApiError> {

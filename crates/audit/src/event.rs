@@ -1,0 +1,101 @@
+//! What an audit leaf records: who did what to which objects, when. Only ids, roles and
+//! pseudonyms: never a personal value (an email, a name, entrusted data).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+/// Every kind of event the log records. The string form is part of the leaf, so never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    AccountCreated,
+    AccountDeleted,
+    StaffSignedIn,
+    AuditRead,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [
+        Action::AccountCreated,
+        Action::AccountDeleted,
+        Action::StaffSignedIn,
+        Action::AuditRead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccountCreated => "account.created",
+            Self::AccountDeleted => "account.deleted",
+            Self::StaffSignedIn => "staff.signed_in",
+            Self::AuditRead => "audit.read",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// Who acted: a role and an id (an account id, a company id, or `system` for the bank itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub role: String,
+    pub id: String,
+}
+
+impl Actor {
+    pub fn new(role: &str, id: &str) -> Self {
+        Self {
+            role: role.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+
+    pub fn system() -> Self {
+        Self::new("system", "infobank")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub action: Action,
+    pub actor: Actor,
+    /// The company the event concerns, if any (the regulator filters by it).
+    pub company_id: Option<String>,
+    /// Ids of the objects touched, by kind: `{"account": "…", "consent": "…"}`.
+    pub objects: BTreeMap<String, String>,
+}
+
+impl AuditEvent {
+    pub fn new(action: Action, actor: Actor) -> Self {
+        Self {
+            action,
+            actor,
+            company_id: None,
+            objects: BTreeMap::new(),
+        }
+    }
+
+    pub fn object(mut self, kind: &str, id: &str) -> Self {
+        self.objects.insert(kind.to_owned(), id.to_owned());
+        self
+    }
+
+    pub fn company(mut self, company_id: &str) -> Self {
+        self.company_id = Some(company_id.to_owned());
+        self
+    }
+
+    /// The leaf as a JSON value; [`crate::canonical`] turns it into the hashed bytes.
+    pub fn to_leaf(&self, index: u64, at: DateTime<Utc>) -> Value {
+        json!({
+            "index": index,
+            "time": at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "action": self.action.as_str(),
+            "actor": { "role": self.actor.role, "id": self.actor.id },
+            "company": self.company_id,
+            "objects": self.objects,
+        })
+    }
+}

@@ -1,0 +1,34 @@
+//! infobank-audit: the tamper-evident log of every consent, disclosure, vault write and account
+//! change, in the style of Certificate Transparency (RFC 6962 / RFC 9162).
+//!
+//! - [`merkle`]: the pure tree math and proof verification (no I/O);
+//! - [`log`]: the persistent log: `append` inside the caller's transaction, roots and proofs
+//!   from stored subtree hashes;
+//! - [`sth`]: signed tree heads; [`checkpoint`]: what each regulator last acknowledged.
+
+pub mod canonical;
+pub mod checkpoint;
+mod error;
+mod event;
+pub mod log;
+pub mod merkle;
+pub mod sth;
+
+use chrono::{DateTime, Utc};
+use infobank_db::{DbConnection, write_transaction};
+
+pub use error::AuditError;
+pub use event::{Action, Actor, AuditEvent};
+pub use log::{Entry, Filter, append};
+pub use sth::SignedTreeHead;
+
+/// Records a regulator's read of the log, in a transaction of its own (reads change nothing else).
+pub fn record_read(
+    conn: &mut DbConnection,
+    regulator_id: &str,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, AuditError> {
+    let event = AuditEvent::new(Action::AuditRead, Actor::new("regulator", regulator_id)).object("read", what);
+    write_transaction(conn, |conn| append(conn, &event, now))
+}

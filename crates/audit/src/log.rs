@@ -1,0 +1,307 @@
+//! The persistent log. Leaves and the hashes of all complete subtrees live in the database, so
+//! the root of any size and any proof need O(log n) stored hashes, fetched in one query.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
+use infobank_db::DbConnection;
+use infobank_db::diesel::connection::TransactionManager as _;
+use infobank_db::diesel::prelude::*;
+use infobank_db::schema::{audit_head, audit_leaves, audit_nodes};
+
+use crate::canonical::to_canonical_json;
+use crate::merkle::{self, Hash, NodeId};
+use crate::{AuditError, AuditEvent};
+
+fn to_i64(v: u64) -> Result<i64, AuditError> {
+    i64::try_from(v).map_err(|_| AuditError::BadRange(format!("{v} is too large")))
+}
+
+fn to_u64(v: i64) -> Result<u64, AuditError> {
+    u64::try_from(v).map_err(|_| AuditError::Corrupt(format!("negative index {v}")))
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash, AuditError> {
+    bytes
+        .try_into()
+        .map_err(|_| AuditError::Corrupt(format!("stored hash of {} bytes", bytes.len())))
+}
+
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    <DbConnection as infobank_db::diesel::Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|depth| depth.is_some())
+}
+
+/// Appends `event` as the next leaf and returns its index. Runs inside the caller's transaction
+/// (and refuses to run outside one): the leaf commits with the caller's change or not at all.
+pub fn append(conn: &mut DbConnection, event: &AuditEvent, now: DateTime<Utc>) -> Result<u64, AuditError> {
+    if !in_transaction(conn) {
+        return Err(AuditError::NotInTransaction);
+    }
+    // Taking the head row first serialises appenders until commit: indices are unique, and a
+    // rolled-back append gives its index back, so they stay gap-free.
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::tree_size.eq(audit_head::tree_size + 1))
+        .execute(conn)?;
+    let new_size: i64 = audit_head::table.find(1).select(audit_head::tree_size).first(conn)?;
+    let index = to_u64(new_size - 1)?;
+
+    // Millisecond precision: the leaf's time and the stored column say the same thing.
+    let at = now.trunc_subsecs(3);
+    let leaf = to_canonical_json(&event.to_leaf(index, at))?;
+    let hash = merkle::leaf_hash(leaf.as_bytes());
+    diesel::insert_into(audit_leaves::table)
+        .values((
+            audit_leaves::idx.eq(new_size - 1),
+            audit_leaves::recorded_at.eq(at.naive_utc()),
+            audit_leaves::action.eq(event.action.as_str()),
+            audit_leaves::actor_role.eq(&event.actor.role),
+            audit_leaves::company_id.eq(event.company_id.as_deref()),
+            audit_leaves::leaf.eq(&leaf),
+            audit_leaves::leaf_hash.eq(hash.as_slice()),
+        ))
+        .execute(conn)?;
+    store_completed_subtrees(conn, index, hash).map(|()| index)
+}
+
+/// Leaf `index` completes one subtree per trailing one bit of `index`: store the leaf node and
+/// each of those parents (two rows per append on average).
+fn store_completed_subtrees(conn: &mut DbConnection, index: u64, leaf: Hash) -> Result<(), AuditError> {
+    let completed = index.trailing_ones() as u8;
+    let siblings: Vec<NodeId> = (0..completed)
+        .map(|level| NodeId {
+            level,
+            index: (index >> level) - 1,
+        })
+        .collect();
+    let found = fetch_nodes(conn, &siblings)?;
+    let mut rows = vec![(NodeId { level: 0, index }, leaf)];
+    let mut hash = leaf;
+    for sibling in &siblings {
+        let left = found
+            .get(sibling)
+            .ok_or_else(|| AuditError::Corrupt(format!("missing node {}/{}", sibling.level, sibling.index)))?;
+        hash = merkle::node_hash(left, &hash);
+        rows.push((
+            NodeId {
+                level: sibling.level + 1,
+                index: sibling.index >> 1,
+            },
+            hash,
+        ));
+    }
+    for (id, hash) in rows {
+        diesel::insert_into(audit_nodes::table)
+            .values((
+                audit_nodes::level.eq(i32::from(id.level)),
+                audit_nodes::idx.eq(to_i64(id.index)?),
+                audit_nodes::hash.eq(hash.as_slice()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Looks up complete subtrees in one query (a small superset is read and filtered here).
+fn fetch_nodes(conn: &mut DbConnection, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, AuditError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut levels: Vec<i32> = ids.iter().map(|id| i32::from(id.level)).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let mut indexes: Vec<i64> = ids.iter().map(|id| to_i64(id.index)).collect::<Result<_, _>>()?;
+    indexes.sort_unstable();
+    indexes.dedup();
+    let rows: Vec<(i32, i64, Vec<u8>)> = audit_nodes::table
+        .filter(audit_nodes::level.eq_any(levels))
+        .filter(audit_nodes::idx.eq_any(indexes))
+        .select((audit_nodes::level, audit_nodes::idx, audit_nodes::hash))
+        .load(conn)?;
+    let mut out = HashMap::with_capacity(ids.len());
+    for (level, index, hash) in rows {
+        let id = NodeId {
+            level: u8::try_from(level).map_err(|_| AuditError::Corrupt(format!("level {level}")))?,
+            index: to_u64(index)?,
+        };
+        if ids.contains(&id) {
+            out.insert(id, to_hash(&hash)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The hashes of several leaf ranges, with one database query for all of them.
+fn range_hashes(conn: &mut DbConnection, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, AuditError> {
+    let per_range: Vec<Vec<NodeId>> = ranges.iter().map(|&(s, e)| merkle::range_nodes(s, e)).collect();
+    let all: Vec<NodeId> = per_range.iter().flatten().copied().collect();
+    let found = fetch_nodes(conn, &all)?;
+    per_range
+        .iter()
+        .map(|ids| {
+            let hashes: Vec<Hash> = ids
+                .iter()
+                .map(|id| {
+                    found
+                        .get(id)
+                        .copied()
+                        .ok_or_else(|| AuditError::Corrupt(format!("missing node {}/{}", id.level, id.index)))
+                })
+                .collect::<Result<_, _>>()?;
+            merkle::fold_range(&hashes).ok_or_else(|| AuditError::Corrupt("empty range".into()))
+        })
+        .collect()
+}
+
+/// The number of committed leaves.
+pub fn tree_size(conn: &mut DbConnection) -> Result<u64, AuditError> {
+    let size: i64 = audit_head::table.find(1).select(audit_head::tree_size).first(conn)?;
+    to_u64(size)
+}
+
+fn check_size(conn: &mut DbConnection, what: &'static str, size: u64) -> Result<(), AuditError> {
+    let current = tree_size(conn)?;
+    if size > current {
+        Err(AuditError::OutOfRange {
+            what,
+            value: size,
+            size: current,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The root hash of the first `size` leaves.
+pub fn root_at(conn: &mut DbConnection, size: u64) -> Result<Hash, AuditError> {
+    check_size(conn, "tree size", size)?;
+    if size == 0 {
+        return Ok(merkle::empty_root());
+    }
+    Ok(range_hashes(conn, &[(0, size)])?.remove(0))
+}
+
+pub fn inclusion_proof(conn: &mut DbConnection, index: u64, size: u64) -> Result<Vec<Hash>, AuditError> {
+    check_size(conn, "tree size", size)?;
+    if index >= size {
+        return Err(AuditError::OutOfRange {
+            what: "leaf index",
+            value: index,
+            size,
+        });
+    }
+    range_hashes(conn, &merkle::inclusion_ranges(index, size))
+}
+
+pub fn consistency_proof(conn: &mut DbConnection, first: u64, second: u64) -> Result<Vec<Hash>, AuditError> {
+    if first > second {
+        return Err(AuditError::BadRange(format!(
+            "first ({first}) is larger than second ({second})"
+        )));
+    }
+    check_size(conn, "tree size", second)?;
+    if first == 0 || first == second {
+        return Ok(Vec::new());
+    }
+    range_hashes(conn, &merkle::consistency_ranges(first, second))
+}
+
+/// One leaf as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub index: u64,
+    pub recorded_at: DateTime<Utc>,
+    pub action: String,
+    pub actor_role: String,
+    pub company_id: Option<String>,
+    /// The canonical JSON that was hashed.
+    pub leaf: String,
+    pub leaf_hash: Hash,
+}
+
+type EntryRow = (i64, NaiveDateTime, String, String, Option<String>, String, Vec<u8>);
+
+fn to_entry(row: EntryRow) -> Result<Entry, AuditError> {
+    let (index, recorded_at, action, actor_role, company_id, leaf, hash) = row;
+    Ok(Entry {
+        index: to_u64(index)?,
+        recorded_at: recorded_at.and_utc(),
+        action,
+        actor_role,
+        company_id,
+        leaf,
+        leaf_hash: to_hash(&hash)?,
+    })
+}
+
+const ENTRY_COLUMNS: (
+    audit_leaves::idx,
+    audit_leaves::recorded_at,
+    audit_leaves::action,
+    audit_leaves::actor_role,
+    audit_leaves::company_id,
+    audit_leaves::leaf,
+    audit_leaves::leaf_hash,
+) = (
+    audit_leaves::idx,
+    audit_leaves::recorded_at,
+    audit_leaves::action,
+    audit_leaves::actor_role,
+    audit_leaves::company_id,
+    audit_leaves::leaf,
+    audit_leaves::leaf_hash,
+);
+
+/// At most this many entries per page.
+pub const MAX_PAGE: u64 = 1000;
+
+/// Leaves `start..end` (end exclusive), at most [`MAX_PAGE`] of them.
+pub fn entries(conn: &mut DbConnection, start: u64, end: u64) -> Result<Vec<Entry>, AuditError> {
+    if start > end {
+        return Err(AuditError::BadRange(format!("start ({start}) is after end ({end})")));
+    }
+    if end - start > MAX_PAGE {
+        return Err(AuditError::BadRange(format!("at most {MAX_PAGE} entries per request")));
+    }
+    check_size(conn, "end", end)?;
+    let rows: Vec<EntryRow> = audit_leaves::table
+        .filter(audit_leaves::idx.ge(to_i64(start)?))
+        .filter(audit_leaves::idx.lt(to_i64(end)?))
+        .order(audit_leaves::idx.asc())
+        .select(ENTRY_COLUMNS)
+        .load(conn)?;
+    rows.into_iter().map(to_entry).collect()
+}
+
+/// What the regulator's log browser filters by.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub action: Option<String>,
+    pub company_id: Option<String>,
+}
+
+/// Newest first: the entries below index `before` (all when `None`) matching `filter`.
+pub fn browse(
+    conn: &mut DbConnection,
+    filter: &Filter,
+    before: Option<u64>,
+    limit: u64,
+) -> Result<Vec<Entry>, AuditError> {
+    let mut query = audit_leaves::table
+        .select(ENTRY_COLUMNS)
+        .order(audit_leaves::idx.desc())
+        .limit(to_i64(limit.min(MAX_PAGE))?)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(audit_leaves::idx.lt(to_i64(before)?));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_leaves::action.eq(action.clone()));
+    }
+    if let Some(company) = &filter.company_id {
+        query = query.filter(audit_leaves::company_id.eq(company.clone()));
+    }
+    let rows: Vec<EntryRow> = query.load(conn)?;
+    rows.into_iter().map(to_entry).collect()
+}

@@ -1,0 +1,483 @@
+//! `infobank audit …`: print the signed tree head, verify proofs in the RFC 6962 vector format,
+//! export the log, and verify a whole log (online with a regulator token, or offline on an
+//! export) without trusting the bank: every leaf hash and the root are recomputed here and the
+//! head's signature is checked against the published key.
+
+use std::io::{BufRead as _, BufReader, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use infobank_audit::merkle::{self, Hash, MemoryTree};
+use infobank_audit::sth::signed_bytes;
+use infobank_crypto::signing::key_id_of;
+use infobank_crypto::verify_ed25519;
+use infobank_web::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::setup::{CliError, prepare};
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Print the current signed tree head (JSON), signing a new one if the log grew.
+    Sth,
+    /// Verify an inclusion proof file; exit 0 valid, 1 invalid (reason on stderr).
+    VerifyInclusion { file: PathBuf },
+    /// Verify a consistency proof file; exit 0 valid, 1 invalid (reason on stderr).
+    VerifyConsistency { file: PathBuf },
+    /// Write every entry as JSON lines, and the signed tree head beside it, for offline checks.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the signed tree head (default: OUT with `.sth.json` appended).
+        #[arg(long)]
+        sth_out: Option<PathBuf>,
+    },
+    /// Recompute every leaf hash and the root, and check the head's signature.
+    Verify {
+        /// A running infobank, e.g. https://bank.example (with --token).
+        #[arg(long, conflicts_with_all = ["log", "sth"])]
+        url: Option<String>,
+        /// A regulator access token (or INFOBANK_TOKEN).
+        #[arg(long, env = "INFOBANK_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// An export written by `audit export`.
+        #[arg(long, requires = "sth")]
+        log: Option<PathBuf>,
+        /// The signed tree head of that export.
+        #[arg(long, requires = "log")]
+        sth: Option<PathBuf>,
+        /// The bank's published JWKS (/.well-known/jwks.json), saved earlier; offline only.
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+    },
+}
+
+/// A failed check: the reason goes to stderr and the exit code is 1.
+#[derive(Debug)]
+pub struct Invalid(pub String);
+
+pub fn run(command: AuditCommand) -> Result<Result<(), Invalid>, CliError> {
+    match command {
+        AuditCommand::Sth => print_sth().map(Ok),
+        AuditCommand::VerifyInclusion { file } => Ok(verify_inclusion_file(&file)),
+        AuditCommand::VerifyConsistency { file } => Ok(verify_consistency_file(&file)),
+        AuditCommand::Export { out, sth_out } => export(&out, sth_out).map(Ok),
+        AuditCommand::Verify {
+            url: Some(url), token, ..
+        } => {
+            let token = token
+                .ok_or_else(|| CliError::Other("--url needs --token or INFOBANK_TOKEN (a regulator token)".into()))?;
+            Ok(verify_online(&url, &token))
+        }
+        AuditCommand::Verify {
+            log: Some(log),
+            sth: Some(sth),
+            jwks,
+            ..
+        } => Ok(verify_offline(&log, &sth, jwks.as_deref())),
+        AuditCommand::Verify { .. } => Err(CliError::Other(
+            "audit verify needs --url (and --token) or --log and --sth".into(),
+        )),
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(what: &str, s: &str) -> Result<Vec<u8>, Invalid> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| Invalid(format!("{what} is not standard base64: {e}")))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Invalid> {
+    let text = std::fs::read_to_string(path).map_err(|e| Invalid(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| Invalid(format!("{}: {e}", path.display())))
+}
+
+// ---- proof files (the RFC 6962 vector format; the API's snake_case names are accepted too) ----
+
+#[derive(Deserialize)]
+struct InclusionFile {
+    #[serde(alias = "leaf_index")]
+    #[serde(rename = "leafIdx")]
+    leaf_idx: u64,
+    #[serde(rename = "treeSize", alias = "tree_size")]
+    tree_size: u64,
+    #[serde(alias = "root_hash")]
+    root: String,
+    #[serde(rename = "leafHash", alias = "leaf_hash")]
+    leaf_hash: String,
+    #[serde(default)]
+    proof: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct ConsistencyFile {
+    #[serde(alias = "first")]
+    size1: u64,
+    #[serde(alias = "second")]
+    size2: u64,
+    #[serde(alias = "first_root")]
+    root1: String,
+    #[serde(alias = "second_root")]
+    root2: String,
+    #[serde(default)]
+    proof: Option<Vec<String>>,
+}
+
+fn decode_proof(proof: Option<Vec<String>>) -> Result<Vec<Vec<u8>>, Invalid> {
+    proof
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, p)| unb64(&format!("proof[{i}]"), p))
+        .collect()
+}
+
+fn verify_inclusion_file(path: &Path) -> Result<(), Invalid> {
+    let f: InclusionFile = read_json(path)?;
+    let proof = decode_proof(f.proof)?;
+    merkle::verify_inclusion(
+        f.leaf_idx,
+        f.tree_size,
+        &unb64("leafHash", &f.leaf_hash)?,
+        &proof,
+        &unb64("root", &f.root)?,
+    )
+    .map_err(|e| Invalid(e.to_string()))?;
+    println!("valid: leaf {} is in the tree of {} leaves", f.leaf_idx, f.tree_size);
+    Ok(())
+}
+
+fn verify_consistency_file(path: &Path) -> Result<(), Invalid> {
+    let f: ConsistencyFile = read_json(path)?;
+    let proof = decode_proof(f.proof)?;
+    merkle::verify_consistency(
+        f.size1,
+        f.size2,
+        &unb64("root1", &f.root1)?,
+        &unb64("root2", &f.root2)?,
+        &proof,
+    )
+    .map_err(|e| Invalid(e.to_string()))?;
+    println!(
+        "valid: the tree of {} leaves is a prefix of the tree of {} leaves",
+        f.size1, f.size2
+    );
+    Ok(())
+}
+
+// ---- signed tree heads ----
+
+/// A signed tree head as the API serves it; `public_key` is only in exports.
+#[derive(Debug, Serialize, Deserialize)]
+struct HeadDoc {
+    tree_size: u64,
+    root_hash: String,
+    timestamp: String,
+    signature: String,
+    key_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
+}
+
+fn head_doc(head: &infobank_audit::SignedTreeHead, public_key: Option<&[u8]>) -> HeadDoc {
+    HeadDoc {
+        tree_size: head.tree_size,
+        root_hash: b64(&head.root_hash),
+        timestamp: head
+            .timestamp()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default(),
+        signature: b64(&head.signature),
+        key_id: head.key_id.clone(),
+        public_key: public_key.map(b64),
+    }
+}
+
+fn print_sth() -> Result<(), CliError> {
+    let ready = prepare(Config::from_env()?)?;
+    let signer = ready.keys.log_signer()?;
+    let mut conn = ready.pool.get().map_err(|e| CliError::Other(e.to_string()))?;
+    let head = infobank_audit::sth::current(&mut conn, &signer, infobank_web::clock::now())
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    let doc = serde_json::to_string_pretty(&head_doc(&head, None)).map_err(|e| CliError::Other(e.to_string()))?;
+    println!("{doc}");
+    Ok(())
+}
+
+/// Checks the head's signature with `public_key` and returns its decoded root.
+fn check_head(head: &HeadDoc, public_key: &[u8]) -> Result<Hash, Invalid> {
+    if key_id_of(public_key) != head.key_id {
+        return Err(Invalid(format!(
+            "the head was signed with key {}, not the published key {}",
+            head.key_id,
+            key_id_of(public_key)
+        )));
+    }
+    let root: Hash = unb64("root_hash", &head.root_hash)?
+        .try_into()
+        .map_err(|_| Invalid("root_hash is not 32 bytes".into()))?;
+    let timestamp = chrono::DateTime::parse_from_rfc3339(&head.timestamp)
+        .map_err(|e| Invalid(format!("timestamp: {e}")))?
+        .timestamp_millis();
+    let timestamp = u64::try_from(timestamp).map_err(|_| Invalid("timestamp before 1970".into()))?;
+    let signature = unb64("signature", &head.signature)?;
+    if !verify_ed25519(public_key, &signed_bytes(head.tree_size, timestamp, &root), &signature) {
+        return Err(Invalid("the tree head's signature does not verify".into()));
+    }
+    Ok(root)
+}
+
+/// Finds the key with `kid` in a JWKS document.
+fn key_from_jwks(jwks: &serde_json::Value, kid: &str) -> Result<Vec<u8>, Invalid> {
+    let key = jwks["keys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["kid"] == kid))
+        .ok_or_else(|| Invalid(format!("the JWKS has no key {kid}")))?;
+    let x = key["x"].as_str().ok_or_else(|| Invalid("JWK without x".into()))?;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(x)
+        .map_err(|e| Invalid(format!("JWK x: {e}")))
+}
+
+// ---- whole-log verification ----
+
+/// One exported or served leaf.
+#[derive(Debug, Serialize, Deserialize)]
+struct EntryDoc {
+    index: u64,
+    leaf: String,
+    leaf_hash: String,
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Recomputes each leaf hash and compares it with the one the log recorded; returns the hashes.
+struct Recomputed {
+    tree: MemoryTree,
+}
+
+impl Recomputed {
+    fn new() -> Self {
+        Self {
+            tree: MemoryTree::default(),
+        }
+    }
+
+    fn push(&mut self, expected_index: u64, entry: &EntryDoc) -> Result<(), Invalid> {
+        if entry.index != expected_index {
+            return Err(Invalid(format!(
+                "entry {expected_index}: the log skipped to index {}",
+                entry.index
+            )));
+        }
+        let hash = merkle::leaf_hash(entry.leaf.as_bytes());
+        if b64(&hash) != entry.leaf_hash {
+            return Err(Invalid(format!(
+                "entry {expected_index}: its leaf does not hash to the recorded leaf hash"
+            )));
+        }
+        self.tree.push(hash);
+        Ok(())
+    }
+}
+
+fn verify_offline(log: &Path, sth: &Path, jwks: Option<&Path>) -> Result<(), Invalid> {
+    let head: HeadDoc = read_json(sth)?;
+    let public_key = match (jwks, &head.public_key) {
+        (Some(path), _) => key_from_jwks(&read_json(path)?, &head.key_id)?,
+        (None, Some(pk)) => {
+            eprintln!(
+                "note: checking the signature with the key inside the export; pass --jwks to use the bank's published key"
+            );
+            unb64("public_key", pk)?
+        }
+        (None, None) => return Err(Invalid("no key to check the signature: pass --jwks FILE".into())),
+    };
+    let root = check_head(&head, &public_key)?;
+    let file = std::fs::File::open(log).map_err(|e| Invalid(format!("cannot read {}: {e}", log.display())))?;
+    let bar = progress(head.tree_size, "verifying");
+    let mut recomputed = Recomputed::new();
+    for (i, line) in BufReader::new(file)
+        .lines()
+        .enumerate()
+        .take(usize::try_from(head.tree_size).unwrap_or(usize::MAX))
+    {
+        let line = line.map_err(|e| Invalid(format!("reading the log: {e}")))?;
+        let entry: EntryDoc = serde_json::from_str(&line).map_err(|e| Invalid(format!("entry {i}: {e}")))?;
+        recomputed.push(i as u64, &entry)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    finish(&recomputed, &head, root)
+}
+
+fn finish(recomputed: &Recomputed, head: &HeadDoc, root: Hash) -> Result<(), Invalid> {
+    if recomputed.tree.size() != head.tree_size {
+        return Err(Invalid(format!(
+            "the log has {} entries, the signed head says {}",
+            recomputed.tree.size(),
+            head.tree_size
+        )));
+    }
+    if recomputed.tree.root(head.tree_size) != Some(root) {
+        return Err(Invalid("the recomputed root does not match the signed root".into()));
+    }
+    println!(
+        "valid: {} entries, root {} signed by key {}",
+        head.tree_size, head.root_hash, head.key_id
+    );
+    Ok(())
+}
+
+struct Client {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    fn get<T: for<'de> Deserialize<'de>>(&self, path: &str, auth: bool) -> Result<T, Invalid> {
+        let mut req = self.agent.get(&format!("{}{path}", self.base));
+        if auth {
+            req = req.set("Authorization", &format!("Bearer {}", self.token));
+        }
+        match req.call() {
+            Ok(resp) => resp.into_json().map_err(|e| Invalid(format!("GET {path}: {e}"))),
+            Err(ureq::Error::Status(code, resp)) => Err(Invalid(format!(
+                "GET {path}: {code} {}",
+                resp.into_string().unwrap_or_default()
+            ))),
+            Err(e) => Err(Invalid(format!("GET {path}: {e}"))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct EntriesPage {
+    entries: Vec<EntryDoc>,
+}
+
+#[derive(Deserialize)]
+struct ConsistencyDoc {
+    proof: Vec<String>,
+}
+
+fn verify_online(url: &str, token: &str) -> Result<(), Invalid> {
+    let client = Client {
+        base: url.trim_end_matches('/').to_owned(),
+        token: token.to_owned(),
+        agent: ureq::agent(),
+    };
+    let head: HeadDoc = client.get("/api/v1/audit/sth", false)?;
+    let jwks: serde_json::Value = client.get("/.well-known/jwks.json", false)?;
+    let root = check_head(&head, &key_from_jwks(&jwks, &head.key_id)?)?;
+
+    let bar = progress(head.tree_size, "downloading and verifying");
+    let mut recomputed = Recomputed::new();
+    let mut start = 0;
+    while start < head.tree_size {
+        let end = (start + 1000).min(head.tree_size);
+        let page: EntriesPage = client.get(&format!("/api/v1/audit/entries?start={start}&end={end}"), true)?;
+        if page.entries.len() as u64 != end - start {
+            return Err(Invalid(format!(
+                "asked for entries {start}..{end}, got {}",
+                page.entries.len()
+            )));
+        }
+        for (offset, entry) in page.entries.iter().enumerate() {
+            recomputed.push(start + offset as u64, entry)?;
+        }
+        bar.inc(end - start);
+        start = end;
+    }
+    bar.finish_and_clear();
+    match finish(&recomputed, &head, root) {
+        Ok(()) => Ok(()),
+        Err(_) if head.tree_size > 0 => {
+            let bad = first_bad_leaf(&client, &recomputed, &head, root)?;
+            Err(Invalid(format!(
+                "entry {bad}: it is not the leaf the signed head commits to (the root does not match)"
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The leaves hashed consistently but the root is wrong: some leaf *and* its recorded hash were
+/// rewritten. The signed root still commits to the original leaves, so a prefix of our leaves is
+/// genuine exactly when the server can prove it consistent with the signed head. Prefixes are
+/// genuine up to the first rewritten leaf and never after, so a binary search finds it with
+/// O(log n) proofs.
+fn first_bad_leaf(client: &Client, recomputed: &Recomputed, head: &HeadDoc, root: Hash) -> Result<u64, Invalid> {
+    let genuine_prefix = |size: u64| -> Result<bool, Invalid> {
+        let Some(prefix_root) = recomputed.tree.root(size) else {
+            return Ok(false);
+        };
+        let doc: ConsistencyDoc = client.get(
+            &format!("/api/v1/audit/proof/consistency?first={size}&second={}", head.tree_size),
+            true,
+        )?;
+        let proof: Vec<Vec<u8>> = doc.proof.iter().map(|p| unb64("proof", p)).collect::<Result<_, _>>()?;
+        Ok(merkle::verify_consistency(size, head.tree_size, &prefix_root, &root, &proof).is_ok())
+    };
+    // Invariant: prefix `lo` is genuine (0 trivially), prefix `hi` is not (the whole log).
+    let (mut lo, mut hi) = (0, head.tree_size);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if genuine_prefix(mid)? { lo = mid } else { hi = mid }
+    }
+    Ok(lo)
+}
+
+// ---- export ----
+
+fn export(out: &Path, sth_out: Option<PathBuf>) -> Result<(), CliError> {
+    let ready = prepare(Config::from_env()?)?;
+    let signer = ready.keys.log_signer()?;
+    let mut conn = ready.pool.get().map_err(|e| CliError::Other(e.to_string()))?;
+    let other = |e: &dyn std::fmt::Display| CliError::Other(e.to_string());
+    let head = infobank_audit::sth::current(&mut conn, &signer, infobank_web::clock::now()).map_err(|e| other(&e))?;
+    let file = std::fs::File::create(out).map_err(|e| CliError::Other(format!("{}: {e}", out.display())))?;
+    let mut writer = BufWriter::new(file);
+    let bar = progress(head.tree_size, "exporting");
+    let mut start = 0;
+    while start < head.tree_size {
+        let end = (start + infobank_audit::log::MAX_PAGE).min(head.tree_size);
+        for e in infobank_audit::log::entries(&mut conn, start, end).map_err(|e| other(&e))? {
+            let line = serde_json::to_string(&EntryDoc {
+                index: e.index,
+                leaf: e.leaf,
+                leaf_hash: b64(&e.leaf_hash),
+            })
+            .map_err(|e| other(&e))?;
+            writeln!(writer, "{line}").map_err(|e| other(&e))?;
+        }
+        bar.inc(end - start);
+        start = end;
+    }
+    writer.flush().map_err(|e| other(&e))?;
+    bar.finish_and_clear();
+    let sth_path = sth_out.unwrap_or_else(|| PathBuf::from(format!("{}.sth.json", out.display())));
+    let doc = serde_json::to_string_pretty(&head_doc(&head, Some(signer.public_key()))).map_err(|e| other(&e))?;
+    std::fs::write(&sth_path, doc).map_err(|e| CliError::Other(format!("{}: {e}", sth_path.display())))?;
+    println!(
+        "exported {} entries to {} and the signed head to {}",
+        head.tree_size,
+        out.display(),
+        sth_path.display()
+    );
+    Ok(())
+}
