@@ -304,6 +304,14 @@ pub struct MemoryTree {
 }
 
 impl MemoryTree {
+    pub fn from_leaves(leaves: &[Hash]) -> Self {
+        let mut tree = Self::default();
+        for leaf in leaves {
+            tree.push(*leaf);
+        }
+        tree
+    }
+
     pub fn size(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)
     }

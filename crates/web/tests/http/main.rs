@@ -9,6 +9,8 @@ use infobank_crypto::TokenSigner;
 use infobank_testkit::{Response, TestApp, app_tests};
 use serde_json::json;
 
+mod audit;
+
 const PASSWORD: &str = "correct horse battery staple";
 
 fn unique_email(tag: &str) -> String {
