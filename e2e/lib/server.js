@@ -73,8 +73,23 @@ process.on('exit', () => {
 });
 
 /**
+ * The environment the server (and any CLI command run against the same data) gets: a minimal
+ * one, so nothing else from the caller's INFOBANK_* settings leaks in. `PATH`, the data
+ * directory, `INFOBANK_DATABASE_URL` from $E2E_DATABASE_URL when set, and `HOME`, `RUST_LOG`,
+ * `RUST_BACKTRACE` when the caller has them.
+ */
+export function serverEnv(dataDir) {
+  const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', INFOBANK_DATA_DIR: dataDir };
+  for (const name of ['HOME', 'RUST_LOG', 'RUST_BACKTRACE']) {
+    if (process.env[name]) env[name] = process.env[name];
+  }
+  if (process.env.E2E_DATABASE_URL) env.INFOBANK_DATABASE_URL = process.env.E2E_DATABASE_URL;
+  return env;
+}
+
+/**
  * Starts `infobank serve` on a free port with a fresh data directory and waits until
- * GET /readyz answers 200. Resolves to { base, port, dataDir, stderr(), stdout(), stop() }.
+ * GET /readyz answers 200. Resolves to { base, port, dataDir, bin, stderr(), stdout(), stop() }.
  */
 export async function startServer() {
   const bin = serverBinary();
@@ -82,13 +97,7 @@ export async function startServer() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
 
-  // A minimal environment: nothing else from the caller's INFOBANK_* settings leaks in.
-  const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', INFOBANK_DATA_DIR: dataDir };
-  for (const name of ['HOME', 'RUST_LOG', 'RUST_BACKTRACE']) {
-    if (process.env[name]) env[name] = process.env[name];
-  }
-  if (process.env.E2E_DATABASE_URL) env.INFOBANK_DATABASE_URL = process.env.E2E_DATABASE_URL;
-
+  const env = serverEnv(dataDir);
   const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -154,7 +163,7 @@ export async function startServer() {
     await sleep(READY_POLL_MS);
   }
 
-  return { base, port, dataDir, stdout, stderr, stop };
+  return { base, port, dataDir, bin, stdout, stderr, stop };
 }
 
 export const CHROMIUM_ARGS = [

@@ -40,11 +40,12 @@ pub fn append(conn: &mut DbConnection, event: &AuditEvent, now: DateTime<Utc>) -
         return Err(AuditError::NotInTransaction);
     }
     // Taking the head row first serialises appenders until commit: indices are unique, and a
-    // rolled-back append gives its index back, so they stay gap-free.
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::tree_size.eq(audit_head::tree_size + 1))
-        .execute(conn)?;
-    let new_size: i64 = audit_head::table.find(1).select(audit_head::tree_size).first(conn)?;
+    // rolled-back append gives its index back, so they stay gap-free. (`RETURNING` is the same
+    // SQL on SQLite and PostgreSQL, and saves a round trip on the hot path.)
+    let new_size =
+        diesel::sql_query("UPDATE audit_head SET tree_size = tree_size + 1 WHERE id = 1 RETURNING tree_size")
+            .get_result::<HeadRow>(conn)?
+            .tree_size;
     let index = to_u64(new_size - 1)?;
 
     // Millisecond precision: the leaf's time and the stored column say the same thing.
@@ -65,37 +66,59 @@ pub fn append(conn: &mut DbConnection, event: &AuditEvent, now: DateTime<Utc>) -
     store_completed_subtrees(conn, index, hash).map(|()| index)
 }
 
-/// Leaf `index` completes one subtree per trailing one bit of `index`: store the leaf node and
-/// each of those parents (two rows per append on average).
+#[derive(QueryableByName)]
+struct HeadRow {
+    #[diesel(sql_type = infobank_db::diesel::sql_types::BigInt)]
+    tree_size: i64,
+}
+
+/// The storage key of a complete subtree: the index of its last leaf, and its level.
+fn node_key(id: NodeId) -> Result<(i64, i32), AuditError> {
+    let last_leaf = ((id.index + 1) << id.level) - 1;
+    Ok((to_i64(last_leaf)?, i32::from(id.level)))
+}
+
+fn node_id(last_leaf: i64, level: i32) -> Result<NodeId, AuditError> {
+    let level = u8::try_from(level).map_err(|_| AuditError::Corrupt(format!("level {level}")))?;
+    let last_leaf = to_u64(last_leaf)?;
+    Ok(NodeId {
+        level,
+        index: ((last_leaf + 1) >> level) - 1,
+    })
+}
+
+/// Leaf `index` completes one subtree per trailing one bit of `index`: store the leaf's node and
+/// each of those parents (two rows per append on average, all ending at this leaf).
+///
+/// Level 0 duplicates `audit_leaves.leaf_hash` on purpose: the tree is stored apart from the
+/// leaves, so someone who rewrites a leaf *and* its recorded hash has not also rewritten the
+/// proofs, and `audit verify` can name the exact entry.
 fn store_completed_subtrees(conn: &mut DbConnection, index: u64, leaf: Hash) -> Result<(), AuditError> {
     let completed = index.trailing_ones() as u8;
-    let siblings: Vec<NodeId> = (0..completed)
-        .map(|level| NodeId {
+    let mut rows = vec![(0u8, leaf)];
+    let mut hash = leaf;
+    for level in 0..completed {
+        // One cached single-row lookup per sibling (one on average).
+        let sibling = NodeId {
             level,
             index: (index >> level) - 1,
-        })
-        .collect();
-    let found = fetch_nodes(conn, &siblings)?;
-    let mut rows = vec![(NodeId { level: 0, index }, leaf)];
-    let mut hash = leaf;
-    for sibling in &siblings {
-        let left = found
-            .get(sibling)
+        };
+        let (last_leaf, lvl) = node_key(sibling)?;
+        let left: Vec<u8> = audit_nodes::table
+            .find((last_leaf, lvl))
+            .select(audit_nodes::hash)
+            .first(conn)
+            .optional()?
             .ok_or_else(|| AuditError::Corrupt(format!("missing node {}/{}", sibling.level, sibling.index)))?;
-        hash = merkle::node_hash(left, &hash);
-        rows.push((
-            NodeId {
-                level: sibling.level + 1,
-                index: sibling.index >> 1,
-            },
-            hash,
-        ));
+        hash = merkle::node_hash(&to_hash(&left)?, &hash);
+        rows.push((level + 1, hash));
     }
-    for (id, hash) in rows {
+    let last_leaf = to_i64(index)?;
+    for (level, hash) in rows {
         diesel::insert_into(audit_nodes::table)
             .values((
-                audit_nodes::level.eq(i32::from(id.level)),
-                audit_nodes::idx.eq(to_i64(id.index)?),
+                audit_nodes::last_leaf.eq(last_leaf),
+                audit_nodes::level.eq(i32::from(level)),
                 audit_nodes::hash.eq(hash.as_slice()),
             ))
             .execute(conn)?;
@@ -108,23 +131,17 @@ fn fetch_nodes(conn: &mut DbConnection, ids: &[NodeId]) -> Result<HashMap<NodeId
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut levels: Vec<i32> = ids.iter().map(|id| i32::from(id.level)).collect();
-    levels.sort_unstable();
-    levels.dedup();
-    let mut indexes: Vec<i64> = ids.iter().map(|id| to_i64(id.index)).collect::<Result<_, _>>()?;
-    indexes.sort_unstable();
-    indexes.dedup();
-    let rows: Vec<(i32, i64, Vec<u8>)> = audit_nodes::table
-        .filter(audit_nodes::level.eq_any(levels))
-        .filter(audit_nodes::idx.eq_any(indexes))
-        .select((audit_nodes::level, audit_nodes::idx, audit_nodes::hash))
+    let keys: Vec<(i64, i32)> = ids.iter().map(|id| node_key(*id)).collect::<Result<_, _>>()?;
+    let mut last_leaves: Vec<i64> = keys.iter().map(|k| k.0).collect();
+    last_leaves.sort_unstable();
+    last_leaves.dedup();
+    let rows: Vec<(i64, i32, Vec<u8>)> = audit_nodes::table
+        .filter(audit_nodes::last_leaf.eq_any(last_leaves))
+        .select((audit_nodes::last_leaf, audit_nodes::level, audit_nodes::hash))
         .load(conn)?;
     let mut out = HashMap::with_capacity(ids.len());
-    for (level, index, hash) in rows {
-        let id = NodeId {
-            level: u8::try_from(level).map_err(|_| AuditError::Corrupt(format!("level {level}")))?,
-            index: to_u64(index)?,
-        };
+    for (last_leaf, level, hash) in rows {
+        let id = node_id(last_leaf, level)?;
         if ids.contains(&id) {
             out.insert(id, to_hash(&hash)?);
         }

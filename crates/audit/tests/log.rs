@@ -264,7 +264,15 @@ fn a_checkpoint_detects_a_rewritten_log(db: &TestDb) {
 
     // Someone rewrites leaf 4 inside the acknowledged prefix, with every stored subtree above it
     // made to match, then the log grows and the bank signs a head over the rewritten tree.
-    for (level, idx) in [(0, 4), (1, 2), (2, 1), (3, 0), (4, 0)] {
+    {
+        use infobank_db::diesel::prelude::*;
+        use infobank_db::schema::audit_leaves;
+        diesel::update(audit_leaves::table.find(4i64))
+            .set(audit_leaves::leaf_hash.eq(vec![7u8; 32]))
+            .execute(conn)
+            .unwrap();
+    }
+    for (level, idx) in [(1, 2), (2, 1), (3, 0), (4, 0)] {
         diesel_update_node(conn, level, idx, &[7u8; 32]);
     }
     append_one(conn, 17);
@@ -282,10 +290,12 @@ fn a_checkpoint_detects_a_rewritten_log(db: &TestDb) {
 fn diesel_update_node(conn: &mut DbConnection, level: i32, idx: i64, hash: &[u8]) {
     use infobank_db::diesel::prelude::*;
     use infobank_db::schema::audit_nodes;
-    diesel::update(audit_nodes::table.find((level, idx)))
+    let last_leaf = ((idx + 1) << level) - 1;
+    let updated = diesel::update(audit_nodes::table.find((last_leaf, level)))
         .set(audit_nodes::hash.eq(hash))
         .execute(conn)
         .unwrap();
+    assert_eq!(updated, 1, "node {level}/{idx} exists");
 }
 
 /// A bare regulator row (the checkpoint table references accounts).

@@ -203,7 +203,8 @@ fn print_sth() -> Result<(), CliError> {
     let ready = prepare(Config::from_env()?)?;
     let signer = ready.keys.log_signer()?;
     let mut conn = ready.pool.get().map_err(|e| CliError::Other(e.to_string()))?;
-    let head = infobank_audit::sth::current(&mut conn, &signer, infobank_web::clock::now())
+    // On request: a head for the tree as it is now (the once-a-second limit is for the server).
+    let head = infobank_audit::sth::sign_current(&mut conn, &signer, infobank_web::clock::now())
         .map_err(|e| CliError::Other(e.to_string()))?;
     let doc = serde_json::to_string_pretty(&head_doc(&head, None)).map_err(|e| CliError::Other(e.to_string()))?;
     println!("{doc}");
@@ -449,7 +450,8 @@ fn export(out: &Path, sth_out: Option<PathBuf>) -> Result<(), CliError> {
     let signer = ready.keys.log_signer()?;
     let mut conn = ready.pool.get().map_err(|e| CliError::Other(e.to_string()))?;
     let other = |e: &dyn std::fmt::Display| CliError::Other(e.to_string());
-    let head = infobank_audit::sth::current(&mut conn, &signer, infobank_web::clock::now()).map_err(|e| other(&e))?;
+    let head =
+        infobank_audit::sth::sign_current(&mut conn, &signer, infobank_web::clock::now()).map_err(|e| other(&e))?;
     let file = std::fs::File::create(out).map_err(|e| CliError::Other(format!("{}: {e}", out.display())))?;
     let mut writer = BufWriter::new(file);
     let bar = progress(head.tree_size, "exporting");

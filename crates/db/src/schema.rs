@@ -52,9 +52,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_nodes (level, idx) {
+    audit_nodes (last_leaf, level) {
+        last_leaf -> BigInt,
         level -> Integer,
-        idx -> BigInt,
         hash -> Binary,
     }
 }

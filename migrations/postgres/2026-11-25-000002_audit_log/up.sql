@@ -19,14 +19,18 @@ CREATE TABLE audit_leaves (
     leaf_hash BYTEA NOT NULL
 );
 CREATE INDEX audit_leaves_by_action ON audit_leaves (action, idx);
-CREATE INDEX audit_leaves_by_company ON audit_leaves (company_id, idx);
+-- Partial: most events concern no company and so cost this index nothing.
+CREATE INDEX audit_leaves_by_company ON audit_leaves (company_id, idx) WHERE company_id IS NOT NULL;
 
--- Hashes of every complete subtree: node (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level).
+-- Hashes of every complete subtree. The subtree of 2^level leaves ending at leaf last_leaf is
+-- keyed (last_leaf, level): every node an append creates ends at the new leaf, so one append's
+-- rows sit together at the end of the index. Level 0 repeats the leaf hashes on purpose: the tree
+-- is kept apart from the leaves it commits to.
 CREATE TABLE audit_nodes (
+    last_leaf BIGINT NOT NULL,
     level INTEGER NOT NULL,
-    idx BIGINT NOT NULL,
     hash BYTEA NOT NULL,
-    PRIMARY KEY (level, idx)
+    PRIMARY KEY (last_leaf, level)
 );
 
 -- Signed tree heads, Ed25519 over the encoding in docs/audit.md.

@@ -9,8 +9,10 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, tree_size) VALUES (1, 0);
 
 -- The leaves: canonical JSON (ids and pseudonyms only) and its RFC 6962 leaf hash.
+-- (SQLite: INTEGER PRIMARY KEY makes idx the rowid itself, so an append maintains one b-tree
+-- for the table instead of two. It is 64-bit, as BIGINT is on PostgreSQL.)
 CREATE TABLE audit_leaves (
-    idx BIGINT PRIMARY KEY NOT NULL,
+    idx INTEGER PRIMARY KEY NOT NULL,
     recorded_at TIMESTAMP NOT NULL,
     action TEXT NOT NULL,
     actor_role TEXT NOT NULL,
@@ -19,15 +21,20 @@ CREATE TABLE audit_leaves (
     leaf_hash BLOB NOT NULL
 );
 CREATE INDEX audit_leaves_by_action ON audit_leaves (action, idx);
-CREATE INDEX audit_leaves_by_company ON audit_leaves (company_id, idx);
+-- Partial: most events concern no company and so cost this index nothing.
+CREATE INDEX audit_leaves_by_company ON audit_leaves (company_id, idx) WHERE company_id IS NOT NULL;
 
--- Hashes of every complete subtree: node (level, idx) covers leaves [idx * 2^level, (idx + 1) * 2^level).
+-- Hashes of every complete subtree. The subtree of 2^level leaves ending at leaf last_leaf is
+-- keyed (last_leaf, level): every node an append creates ends at the new leaf, so one append's
+-- rows sit together at the end of the index. Level 0 repeats the leaf hashes on purpose: the tree
+-- is kept apart from the leaves it commits to.
+-- (SQLite: WITHOUT ROWID stores the rows in the primary key's b-tree, one b-tree instead of two.)
 CREATE TABLE audit_nodes (
+    last_leaf BIGINT NOT NULL,
     level INTEGER NOT NULL,
-    idx BIGINT NOT NULL,
     hash BLOB NOT NULL,
-    PRIMARY KEY (level, idx)
-);
+    PRIMARY KEY (last_leaf, level)
+) WITHOUT ROWID;
 
 -- Signed tree heads, Ed25519 over the encoding in docs/audit.md.
 CREATE TABLE audit_tree_heads (

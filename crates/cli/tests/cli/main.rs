@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use infobank_testkit::TestDb;
 use serde_json::{Value, json};
 
+mod audit;
+
 const PASSWORD: &str = "a long and secret passphrase";
 
 fn infobank(cwd: &Path) -> Command {
