@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use infobank_audit::{Action, Actor, AuditEvent};
-use infobank_crypto::{KeyRing, hash_password, verify_password};
+use infobank_crypto::{DataKey, KeyRing, hash_password, verify_password};
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{accounts, login_failures};
 use infobank_db::{DbConnection, write_transaction};
@@ -97,6 +97,31 @@ pub fn authenticate(
     }
 }
 
+fn unwrap_data_key(
+    keys: &KeyRing,
+    account_id: &str,
+    kek_version: i32,
+    wrapped: &[u8],
+) -> Result<DataKey, AccountError> {
+    let kek = u32::try_from(kek_version)
+        .ok()
+        .and_then(|v| keys.kek(v))
+        .ok_or(AccountError::NoKek)?;
+    Ok(kek.unwrap_key(account_id, wrapped)?)
+}
+
+/// The account's data key, which seals everything personal held about it. Only for work done on
+/// the account owner's behalf; the key lives in memory for the length of a request.
+pub fn data_key(conn: &mut DbConnection, keys: &KeyRing, account_id: &str) -> Result<DataKey, AccountError> {
+    let (wrapped, kek_version): (Vec<u8>, i32) = accounts::table
+        .find(account_id)
+        .select((accounts::dek_wrapped, accounts::kek_version))
+        .first(conn)
+        .optional()?
+        .ok_or(AccountError::NotFound)?;
+    unwrap_data_key(keys, account_id, kek_version, &wrapped)
+}
+
 /// The sealed columns of an account, as stored.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = accounts)]
@@ -117,11 +142,7 @@ pub fn profile(conn: &mut DbConnection, keys: &KeyRing, account_id: &str) -> Res
         .first(conn)
         .optional()?
         .ok_or(AccountError::NotFound)?;
-    let kek = u32::try_from(row.kek_version)
-        .ok()
-        .and_then(|v| keys.kek(v))
-        .ok_or(AccountError::NoKek)?;
-    let dek = kek.unwrap_key(account_id, &row.dek_wrapped)?;
+    let dek = unwrap_data_key(keys, account_id, row.kek_version, &row.dek_wrapped)?;
     let open = |field: &str, sealed: &[u8]| -> Result<String, AccountError> {
         let bytes = dek.open(&field_aad(account_id, field), sealed)?;
         String::from_utf8(bytes).map_err(|e| AccountError::Crypto(e.to_string()))

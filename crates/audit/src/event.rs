@@ -13,6 +13,10 @@ pub enum Action {
     AccountDeleted,
     StaffSignedIn,
     AuditRead,
+    RecordCreated,
+    RecordUpdated,
+    RecordDeleted,
+    DataExported,
 }
 
 impl Action {
@@ -29,6 +33,10 @@ impl Action {
             Self::AccountDeleted => "account.deleted",
             Self::StaffSignedIn => "staff.signed_in",
             Self::AuditRead => "audit.read",
+            Self::RecordCreated => "record.created",
+            Self::RecordUpdated => "record.updated",
+            Self::RecordDeleted => "record.deleted",
+            Self::DataExported => "data.exported",
         }
     }
 

@@ -78,7 +78,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    vault_records (id) {
+        id -> Text,
+        citizen_id -> Text,
+        category -> Text,
+        version -> Integer,
+        sealed -> Binary,
+        single_key -> Nullable<Text>,
+        dedup_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(vault_records -> accounts (citizen_id));
 diesel::joinable!(regulator_checkpoints -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -89,4 +104,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_nodes,
     audit_tree_heads,
     regulator_checkpoints,
+    vault_records,
 );

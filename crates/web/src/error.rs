@@ -315,6 +315,46 @@ impl From<infobank_audit::AuditError> for ApiError {
     }
 }
 
+impl From<infobank_vault::VaultError> for ApiError {
+    fn from(e: infobank_vault::VaultError) -> Self {
+        use infobank_vault::VaultError as V;
+        match e {
+            V::UnknownCategory(name) => {
+                let mut err = Self::validation(vec![FieldError {
+                    field: "category".into(),
+                    code: "unknown_category".into(),
+                    message: format!("no category {name}; see GET /api/v1/categories"),
+                }]);
+                err.code = "unknown_category";
+                err
+            }
+            V::Invalid(errors) => {
+                let card = errors.iter().any(|e| e.code == "full_card_number_forbidden");
+                let mut err = Self::validation(
+                    errors
+                        .into_iter()
+                        .map(|e| FieldError {
+                            field: e.field,
+                            code: e.code.to_owned(),
+                            message: e.message,
+                        })
+                        .collect(),
+                );
+                if card {
+                    err.code = "full_card_number_forbidden";
+                }
+                err
+            }
+            V::NotFound => Self::not_found().detail("no such record"),
+            V::SingleRecordExists(category) => Self::new(StatusCode::CONFLICT, "single_record_exists", "Conflict")
+                .detail(format!("there can be one {category} record; update it instead")),
+            V::Account(e) => e.into(),
+            V::Audit(e) => e.into(),
+            other => Self::internal(other),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::field_named_in;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod service;
 pub mod session;
+pub mod vault;
 
 use actix_web::web;
 
@@ -16,7 +17,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/metrics").route(web::get().to(service::metrics)))
         .service(resource("/.well-known/jwks.json").route(web::get().to(service::jwks)))
         .service(resource("/api/v1/citizens").route(web::post().to(accounts::sign_up)))
-        .service(resource("/api/v1/me").route(web::get().to(accounts::me)))
+        .service(
+            resource("/api/v1/me")
+                .route(web::get().to(accounts::me))
+                .route(web::delete().to(vault::delete_me)),
+        )
+        .service(resource("/api/v1/categories").route(web::get().to(vault::categories)))
+        .service(
+            resource("/api/v1/me/records")
+                .route(web::get().to(vault::list))
+                .route(web::post().to(vault::create)),
+        )
+        .service(
+            resource("/api/v1/me/records/{id}")
+                .route(web::get().to(vault::get))
+                .route(web::put().to(vault::update))
+                .route(web::delete().to(vault::delete)),
+        )
+        .service(resource("/api/v1/me/export").route(web::get().to(vault::export)))
         .service(resource("/api/v1/auth/login").route(web::post().to(session::login)))
         .service(resource("/api/v1/audit/sth").route(web::get().to(audit::signed_tree_head)))
         .service(resource("/api/v1/audit/entries").route(web::get().to(audit::entries)))

@@ -1,0 +1,69 @@
+//! What a citizen can do with everything at once: take it away (export) or end it (deletion).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use infobank_accounts::profile;
+use infobank_audit::{Action, Actor, AuditEvent, append};
+use infobank_crypto::KeyRing;
+use infobank_db::diesel::prelude::*;
+use infobank_db::schema::{accounts, vault_records};
+use infobank_db::{DbConnection, write_transaction};
+use serde_json::{Value, json};
+
+use crate::VaultError;
+use crate::records::{MAX_PAGE, Record, list};
+
+/// Everything held about the citizen as one JSON document (data portability, GDPR art. 20 and
+/// APPI art. 33). Consents, disclosures and coin entries join it as those capabilities arrive.
+/// The export is recorded in the audit log before it is handed out.
+pub fn export(
+    conn: &mut DbConnection,
+    keys: &KeyRing,
+    citizen_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, VaultError> {
+    let account = profile(conn, keys, citizen_id)?;
+    let mut records: Vec<Record> = Vec::new();
+    loop {
+        let after = records.last().map(|r| r.id.clone());
+        let page = list(conn, keys, citizen_id, None, after.as_deref(), MAX_PAGE)?;
+        let done = (page.len() as i64) < MAX_PAGE;
+        records.extend(page);
+        if done {
+            break;
+        }
+    }
+    let event = AuditEvent::new(Action::DataExported, Actor::new("citizen", citizen_id)).object("account", citizen_id);
+    write_transaction(conn, |conn| append(conn, &event, now))?;
+    Ok(json!({
+        "format": "infobank-export-v1",
+        "exported_at": now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "account": account,
+        "records": records,
+        "consents": [],
+        "disclosures": [],
+        "coin_entries": [],
+    }))
+}
+
+/// Deletes the account: its records, sessions and checkpoints go with it, and with the account
+/// row goes the only copy of its wrapped data key (crypto-shredding): whatever ciphertext remains
+/// anywhere the server can reach no longer opens. The email is free for a new sign-up. The audit
+/// leaf keeps only the account id.
+pub fn delete_account(conn: &mut DbConnection, citizen_id: &str, now: DateTime<Utc>) -> Result<(), VaultError> {
+    let event =
+        AuditEvent::new(Action::AccountDeleted, Actor::new("citizen", citizen_id)).object("account", citizen_id);
+    write_transaction(conn, |conn| {
+        diesel::delete(vault_records::table.filter(vault_records::citizen_id.eq(citizen_id))).execute(conn)?;
+        let deleted = diesel::delete(
+            accounts::table
+                .filter(accounts::id.eq(citizen_id))
+                .filter(accounts::role.eq("citizen")),
+        )
+        .execute(conn)?;
+        if deleted != 1 {
+            return Err(VaultError::NotFound);
+        }
+        append(conn, &event, now)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,437 @@
+//! The vault on SQLite and PostgreSQL: every category round-trips while no plaintext reaches the
+//! database, ciphertexts are bound to their row, deletion shreds, and a citizen sees only their own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)] // tests use the real clock
+
+use chrono::Utc;
+use infobank_accounts::{NewAccount, Role, create_account, data_key};
+use infobank_crypto::KeyRing;
+use infobank_db::diesel::prelude::*;
+use infobank_db::diesel::sql_types::Text;
+use infobank_db::schema::vault_records;
+use infobank_db::{Backend, DatabaseUrl, DbConnection};
+use infobank_testkit::{TestDb, db_tests};
+use infobank_vault::categories::CATEGORIES;
+use infobank_vault::records::{self, record_aad};
+use infobank_vault::{VaultError, account};
+use serde_json::{Value, json};
+
+fn keys() -> (tempfile::TempDir, KeyRing) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyRing::load_or_create(dir.path()).unwrap();
+    (dir, keys)
+}
+
+fn citizen(conn: &mut DbConnection, keys: &KeyRing, email: &str) -> String {
+    let new = NewAccount {
+        role: Role::Citizen,
+        email,
+        password: "correct horse battery staple",
+        display_name: "Citizen",
+    };
+    create_account(conn, keys, &new, Utc::now()).unwrap()
+}
+
+/// A valid record for every category, carrying `marker` wherever the category takes text.
+fn example(category: &str, marker: &str) -> Value {
+    match category {
+        "birth_date" => json!({"date": "1937-08-23"}),
+        "residence" => {
+            json!({"prefecture": format!("Pref{marker}"), "city": format!("City{marker}"), "postal_code": "987-6543"})
+        }
+        "family_structure" => {
+            json!({"household_size": 27, "members": [{"relation": "grandchild", "birth_year": 1931}]})
+        }
+        "hobbies" | "preferences" => json!({"items": [format!("item{marker}"), "go"]}),
+        "daily_mood" => json!({"date": "2026-11-20", "score": 4, "note": format!("note{marker}")}),
+        "physical_condition" => {
+            json!({"date": "2026-11-19", "sleep_hours": 7.25, "steps": 193_847, "weight_kg": 61.75, "body_temp_c": 36.45})
+        }
+        "payment_history" => {
+            json!({"date": "2026-11-18", "merchant": format!("Shop{marker}"), "amount": 98_765, "currency": "JPY", "method": "qr", "merchant_category": "grocery"})
+        }
+        "education" => json!({"level": "master", "institution": format!("Univ{marker}"), "graduation_year": 1999}),
+        "employment" => {
+            json!({"employer": format!("Corp{marker}"), "title": "Engineer", "work_address": format!("Addr{marker}"), "years": 13})
+        }
+        "drivers_license" => json!({"class": "ordinary", "expires_on": "2031-07-17", "verified": true}),
+        "vehicle" => json!({"make": format!("Make{marker}"), "model": "Z", "year": 2017}),
+        "real_estate" => json!({"kind": "apartment", "ownership": "mortgaged", "prefecture": format!("Pref{marker}")}),
+        "insurance" => json!({"kind": "medical", "insurer": format!("Ins{marker}"), "monthly_premium": 12_345}),
+        "credit_card" => json!({"issuer": format!("Bank{marker}"), "brand": "jcb", "last4": "4242"}),
+        "identity_document" => {
+            json!({"type": "passport", "masked_number": format!("TK****{marker}"), "verified": false})
+        }
+        other => panic!("no example for category {other}: add one"),
+    }
+}
+
+#[derive(QueryableByName)]
+struct RowText {
+    #[diesel(sql_type = Text)]
+    t: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every byte the database holds, as the backend stores it (SQLite: the files themselves;
+/// PostgreSQL: every row of every table as text, bytea shown as hex).
+fn everything_stored(db: &TestDb, conn: &mut DbConnection) -> Vec<u8> {
+    match db.backend() {
+        Backend::Sqlite => {
+            let DatabaseUrl::Sqlite(path) = &db.url else {
+                unreachable!()
+            };
+            let mut bytes = std::fs::read(path).unwrap();
+            bytes.extend(std::fs::read(path.with_extension("db-wal")).unwrap_or_default());
+            bytes
+        }
+        Backend::Postgres => {
+            let tables: Vec<RowText> = diesel::sql_query(
+                "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+            )
+            .load(conn)
+            .unwrap();
+            assert!(tables.len() >= 8);
+            let mut out = Vec::new();
+            for table in tables {
+                let rows: Vec<RowText> =
+                    diesel::sql_query(format!("SELECT row_to_json(x)::text AS t FROM \"{}\" x", table.t))
+                        .load(conn)
+                        .unwrap();
+                for row in rows {
+                    out.extend_from_slice(row.t.as_bytes());
+                }
+            }
+            out
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn no_entrusted_value_is_stored_in_plaintext(db: &TestDb) {
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let id = citizen(conn, &keys, "marker@example.jp");
+    let marker = format!("Zq{:08x}", Utc::now().timestamp_micros() as u32);
+    let mut created = Vec::new();
+    for cat in CATEGORIES {
+        let record = records::create(conn, &keys, &id, cat.name, &example(cat.name, &marker), Utc::now()).unwrap();
+        created.push(record);
+    }
+    let stored = everything_stored(db, conn);
+    assert!(
+        !find(&stored, marker.as_bytes()),
+        "the marker reached the database in plaintext"
+    );
+    for record in &created {
+        // The whole plaintext as it would be serialised, and its hex, appear nowhere.
+        let plain = serde_json::to_string(&record.data).unwrap();
+        assert!(
+            !find(&stored, plain.as_bytes()),
+            "{} stored in plaintext",
+            record.category
+        );
+        assert!(
+            !find(&stored, hex(plain.as_bytes()).as_bytes()),
+            "{} stored as plaintext bytes",
+            record.category
+        );
+        // ...and the owner gets every value back intact.
+        assert_eq!(records::get(conn, &keys, &id, &record.id).unwrap().data, record.data);
+    }
+    assert_eq!(created.len(), CATEGORIES.len());
+}
+
+fn a_ciphertext_moved_to_another_row_does_not_open(db: &TestDb) {
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let alice = citizen(conn, &keys, "alice@example.jp");
+    let bob = citizen(conn, &keys, "bob@example.jp");
+    let a1 = records::create(
+        conn,
+        &keys,
+        &alice,
+        "daily_mood",
+        &example("daily_mood", "a1"),
+        Utc::now(),
+    )
+    .unwrap();
+    let a2 = records::create(
+        conn,
+        &keys,
+        &alice,
+        "daily_mood",
+        &json!({"date": "2026-11-21", "score": 1}),
+        Utc::now(),
+    )
+    .unwrap();
+    let b1 = records::create(
+        conn,
+        &keys,
+        &bob,
+        "daily_mood",
+        &example("daily_mood", "b1"),
+        Utc::now(),
+    )
+    .unwrap();
+    let sealed_of = |conn: &mut DbConnection, id: &str| -> Vec<u8> {
+        vault_records::table
+            .find(id)
+            .select(vault_records::sealed)
+            .first(conn)
+            .unwrap()
+    };
+    let a1_sealed = sealed_of(conn, &a1.id);
+    // Same citizen, same category, another record: refused, not garbage.
+    diesel::update(vault_records::table.find(&a2.id))
+        .set(vault_records::sealed.eq(&a1_sealed))
+        .execute(conn)
+        .unwrap();
+    assert!(matches!(
+        records::get(conn, &keys, &alice, &a2.id),
+        Err(VaultError::Crypto(_))
+    ));
+    // Another citizen's row.
+    diesel::update(vault_records::table.find(&b1.id))
+        .set(vault_records::sealed.eq(&a1_sealed))
+        .execute(conn)
+        .unwrap();
+    assert!(matches!(
+        records::get(conn, &keys, &bob, &b1.id),
+        Err(VaultError::Crypto(_))
+    ));
+    // The original still opens.
+    assert_eq!(records::get(conn, &keys, &alice, &a1.id).unwrap().data, a1.data);
+    // An older version of the same record does not open as the current one either.
+    let updated = records::update(
+        conn,
+        &keys,
+        &alice,
+        &a1.id,
+        &json!({"date": "2026-11-20", "score": 2}),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(updated.version, 2);
+    diesel::update(vault_records::table.find(&a1.id))
+        .set(vault_records::sealed.eq(&a1_sealed))
+        .execute(conn)
+        .unwrap();
+    assert!(matches!(
+        records::get(conn, &keys, &alice, &a1.id),
+        Err(VaultError::Crypto(_))
+    ));
+}
+
+fn a_deleted_account_cannot_be_opened_with_any_key_the_server_holds(db: &TestDb) {
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let leaving = citizen(conn, &keys, "leaving@example.jp");
+    let staying = citizen(conn, &keys, "staying@example.jp");
+    let record = records::create(
+        conn,
+        &keys,
+        &leaving,
+        "residence",
+        &example("residence", "gone"),
+        Utc::now(),
+    )
+    .unwrap();
+    // What a backup of the row would keep.
+    let sealed: Vec<u8> = vault_records::table
+        .find(&record.id)
+        .select(vault_records::sealed)
+        .first(conn)
+        .unwrap();
+    let aad = record_aad(&leaving, &record.id, "residence", 1);
+    assert!(
+        data_key(conn, &keys, &leaving).unwrap().open(&aad, &sealed).is_ok(),
+        "opens before deletion"
+    );
+
+    account::delete_account(conn, &leaving, Utc::now()).unwrap();
+
+    assert!(data_key(conn, &keys, &leaving).is_err(), "the data key is gone");
+    let left: i64 = vault_records::table
+        .filter(vault_records::citizen_id.eq(&leaving))
+        .count()
+        .get_result(conn)
+        .unwrap();
+    assert_eq!(left, 0);
+    // No data key the server still holds opens it.
+    let remaining: Vec<String> = infobank_db::schema::accounts::table
+        .select(infobank_db::schema::accounts::id)
+        .load(conn)
+        .unwrap();
+    assert!(remaining.contains(&staying));
+    for other in remaining {
+        assert!(data_key(conn, &keys, &other).unwrap().open(&aad, &sealed).is_err());
+    }
+    // The email is free again, for a new account with a new key.
+    let again = citizen(conn, &keys, "leaving@example.jp");
+    assert_ne!(again, leaving);
+    assert!(data_key(conn, &keys, &again).unwrap().open(&aad, &sealed).is_err());
+    assert!(matches!(
+        account::delete_account(conn, &leaving, Utc::now()),
+        Err(VaultError::NotFound)
+    ));
+}
+
+fn a_citizen_sees_only_their_own_records(db: &TestDb) {
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let alice = citizen(conn, &keys, "own-alice@example.jp");
+    let mallory = citizen(conn, &keys, "own-mallory@example.jp");
+    let r = records::create(conn, &keys, &alice, "hobbies", &example("hobbies", "x"), Utc::now()).unwrap();
+    assert!(matches!(
+        records::get(conn, &keys, &mallory, &r.id),
+        Err(VaultError::NotFound)
+    ));
+    assert!(matches!(
+        records::update(conn, &keys, &mallory, &r.id, &json!({"items": ["x"]}), Utc::now()),
+        Err(VaultError::NotFound)
+    ));
+    assert!(matches!(
+        records::delete(conn, &mallory, &r.id, Utc::now()),
+        Err(VaultError::NotFound)
+    ));
+    assert!(records::list(conn, &keys, &mallory, None, None, 50).unwrap().is_empty());
+    assert_eq!(
+        records::get(conn, &keys, &alice, &r.id).unwrap().version,
+        1,
+        "untouched"
+    );
+}
+
+fn single_categories_hold_one_record_and_series_many(db: &TestDb) {
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let id = citizen(conn, &keys, "single@example.jp");
+    records::create(conn, &keys, &id, "birth_date", &example("birth_date", ""), Utc::now()).unwrap();
+    assert!(matches!(
+        records::create(
+            conn,
+            &keys,
+            &id,
+            "birth_date",
+            &json!({"date": "1990-01-01"}),
+            Utc::now()
+        ),
+        Err(VaultError::SingleRecordExists(_))
+    ));
+    for day in 1..=7 {
+        let data = json!({"date": format!("2026-11-0{day}"), "score": 3});
+        records::create(conn, &keys, &id, "daily_mood", &data, Utc::now()).unwrap();
+    }
+    let first = records::list(conn, &keys, &id, Some("daily_mood"), None, 3).unwrap();
+    let second = records::list(conn, &keys, &id, Some("daily_mood"), Some(&first[2].id), 3).unwrap();
+    let third = records::list(conn, &keys, &id, Some("daily_mood"), Some(&second[2].id), 3).unwrap();
+    assert_eq!((first.len(), second.len(), third.len()), (3, 3, 1));
+    let dates: Vec<&str> = first
+        .iter()
+        .chain(&second)
+        .chain(&third)
+        .map(|r| r.data["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            "2026-11-01",
+            "2026-11-02",
+            "2026-11-03",
+            "2026-11-04",
+            "2026-11-05",
+            "2026-11-06",
+            "2026-11-07"
+        ]
+    );
+    assert_eq!(records::list(conn, &keys, &id, None, None, 50).unwrap().len(), 8);
+    assert!(matches!(
+        records::list(conn, &keys, &id, Some("nope"), None, 50),
+        Err(VaultError::UnknownCategory(_))
+    ));
+}
+
+fn writes_are_audited_with_ids_and_category_only(db: &TestDb) {
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let id = citizen(conn, &keys, "audited@example.jp");
+    let marker = "AuditMarker7731";
+    let r = records::create(
+        conn,
+        &keys,
+        &id,
+        "employment",
+        &example("employment", marker),
+        Utc::now(),
+    )
+    .unwrap();
+    records::update(conn, &keys, &id, &r.id, &example("employment", "changed"), Utc::now()).unwrap();
+    records::delete(conn, &id, &r.id, Utc::now()).unwrap();
+    let export = account::export(conn, &keys, &id, Utc::now()).unwrap();
+    assert_eq!(export["account"]["email"], "audited@example.jp");
+    account::delete_account(conn, &id, Utc::now()).unwrap();
+    let size = infobank_audit::log::tree_size(conn).unwrap();
+    let leaves = infobank_audit::log::entries(conn, 0, size).unwrap();
+    let actions: Vec<&str> = leaves.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "account.created",
+            "record.created",
+            "record.updated",
+            "record.deleted",
+            "data.exported",
+            "account.deleted"
+        ]
+    );
+    for leaf in &leaves {
+        assert!(
+            !leaf.leaf.contains(marker) && !leaf.leaf.contains("audited@"),
+            "{}",
+            leaf.leaf
+        );
+    }
+    let created: Value = serde_json::from_str(&leaves[1].leaf).unwrap();
+    assert_eq!(created["objects"], json!({"record": r.id, "category": "employment"}));
+}
+
+fn export_holds_every_record(db: &TestDb) {
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let id = citizen(conn, &keys, "export@example.jp");
+    for i in 0..205 {
+        let data = json!({"date": "2026-11-18", "merchant": format!("Shop {i}"), "amount": i, "currency": "JPY", "method": "card", "merchant_category": "other"});
+        records::create(conn, &keys, &id, "payment_history", &data, Utc::now()).unwrap();
+    }
+    let export = account::export(conn, &keys, &id, Utc::now()).unwrap();
+    assert_eq!(export["format"], "infobank-export-v1");
+    assert_eq!(
+        export["records"].as_array().unwrap().len(),
+        205,
+        "more than one page of records"
+    );
+    assert_eq!(export["records"][204]["data"]["merchant"], "Shop 204");
+}
+
+db_tests!(
+    no_entrusted_value_is_stored_in_plaintext,
+    a_ciphertext_moved_to_another_row_does_not_open,
+    a_deleted_account_cannot_be_opened_with_any_key_the_server_holds,
+    a_citizen_sees_only_their_own_records,
+    single_categories_hold_one_record_and_series_many,
+    writes_are_audited_with_ids_and_category_only,
+    export_holds_every_record,
+);

@@ -1,0 +1,209 @@
+//! The vault: data categories (public), the citizen's own records, export, and account deletion.
+
+use actix_web::HttpResponse;
+use actix_web::web::{Data, Json, Path, Query};
+use infobank_vault::categories::{CATEGORIES, Category};
+use infobank_vault::{Record, account, records};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Authenticated, Citizen};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Categories {
+    /// Each category with its fields (name, type, constraints, unit), sensitivity
+    /// (`normal`, `sensitive`, `special`), DPV term, cardinality and coin weight.
+    #[schema(value_type = Vec<Object>)]
+    pub categories: &'static [Category],
+}
+
+/// Every data category a citizen can entrust.
+#[utoipa::path(get, path = "/api/v1/categories", tag = "vault", responses((status = 200, body = Categories)))]
+pub async fn categories() -> Json<Categories> {
+    Json(Categories { categories: CATEGORIES })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRecord {
+    /// A category name from `GET /api/v1/categories`.
+    pub category: String,
+    /// The record's fields, as the category defines them.
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// A record as returned.
+#[derive(Serialize, ToSchema)]
+pub struct RecordView {
+    pub id: String,
+    pub category: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<Record> for RecordView {
+    fn from(r: Record) -> Self {
+        Self {
+            id: r.id,
+            category: r.category,
+            data: r.data,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Entrust a record.
+#[utoipa::path(post, path = "/api/v1/me/records", tag = "vault", request_body = NewRecord, security(("citizen" = [])), responses(
+    (status = 201, body = RecordView),
+    (status = 409, description = "single_record_exists", body = crate::error::Problem),
+    (status = 422, description = "validation_failed, unknown_category or full_card_number_forbidden; fields named", body = crate::error::Problem),
+))]
+pub async fn create(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    body: Json<NewRecord>,
+) -> Result<HttpResponse, ApiError> {
+    let now = crate::clock::now();
+    let NewRecord { category, data } = body.into_inner();
+    let record = state
+        .db(move |conn, keys| records::create(conn, keys, &who.account_id, &category, &data, now))
+        .await?;
+    Ok(HttpResponse::Created().json(RecordView::from(record)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    pub category: Option<String>,
+    /// The last record id of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecordPage {
+    pub records: Vec<RecordView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<String>,
+}
+
+/// The signed-in citizen's records, oldest first, paginated.
+#[utoipa::path(get, path = "/api/v1/me/records", tag = "vault", params(ListQuery), security(("citizen" = [])), responses((status = 200, body = RecordPage)))]
+pub async fn list(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    query: Query<ListQuery>,
+) -> Result<Json<RecordPage>, ApiError> {
+    let ListQuery { category, after, limit } = query.into_inner();
+    let limit = limit.unwrap_or(50);
+    if !(1..=records::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "limit must be between 1 and 200",
+        ));
+    }
+    let page = state
+        .db(move |conn, keys| {
+            records::list(
+                conn,
+                keys,
+                &who.account_id,
+                category.as_deref(),
+                after.as_deref(),
+                limit,
+            )
+        })
+        .await?;
+    let next_after = (page.len() as i64 == limit)
+        .then(|| page.last().map(|r| r.id.clone()))
+        .flatten();
+    Ok(Json(RecordPage {
+        records: page.into_iter().map(RecordView::from).collect(),
+        next_after,
+    }))
+}
+
+/// One of the citizen's records (another citizen's id answers 404).
+#[utoipa::path(get, path = "/api/v1/me/records/{id}", tag = "vault", security(("citizen" = [])), responses((status = 200, body = RecordView), (status = 404, body = crate::error::Problem)))]
+pub async fn get(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    id: Path<String>,
+) -> Result<Json<RecordView>, ApiError> {
+    let id = id.into_inner();
+    let record = state
+        .db(move |conn, keys| records::get(conn, keys, &who.account_id, &id))
+        .await?;
+    Ok(Json(record.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRecord {
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// Replace a record's data (its version goes up by one).
+#[utoipa::path(put, path = "/api/v1/me/records/{id}", tag = "vault", request_body = UpdateRecord, security(("citizen" = [])), responses((status = 200, body = RecordView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn update(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    id: Path<String>,
+    body: Json<UpdateRecord>,
+) -> Result<Json<RecordView>, ApiError> {
+    let now = crate::clock::now();
+    let id = id.into_inner();
+    let data = body.into_inner().data;
+    let record = state
+        .db(move |conn, keys| records::update(conn, keys, &who.account_id, &id, &data, now))
+        .await?;
+    Ok(Json(record.into()))
+}
+
+/// Delete a record.
+#[utoipa::path(delete, path = "/api/v1/me/records/{id}", tag = "vault", security(("citizen" = [])), responses((status = 204), (status = 404, body = crate::error::Problem)))]
+pub async fn delete(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let now = crate::clock::now();
+    let id = id.into_inner();
+    state
+        .db(move |conn, _| records::delete(conn, &who.account_id, &id, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Everything held about the citizen, as one JSON document.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "vault", security(("citizen" = [])), responses((status = 200, description = "the export document", body = Object)))]
+pub async fn export(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<HttpResponse, ApiError> {
+    let now = crate::clock::now();
+    let document = state
+        .db(move |conn, keys| account::export(conn, keys, &who.account_id, now))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Content-Disposition", "attachment; filename=\"infobank-export.json\""))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(document))
+}
+
+/// Delete the account: records deleted, data key destroyed, email free again.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "vault", security(("citizen" = [])), responses((status = 204)))]
+pub async fn delete_me(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<HttpResponse, ApiError> {
+    let now = crate::clock::now();
+    state
+        .db(move |conn, _| account::delete_account(conn, &who.account_id, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
