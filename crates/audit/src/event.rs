@@ -16,6 +16,7 @@ pub enum Action {
     RecordCreated,
     RecordUpdated,
     RecordDeleted,
+    RecordsImported,
     DataExported,
 }
 
@@ -36,6 +37,7 @@ impl Action {
             Self::RecordCreated => "record.created",
             Self::RecordUpdated => "record.updated",
             Self::RecordDeleted => "record.deleted",
+            Self::RecordsImported => "records.imported",
             Self::DataExported => "data.exported",
         }
     }

@@ -11,6 +11,12 @@ pub enum VaultError {
     NotFound,
     #[error("a {0} record already exists; update it instead")]
     SingleRecordExists(String),
+    #[error("this payment (same date, merchant and amount) is already in the vault")]
+    DuplicateTransaction,
+    #[error("{0} cannot be imported in bulk")]
+    NotImportable(String),
+    #[error("the import is unreadable: {0}")]
+    MalformedImport(String),
     #[error("stored record does not open: {0}")]
     Crypto(String),
     #[error(transparent)]

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod categories;
 mod error;
+pub mod import;
 pub mod records;
 pub mod validate;
 

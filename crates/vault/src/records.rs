@@ -44,7 +44,7 @@ fn event(action: Action, citizen_id: &str, record_id: &str, category: &str) -> A
         .object("category", category)
 }
 
-fn seal(
+pub(crate) fn seal_record(
     dek: &DataKey,
     citizen_id: &str,
     record_id: &str,
@@ -98,7 +98,9 @@ pub fn create(
     let data = validate(cat, data).map_err(VaultError::Invalid)?;
     let dek = data_key(conn, keys, citizen_id)?;
     let id = uuid::Uuid::now_v7().to_string();
-    let sealed = seal(&dek, citizen_id, &id, cat.name, 1, &data)?;
+    let sealed = seal_record(&dek, citizen_id, &id, cat.name, 1, &data)?;
+    // Payments are recognised again by a keyed hash of (date, merchant, amount), as imports are.
+    let dedup_key = (cat.name == "payment_history").then(|| crate::import::payment_dedup_key(keys, citizen_id, &data));
     let single_key = (cat.cardinality == Cardinality::Single).then_some(cat.name);
     write_transaction(conn, |conn| {
         let inserted = diesel::insert_into(vault_records::table)
@@ -109,11 +111,15 @@ pub fn create(
                 vault_records::version.eq(1),
                 vault_records::sealed.eq(&sealed),
                 vault_records::single_key.eq(single_key),
+                vault_records::dedup_key.eq(&dedup_key),
                 vault_records::created_at.eq(now.naive_utc()),
                 vault_records::updated_at.eq(now.naive_utc()),
             ))
             .execute(conn);
         match inserted {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) if dedup_key.is_some() => {
+                return Err(VaultError::DuplicateTransaction);
+            }
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 return Err(VaultError::SingleRecordExists(cat.name.to_owned()));
             }
@@ -197,7 +203,7 @@ pub fn update(
         let cat = known_category(&row.category)?;
         let data = validate(cat, data).map_err(VaultError::Invalid)?;
         let version = row.version + 1;
-        let sealed = seal(&dek, citizen_id, record_id, cat.name, version, &data)?;
+        let sealed = seal_record(&dek, citizen_id, record_id, cat.name, version, &data)?;
         // The version in the WHERE clause makes a concurrent update lose cleanly, not overwrite.
         let changed = diesel::update(
             vault_records::table

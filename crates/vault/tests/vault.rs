@@ -426,7 +426,127 @@ fn export_holds_every_record(db: &TestDb) {
     assert_eq!(export["records"][204]["data"]["merchant"], "Shop 204");
 }
 
+fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
+    use infobank_vault::import::{ImportBody, import};
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let id = citizen(conn, &keys, "importer@example.jp");
+    // Columns in another order than documented, a UTF-8 BOM, a bad amount, a bad method, a
+    // duplicate of row 1, and a short row.
+    let csv = "\u{feff}merchant,date,amount,currency,method,merchant_category\n\
+               Lawson,2026-11-01,480,JPY,qr,grocery\n\
+               FamilyMart,2026-11-02,1200,JPY,card,grocery\n\
+               Yoshinoya,2026-11-02,lots,JPY,cash,restaurant\n\
+               JR East,2026-11-03,210,JPY,barter,transport\n\
+               Lawson,2026-11-01,480,JPY,qr,grocery\n\
+               Doutor,2026-11-04,350\n\
+               Uniqlo,2026-11-05,3990,JPY,card,clothing\n";
+    let outcome = import(
+        conn,
+        &keys,
+        &id,
+        "payment_history",
+        ImportBody::Csv(csv.as_bytes()),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(outcome.imported, 3);
+    let rejected: Vec<(usize, &str)> = outcome.rejected.iter().map(|r| (r.row, r.code.as_str())).collect();
+    assert_eq!(
+        rejected,
+        [
+            (3, "not_an_integer"),
+            (4, "not_an_option"),
+            (5, "duplicate"),
+            (6, "malformed_row")
+        ]
+    );
+    assert!(
+        outcome
+            .rejected
+            .iter()
+            .all(|r| !r.message.contains("Yoshinoya") && !r.message.contains("lots")),
+        "no values in messages"
+    );
+
+    // Importing the same file again stores nothing new and says why.
+    let again = import(
+        conn,
+        &keys,
+        &id,
+        "payment_history",
+        ImportBody::Csv(csv.as_bytes()),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(again.imported, 0);
+    assert_eq!(again.rejected.iter().filter(|r| r.code == "duplicate").count(), 4);
+
+    // JSON arrays too, and a single entrust of a held payment is refused.
+    let json = serde_json::to_vec(&json!([
+        {"date": "2026-11-06", "merchant": "Seven", "amount": 150, "currency": "JPY", "method": "e_money", "merchant_category": "grocery"},
+        {"date": "2026-11-06", "merchant": "Seven", "amount": 150, "currency": "JPY", "method": "e_money"},
+        "not an object",
+    ]))
+    .unwrap();
+    let outcome = import(conn, &keys, &id, "payment_history", ImportBody::Json(&json), Utc::now()).unwrap();
+    assert_eq!(outcome.imported, 1);
+    assert_eq!(
+        outcome
+            .rejected
+            .iter()
+            .map(|r| (r.row, r.code.as_str()))
+            .collect::<Vec<_>>(),
+        [(2, "required"), (3, "not_an_object")]
+    );
+    let held = json!({"date": "2026-11-06", "merchant": "Seven", "amount": 150, "currency": "JPY", "method": "card", "merchant_category": "other"});
+    assert!(matches!(
+        records::create(conn, &keys, &id, "payment_history", &held, Utc::now()),
+        Err(VaultError::DuplicateTransaction)
+    ));
+
+    let all = records::list(conn, &keys, &id, Some("payment_history"), None, 200).unwrap();
+    let merchants: Vec<&str> = all.iter().map(|r| r.data["merchant"].as_str().unwrap()).collect();
+    assert_eq!(merchants, ["Lawson", "FamilyMart", "Uniqlo", "Seven"]);
+
+    assert!(matches!(
+        import(
+            conn,
+            &keys,
+            &id,
+            "payment_history",
+            ImportBody::Csv(b"date,shop,amount\n"),
+            Utc::now()
+        ),
+        Err(VaultError::MalformedImport(_))
+    ));
+    assert!(matches!(
+        import(conn, &keys, &id, "payment_history", ImportBody::Json(b"{}"), Utc::now()),
+        Err(VaultError::MalformedImport(_))
+    ));
+    assert!(matches!(
+        import(conn, &keys, &id, "residence", ImportBody::Json(b"[]"), Utc::now()),
+        Err(VaultError::NotImportable(_))
+    ));
+
+    let size = infobank_audit::log::tree_size(conn).unwrap();
+    let leaves = infobank_audit::log::entries(conn, 0, size).unwrap();
+    let counts: Vec<String> = leaves
+        .iter()
+        .filter(|e| e.action == "records.imported")
+        .map(|e| {
+            serde_json::from_str::<Value>(&e.leaf).unwrap()["objects"]["count"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(counts, ["3", "0", "1"]);
+}
+
 db_tests!(
+    import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates,
     no_entrusted_value_is_stored_in_plaintext,
     a_ciphertext_moved_to_another_row_does_not_open,
     a_deleted_account_cannot_be_opened_with_any_key_the_server_holds,

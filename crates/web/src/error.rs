@@ -348,6 +348,18 @@ impl From<infobank_vault::VaultError> for ApiError {
             V::NotFound => Self::not_found().detail("no such record"),
             V::SingleRecordExists(category) => Self::new(StatusCode::CONFLICT, "single_record_exists", "Conflict")
                 .detail(format!("there can be one {category} record; update it instead")),
+            V::DuplicateTransaction => Self::new(StatusCode::CONFLICT, "duplicate_transaction", "Conflict")
+                .detail("a payment with the same date, merchant and amount is already in the vault"),
+            V::NotImportable(category) => {
+                let mut err = Self::validation(vec![FieldError {
+                    field: "category".into(),
+                    code: "not_importable".into(),
+                    message: format!("{category} cannot be imported in bulk; only payment_history"),
+                }]);
+                err.code = "not_importable";
+                err
+            }
+            V::MalformedImport(detail) => Self::bad_request("malformed_import", detail),
             V::Account(e) => e.into(),
             V::Audit(e) => e.into(),
             other => Self::internal(other),

@@ -48,6 +48,7 @@ impl Modify for BearerSchemes {
         api::vault::get,
         api::vault::update,
         api::vault::delete,
+        api::vault::import_records,
         api::vault::export,
         api::vault::delete_me,
     ),

@@ -28,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(vault::list))
                 .route(web::post().to(vault::create)),
         )
+        .service(resource("/api/v1/me/records/import").route(web::post().to(vault::import_records)))
         .service(
             resource("/api/v1/me/records/{id}")
                 .route(web::get().to(vault::get))

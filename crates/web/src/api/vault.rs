@@ -1,9 +1,11 @@
 //! The vault: data categories (public), the citizen's own records, export, and account deletion.
 
+use actix_web::HttpRequest;
 use actix_web::HttpResponse;
-use actix_web::web::{Data, Json, Path, Query};
+use actix_web::web::{Data, Json, Path, Payload, Query};
 use infobank_vault::categories::{CATEGORIES, Category};
-use infobank_vault::{Record, account, records};
+use infobank_vault::import::{ImportBody, ImportOutcome, MAX_IMPORT_BYTES};
+use infobank_vault::{Record, account, import, records};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -206,4 +208,90 @@ pub async fn delete_me(state: Data<AppState>, who: Authenticated<Citizen>) -> Re
         .db(move |conn, _| account::delete_account(conn, &who.account_id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// Only `payment_history` today.
+    pub category: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportResult {
+    pub imported: usize,
+    /// `{row, code, message}` for every row not stored; `row` counts data rows from 1.
+    #[schema(value_type = Vec<Object>)]
+    pub rejected: Vec<infobank_vault::import::RejectedRow>,
+}
+
+/// Import payment history as CSV (header `date,merchant,amount,currency,method,merchant_category`)
+/// or a JSON array, up to 10 MiB. Good rows are stored, bad rows reported; a bad row never loses
+/// the good ones, and a transaction already held is reported as a duplicate.
+#[utoipa::path(post, path = "/api/v1/me/records/import", tag = "vault", params(ImportQuery), security(("citizen" = [])),
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header row, or a JSON array (application/json)"),
+    responses(
+        (status = 200, body = ImportResult),
+        (status = 400, description = "malformed_import (unreadable file, wrong header)", body = crate::error::Problem),
+        (status = 413, description = "payload_too_large (over 10 MiB)", body = crate::error::Problem),
+        (status = 415, description = "unsupported_media_type", body = crate::error::Problem),
+        (status = 422, description = "not_importable or unknown_category", body = crate::error::Problem),
+    ))]
+pub async fn import_records(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    req: HttpRequest,
+    query: Query<ImportQuery>,
+    payload: Payload,
+) -> Result<Json<ImportResult>, ApiError> {
+    let now = crate::clock::now();
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let is_csv = match content_type.as_str() {
+        "text/csv" => true,
+        "application/json" => false,
+        _ => {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+            )
+            .detail("send text/csv or application/json"));
+        }
+    };
+    let body = match payload.to_bytes_limited(MAX_IMPORT_BYTES).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return Err(ApiError::bad_request(
+                "malformed_body",
+                "the request body could not be read",
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+            )
+            .detail("an import is at most 10 MiB; split the file"));
+        }
+    };
+    let category = query.into_inner().category;
+    let outcome: ImportOutcome = state
+        .db(move |conn, keys| {
+            let body = if is_csv {
+                ImportBody::Csv(&body)
+            } else {
+                ImportBody::Json(&body)
+            };
+            import::import(conn, keys, &who.account_id, &category, body, now)
+        })
+        .await?;
+    Ok(Json(ImportResult {
+        imported: outcome.imported,
+        rejected: outcome.rejected,
+    }))
 }

@@ -286,7 +286,43 @@ fn export_then_delete_the_account(app: &TestApp) {
     );
 }
 
+fn payment_history_imports_from_csv_with_one_bad_row(app: &TestApp) {
+    let token = citizen_token(app);
+    let post = |content_type: &str, body: &[u8], category: &str| {
+        let req = app
+            .request("POST", &format!("/api/v1/me/records/import?category={category}"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Content-Type", content_type);
+        app.send_bytes(req, body)
+    };
+    let csv = "date,merchant,amount,currency,method,merchant_category\n2026-11-01,Lawson,480,JPY,qr,grocery\n2026-11-01,Bad,-5,JPY,qr,grocery\n2026-11-02,Aeon,2980,JPY,card,grocery\n";
+    let r = post("text/csv; charset=utf-8", csv.as_bytes(), "payment_history");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = r.json();
+    assert_eq!(body["imported"], 2);
+    assert_eq!(
+        body["rejected"],
+        json!([{"row": 2, "code": "out_of_range", "message": "amount: must be between 0 and 100000000"}])
+    );
+    let listed = send(app, "GET", "/api/v1/me/records?category=payment_history", &token, None).json();
+    assert_eq!(listed["records"].as_array().unwrap().len(), 2);
+
+    post("text/plain", csv.as_bytes(), "payment_history").assert_problem(415, "unsupported_media_type");
+    post("text/csv", b"when,where\n", "payment_history").assert_problem(400, "malformed_import");
+    post("application/json", b"[]", "residence").assert_problem(422, "not_importable");
+    post("application/json", b"[]", "nope").assert_problem(422, "unknown_category");
+    let huge = vec![b'x'; 10 * 1024 * 1024 + 1];
+    post("text/csv", &huge, "payment_history").assert_problem(413, "payload_too_large");
+    app.send_bytes(
+        app.request("POST", "/api/v1/me/records/import?category=payment_history")
+            .set("Content-Type", "text/csv"),
+        csv.as_bytes(),
+    )
+    .assert_problem(401, "unauthenticated");
+}
+
 app_tests!(
+    payment_history_imports_from_csv_with_one_bad_row,
     categories_are_public_and_complete,
     a_record_is_created_read_updated_listed_and_deleted,
     every_category_names_the_field_it_refuses,
