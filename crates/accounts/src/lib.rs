@@ -8,6 +8,7 @@ mod email;
 mod error;
 mod model;
 mod password_policy;
+pub mod rotation;
 mod session;
 mod signin;
 mod signup;

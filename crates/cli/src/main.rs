@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod keys;
 mod serve;
 mod setup;
 
@@ -32,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Key-encryption keys: rotate, retire, status.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// The tamper-evident audit log: signed heads, proofs, export, verification.
     Audit {
         #[command(subcommand)]
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
         Command::Serve { listen } => serve::run(listen),
         Command::Migrate => setup::migrate_only(),
         Command::Admin { command } => admin::run(command),
+        Command::Keys { command } => keys::run(command),
         Command::Audit { command } => match audit::run(command) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(audit::Invalid(reason))) => {

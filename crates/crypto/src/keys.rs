@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 
@@ -45,11 +46,14 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
 
 /// All long-lived keys of one installation.
 pub struct KeyRing {
+    dir: PathBuf,
     signing_pkcs8: Vec<u8>,
     log_signing_pkcs8: Vec<u8>,
     signing_public: Vec<u8>,
     signing_key_id: String,
-    keks: BTreeMap<u32, Kek>,
+    /// Versions found so far. New versions written by `infobank keys rotate` in another process
+    /// are picked up from disk when first needed, so a running server follows a rotation.
+    keks: RwLock<BTreeMap<u32, Arc<Kek>>>,
     pseudonym_secret: [u8; 32],
 }
 
@@ -84,7 +88,9 @@ impl KeyRing {
         let pseudonym_bytes = load_or_generate(&pseudonym_path, || crate::random::bytes::<32>().map(Vec::from))?;
         let pseudonym_secret = to_key32(&pseudonym_path, &pseudonym_bytes)?;
 
+        let keks = RwLock::new(keks.into_iter().map(|(v, k)| (v, Arc::new(k))).collect());
         Ok(Self {
+            dir: dir.to_path_buf(),
             signing_pkcs8,
             log_signing_pkcs8,
             signing_public,
@@ -114,13 +120,68 @@ impl KeyRing {
         &self.signing_key_id
     }
 
-    /// The KEK that wraps new data keys.
-    pub fn current_kek(&self) -> Option<&Kek> {
-        self.keks.values().next_back()
+    fn known(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u32, Arc<Kek>>> {
+        // A poisoned lock only means another thread panicked while inserting a key; the map
+        // itself is always whole, so keep using it.
+        self.keks.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn kek(&self, version: u32) -> Option<&Kek> {
-        self.keks.get(&version)
+    /// Loads `kek.v{version}.key` if it exists and is not loaded yet.
+    fn load_version(&self, version: u32) -> Option<Arc<Kek>> {
+        let path = kek_path(&self.dir, version);
+        let bytes = read_private(&path).ok()??;
+        let kek = Arc::new(Kek::new(version, to_key32(&path, &bytes).ok()?));
+        let mut keks = self.keks.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(Arc::clone(keks.entry(version).or_insert(kek)))
+    }
+
+    /// The KEK that wraps new data keys: the highest version, including one that a rotation in
+    /// another process has just created.
+    pub fn current_kek(&self) -> Option<Arc<Kek>> {
+        let highest = self.known().keys().next_back().copied().unwrap_or(0);
+        let mut current = self.known().get(&highest).cloned();
+        let mut next = highest + 1;
+        while let Some(newer) = self.load_version(next) {
+            current = Some(newer);
+            next += 1;
+        }
+        current
+    }
+
+    pub fn kek(&self, version: u32) -> Option<Arc<Kek>> {
+        let known = self.known().get(&version).cloned();
+        known.or_else(|| self.load_version(version))
+    }
+
+    /// The versions present, lowest first.
+    pub fn kek_versions(&self) -> Vec<u32> {
+        let _ = self.current_kek();
+        self.known().keys().copied().collect()
+    }
+
+    /// Creates KEK version n+1 on disk and returns its version.
+    pub fn create_next_kek(&self) -> Result<u32, KeyError> {
+        let next = self.current_kek().map_or(1, |k| k.version() + 1);
+        let path = kek_path(&self.dir, next);
+        let key = load_or_generate(&path, || crate::random::bytes::<32>().map(Vec::from))?;
+        let kek = Arc::new(Kek::new(next, to_key32(&path, &key)?));
+        self.keks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(next, kek);
+        Ok(next)
+    }
+
+    /// Removes a KEK version's file and forgets it. The caller makes sure nothing is wrapped
+    /// with it any more; servers running elsewhere forget it at their next restart.
+    pub fn retire_kek(&self, version: u32) -> Result<(), KeyError> {
+        let path = kek_path(&self.dir, version);
+        fs::remove_file(&path).map_err(io_err(&path))?;
+        self.keks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&version);
+        Ok(())
     }
 
     /// A purpose-bound keyed hash derived from the pseudonym secret.
@@ -133,7 +194,7 @@ impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing")
             .field("signing_key_id", &self.signing_key_id)
-            .field("kek_versions", &self.keks.keys().collect::<Vec<_>>())
+            .field("kek_versions", &self.known().keys().collect::<Vec<_>>())
             .field("secrets", &"<redacted>")
             .finish()
     }
@@ -285,6 +346,25 @@ mod tests {
         let ring = KeyRing::load_or_create(tmp.path()).unwrap();
         assert_eq!(ring.current_kek().unwrap().version(), 2);
         assert!(ring.kek(1).is_some());
+    }
+
+    #[test]
+    fn a_running_key_ring_follows_a_rotation_made_elsewhere() {
+        let tmp = tempfile::tempdir().unwrap();
+        let server = KeyRing::load_or_create(tmp.path()).unwrap();
+        let operator = KeyRing::load_or_create(tmp.path()).unwrap();
+        assert_eq!(operator.create_next_kek().unwrap(), 2);
+        assert_eq!(
+            server.current_kek().unwrap().version(),
+            2,
+            "the new version is found on disk"
+        );
+        assert!(server.kek(2).is_some());
+        assert_eq!(server.kek_versions(), vec![1, 2]);
+        operator.retire_kek(1).unwrap();
+        assert!(operator.kek(1).is_none());
+        assert!(!tmp.path().join("kek.v1.key").exists());
+        assert!(server.kek(3).is_none());
     }
 
     #[test]

@@ -545,7 +545,82 @@ fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
     assert_eq!(counts, ["3", "0", "1"]);
 }
 
+/// 10,000 records across 20 citizens; the rotation is interrupted half-way, resumed, and the old
+/// KEK retired: every record still opens.
+fn rotation_over_ten_thousand_records_interrupted_and_resumed(db: &TestDb) {
+    use infobank_accounts::rotation::{keys_per_version, keys_to_rewrap, rewrap_batch};
+    use infobank_vault::import::{ImportBody, import};
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let mut citizens = Vec::new();
+    for c in 0..20 {
+        let id = citizen(conn, &keys, &format!("rotate{c}@example.jp"));
+        let mut csv = String::from("date,merchant,amount,currency,method,merchant_category\n");
+        for i in 0..500 {
+            csv.push_str(&format!("2026-10-{:02},Shop {c}-{i},{i},JPY,card,other\n", i % 28 + 1));
+        }
+        assert_eq!(
+            import(
+                conn,
+                &keys,
+                &id,
+                "payment_history",
+                ImportBody::Csv(csv.as_bytes()),
+                Utc::now()
+            )
+            .unwrap()
+            .imported,
+            500
+        );
+        citizens.push(id);
+    }
+    let before: Vec<Vec<Value>> = citizens.iter().map(|id| all_records(conn, &keys, id)).collect();
+    assert_eq!(before.iter().map(Vec::len).sum::<usize>(), 10_000);
+
+    let target = keys.create_next_kek().unwrap();
+    assert_eq!(target, 2);
+    // Interrupted after two batches of 3: some keys on v2, the rest on v1, everything readable.
+    assert_eq!(rewrap_batch(conn, &keys, target, 3).unwrap(), 3);
+    assert_eq!(rewrap_batch(conn, &keys, target, 3).unwrap(), 3);
+    assert_eq!(keys_to_rewrap(conn, target).unwrap(), 14);
+    for (id, records) in citizens.iter().zip(&before) {
+        assert_eq!(&all_records(conn, &keys, id), records);
+    }
+    // A new sign-up during the rotation is wrapped with the new KEK straight away.
+    let newcomer = citizen(conn, &keys, "newcomer@example.jp");
+    // Resumed: it finishes.
+    while rewrap_batch(conn, &keys, target, 7).unwrap() > 0 {}
+    assert_eq!(keys_to_rewrap(conn, target).unwrap(), 0);
+    assert_eq!(keys_per_version(conn).unwrap(), vec![(2, 21)]);
+    let _ = newcomer;
+
+    keys.retire_kek(1).unwrap();
+    assert!(keys.kek(1).is_none());
+    for (id, records) in citizens.iter().zip(&before) {
+        assert_eq!(
+            &all_records(conn, &keys, id),
+            records,
+            "records of {id} after retiring v1"
+        );
+    }
+}
+
+fn all_records(conn: &mut DbConnection, keys: &KeyRing, citizen_id: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    loop {
+        let after = out.last().map(|r| r["id"].as_str().unwrap().to_owned());
+        let page = records::list(conn, keys, citizen_id, None, after.as_deref(), 200).unwrap();
+        let done = page.len() < 200;
+        out.extend(page.into_iter().map(|r| json!({"id": r.id, "data": r.data})));
+        if done {
+            return out;
+        }
+    }
+}
+
 db_tests!(
+    rotation_over_ten_thousand_records_interrupted_and_resumed,
     import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates,
     no_entrusted_value_is_stored_in_plaintext,
     a_ciphertext_moved_to_another_row_does_not_open,

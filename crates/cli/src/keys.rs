@@ -1,0 +1,104 @@
+//! `infobank keys …`: key-encryption key rotation and retirement.
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use infobank_accounts::rotation::{keys_per_version, keys_to_rewrap, rewrap_batch};
+use infobank_web::Config;
+
+use crate::setup::{CliError, prepare};
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a new KEK version and re-wrap every data key under it (or finish an interrupted
+    /// rotation). Safe while servers are running; safe to interrupt and run again.
+    Rotate {
+        /// Data keys re-wrapped per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        batch_size: i64,
+    },
+    /// Delete an old KEK version once no data key is wrapped with it.
+    Retire { version: u32 },
+    /// Show the KEK versions and how many data keys each wraps.
+    Status,
+}
+
+fn other(e: impl std::fmt::Display) -> CliError {
+    CliError::Other(e.to_string())
+}
+
+pub fn run(command: KeysCommand) -> Result<(), CliError> {
+    let ready = prepare(Config::from_env()?)?;
+    let keys = &ready.keys;
+    let mut conn = ready.pool.get().map_err(other)?;
+    match command {
+        KeysCommand::Status => {
+            let usage = keys_per_version(&mut conn).map_err(other)?;
+            for version in keys.kek_versions() {
+                let n = usage.iter().find(|(v, _)| *v == version).map_or(0, |(_, n)| *n);
+                println!("kek v{version}: {n} data keys");
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate { batch_size } => {
+            let current = keys
+                .current_kek()
+                .map(|k| k.version())
+                .ok_or_else(|| other("no key-encryption key"))?;
+            // An unfinished rotation is finished first rather than starting another.
+            let target = if keys_to_rewrap(&mut conn, current).map_err(other)? > 0 {
+                println!("resuming the rotation to kek v{current}");
+                current
+            } else {
+                let next = keys.create_next_kek().map_err(other)?;
+                println!("created kek v{next}");
+                next
+            };
+            let total = keys_to_rewrap(&mut conn, target).map_err(other)?;
+            let bar = ProgressBar::new(u64::try_from(total).unwrap_or(0));
+            if let Ok(style) =
+                ProgressStyle::with_template("re-wrapping data keys [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            let mut done = 0u64;
+            loop {
+                let n = rewrap_batch(&mut conn, keys, target, batch_size).map_err(other)?;
+                if n == 0 {
+                    break;
+                }
+                done += n as u64;
+                bar.inc(n as u64);
+            }
+            bar.finish_and_clear();
+            println!(
+                "re-wrapped {done} data keys under kek v{target}; older versions can now be retired with `infobank keys retire VERSION`"
+            );
+            Ok(())
+        }
+        KeysCommand::Retire { version } => {
+            let current = keys
+                .current_kek()
+                .map(|k| k.version())
+                .ok_or_else(|| other("no key-encryption key"))?;
+            if version >= current {
+                return Err(other(format!("kek v{version} is the current key; rotate first")));
+            }
+            if keys.kek(version).is_none() {
+                return Err(other(format!("there is no kek v{version}")));
+            }
+            let in_use = keys_per_version(&mut conn)
+                .map_err(other)?
+                .into_iter()
+                .find(|(v, _)| *v == version)
+                .map_or(0, |(_, n)| n);
+            if in_use > 0 {
+                return Err(other(format!(
+                    "{in_use} data keys are still wrapped with kek v{version}; run `infobank keys rotate` to finish"
+                )));
+            }
+            keys.retire_kek(version).map_err(other)?;
+            println!("retired kek v{version}; restart running servers so they forget it too");
+            Ok(())
+        }
+    }
+}

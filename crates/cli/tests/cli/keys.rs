@@ -1,0 +1,98 @@
+//! `infobank keys …` while a server is serving: rotate, keep reading, retire, restart.
+
+use serde_json::{Value, json};
+
+use super::{PASSWORD, Server, infobank};
+
+fn keys_cli(cwd: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = infobank(cwd).arg("keys").args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn records(server: &Server, token: &str) -> Value {
+    let r = ureq::get(&format!("{}/api/v1/me/records", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    r.into_json().unwrap()
+}
+
+#[test]
+fn keys_rotate_while_serving_then_retire_the_old_key() {
+    let cwd = tempfile::tempdir().unwrap();
+    let server = Server::start(infobank(cwd.path()));
+    let (status, _) = server.call(
+        "POST",
+        "/api/v1/citizens",
+        Some(json!({"email": "keys@example.jp", "password": PASSWORD, "display_name": "K"})),
+    );
+    assert_eq!(status, 201);
+    let (_, body) = server.call(
+        "POST",
+        "/api/v1/auth/login",
+        Some(json!({"email": "keys@example.jp", "password": PASSWORD})),
+    );
+    let token = serde_json::from_str::<Value>(&body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let record = ureq::post(&format!("{}/api/v1/me/records", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .send_json(json!({"category": "hobbies", "data": {"items": ["shogi"]}}))
+        .unwrap();
+    assert_eq!(record.status(), 201);
+    let before = records(&server, &token);
+
+    let (code, out, err) = keys_cli(cwd.path(), &["retire", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("current key"), "{err}");
+
+    let (code, out, err) = keys_cli(cwd.path(), &["rotate", "--batch-size", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("created kek v2") && out.contains("re-wrapped 1 data keys"),
+        "{out}"
+    );
+    let (_, status, _) = keys_cli(cwd.path(), &["status"]);
+    assert_eq!(status, "kek v1: 0 data keys\nkek v2: 1 data keys\n");
+
+    // The running server follows: the record still opens, and a new sign-up gets the new key.
+    assert_eq!(records(&server, &token), before);
+    let (status, _) = server.call(
+        "POST",
+        "/api/v1/citizens",
+        Some(json!({"email": "late@example.jp", "password": PASSWORD, "display_name": "L"})),
+    );
+    assert_eq!(status, 201);
+    let (_, status, _) = keys_cli(cwd.path(), &["status"]);
+    assert_eq!(status, "kek v1: 0 data keys\nkek v2: 2 data keys\n");
+
+    let (code, out, err) = keys_cli(cwd.path(), &["retire", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("retired kek v1"));
+    assert!(!cwd.path().join("data/keys/kek.v1.key").exists());
+    assert_eq!(records(&server, &token), before);
+    server.stop();
+
+    // After a restart, with v1 gone for good, everything still opens.
+    let server = Server::start(infobank(cwd.path()));
+    let (_, body) = server.call(
+        "POST",
+        "/api/v1/auth/login",
+        Some(json!({"email": "keys@example.jp", "password": PASSWORD})),
+    );
+    let token = serde_json::from_str::<Value>(&body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(records(&server, &token), before);
+    server.stop();
+
+    let (code, _, err) = keys_cli(cwd.path(), &["retire", "7"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("current key") || err.contains("no kek v7"), "{err}");
+}
