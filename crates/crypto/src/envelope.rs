@@ -5,6 +5,9 @@
 //!
 //! Sealed layout: `nonce (12 bytes) || ciphertext || tag (16 bytes)`, nonce random per seal.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
 const TAG_LEN: usize = 16;
@@ -27,47 +30,100 @@ fn aes_key(raw: &[u8; 32]) -> Result<LessSafeKey, SealError> {
         .map_err(|_| SealError::Open)
 }
 
-fn seal_with(raw: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
-    let key = aes_key(raw)?;
-    let nonce_bytes = crate::random::bytes::<NONCE_LEN>()?;
+/// Seals with one copy of the plaintext: `nonce || ciphertext || tag` built in place.
+fn seal_with(key: &LessSafeKey, nonce: [u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
     let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
-    out.extend_from_slice(&nonce_bytes);
+    out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
-    let mut body = out.split_off(NONCE_LEN);
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(aad), &mut body)
+    let tag = key
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut out[NONCE_LEN..],
+        )
         .map_err(|_| SealError::Open)?;
-    out.extend_from_slice(&body);
+    out.extend_from_slice(tag.as_ref());
     Ok(out)
 }
 
-fn open_with(raw: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+/// Opens with one copy of the ciphertext.
+fn open_with(key: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
     if sealed.len() < NONCE_LEN + TAG_LEN {
         return Err(SealError::Truncated);
     }
-    let key = aes_key(raw)?;
     let (nonce_bytes, body) = sealed.split_at(NONCE_LEN);
     let nonce = Nonce::try_assume_unique_for_key(nonce_bytes).map_err(|_| SealError::Truncated)?;
-    let mut in_out = body.to_vec();
-    let plain = key
-        .open_in_place(nonce, Aad::from(aad), &mut in_out)
-        .map_err(|_| SealError::Open)?;
-    Ok(plain.to_vec())
+    let mut buf = body.to_vec();
+    let len = key
+        .open_in_place(nonce, Aad::from(aad), &mut buf)
+        .map_err(|_| SealError::Open)?
+        .len();
+    buf.truncate(len);
+    Ok(buf)
 }
 
-/// A citizen's data key. Lives in memory only while a request needs it.
-pub struct DataKey([u8; 32]);
+/// Nonces for one key held in memory: a random 96-bit base drawn at the first seal, with a
+/// counter XORed into its low 64 bits for each further seal. Within one instance nonces never
+/// repeat; across instances of the same key (other requests, other processes) two nonces collide
+/// only if their random bases differ by a small counter difference, as unlikely as two random
+/// 96-bit nonces colliding. One system call per instance instead of one per seal.
+struct NonceSequence {
+    base: OnceLock<[u8; NONCE_LEN]>,
+    counter: AtomicU64,
+}
+
+impl NonceSequence {
+    fn new() -> Self {
+        Self {
+            base: OnceLock::new(),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> Result<[u8; NONCE_LEN], SealError> {
+        let base = match self.base.get() {
+            Some(base) => *base,
+            None => {
+                let fresh = crate::random::bytes::<NONCE_LEN>()?;
+                *self.base.get_or_init(|| fresh)
+            }
+        };
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut nonce = base;
+        for (byte, c) in nonce[NONCE_LEN - 8..].iter_mut().zip(n.to_be_bytes()) {
+            *byte ^= c;
+        }
+        Ok(nonce)
+    }
+}
+
+/// A citizen's data key. Lives in memory only while a request needs it; the AES key schedule is
+/// prepared once per instance, not once per record.
+pub struct DataKey {
+    raw: [u8; 32],
+    key: LessSafeKey,
+    nonces: NonceSequence,
+}
 
 impl DataKey {
+    fn from_raw(raw: [u8; 32]) -> Result<Self, SealError> {
+        Ok(Self {
+            key: aes_key(&raw)?,
+            raw,
+            nonces: NonceSequence::new(),
+        })
+    }
+
     pub fn generate() -> Result<Self, SealError> {
-        Ok(Self(crate::random::bytes::<32>()?))
+        Self::from_raw(crate::random::bytes::<32>()?)
     }
 
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
-        seal_with(&self.0, aad, plaintext)
+        seal_with(&self.key, self.nonces.next()?, aad, plaintext)
     }
 
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, SealError> {
-        open_with(&self.0, aad, sealed)
+        open_with(&self.key, aad, sealed)
     }
 }
 
@@ -94,13 +150,15 @@ impl Kek {
     }
 
     pub fn wrap(&self, owner: &str, dek: &DataKey) -> Result<Vec<u8>, SealError> {
-        seal_with(&self.key, &self.wrap_aad(owner), &dek.0)
+        // Wrapping is rare (sign-up, rotation): a fresh random nonce each time.
+        let nonce = crate::random::bytes::<NONCE_LEN>()?;
+        seal_with(&aes_key(&self.key)?, nonce, &self.wrap_aad(owner), &dek.raw)
     }
 
     pub fn unwrap_key(&self, owner: &str, wrapped: &[u8]) -> Result<DataKey, SealError> {
-        let raw = open_with(&self.key, &self.wrap_aad(owner), wrapped)?;
+        let raw = open_with(&aes_key(&self.key)?, &self.wrap_aad(owner), wrapped)?;
         let bytes: [u8; 32] = raw.try_into().map_err(|_| SealError::Open)?;
-        Ok(DataKey(bytes))
+        DataKey::from_raw(bytes)
     }
 
     fn wrap_aad(&self, owner: &str) -> Vec<u8> {
@@ -159,6 +217,21 @@ mod tests {
         assert!(kek.unwrap_key("acct-2", &wrapped).is_err());
         assert!(Kek::new(2, [7u8; 32]).unwrap_key("acct-1", &wrapped).is_err());
         assert!(Kek::new(1, [8u8; 32]).unwrap_key("acct-1", &wrapped).is_err());
+    }
+
+    #[test]
+    fn nonces_never_repeat_within_a_key_and_differ_across_instances() {
+        let dek = DataKey::generate().unwrap();
+        let nonces: std::collections::HashSet<Vec<u8>> = (0..10_000)
+            .map(|_| dek.seal(b"ctx", b"v").unwrap()[..NONCE_LEN].to_vec())
+            .collect();
+        assert_eq!(nonces.len(), 10_000);
+        // The same key unwrapped twice (two requests) starts from different random bases.
+        let kek = Kek::new(1, [3u8; 32]);
+        let wrapped = kek.wrap("owner", &dek).unwrap();
+        let a = kek.unwrap_key("owner", &wrapped).unwrap().seal(b"ctx", b"v").unwrap();
+        let b = kek.unwrap_key("owner", &wrapped).unwrap().seal(b"ctx", b"v").unwrap();
+        assert_ne!(a[..NONCE_LEN], b[..NONCE_LEN]);
     }
 
     #[test]
