@@ -125,6 +125,11 @@ impl<'a> Messages<'a> {
     pub fn lang(&self) -> Lang {
         self.lang
     }
+
+    /// The message for a key built at run time (`field.<name>`), if the catalogue has it.
+    pub fn lookup(&self, key: &str) -> Option<&'a str> {
+        self.map.get(key).map(String::as_str)
+    }
 }
 
 #[cfg(test)]
@@ -165,7 +170,12 @@ mod tests {
     #[test]
     fn every_key_the_page_handlers_pass_to_templates_exists() {
         let c = Catalogue::load().unwrap();
-        let source = concat!(include_str!("pages.rs"), include_str!("regulator.rs"));
+        let source = concat!(
+            include_str!("pages.rs"),
+            include_str!("regulator.rs"),
+            include_str!("mydata.rs"),
+            include_str!("forms.rs")
+        );
         let sections = [
             "site.",
             "nav.",

@@ -1,7 +1,9 @@
 //! The portal: server-rendered pages (askama) that work without JavaScript.
 
 pub mod context;
+mod forms;
 pub mod i18n;
+mod mydata;
 mod pages;
 mod regulator;
 
@@ -23,6 +25,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/signout").route(web::post().to(pages::signout)))
         .service(resource("/home").route(web::get().to(pages::home)))
+        .service(resource("/data").route(web::get().to(mydata::index)))
+        .service(resource("/data/export").route(web::get().to(mydata::export)))
+        .service(resource("/data/import").route(web::post().to(mydata::upload)))
+        .service(
+            resource("/data/{category}")
+                .route(web::get().to(mydata::show_category))
+                .route(web::post().to(mydata::create)),
+        )
+        .service(resource("/data/{category}/{id}").route(web::post().to(mydata::update)))
+        .service(resource("/data/{category}/{id}/edit").route(web::get().to(mydata::edit_form)))
+        .service(resource("/data/{category}/{id}/delete").route(web::post().to(mydata::delete)))
+        .service(
+            resource("/account/delete")
+                .route(web::get().to(mydata::delete_account_form))
+                .route(web::post().to(mydata::delete_account)),
+        )
         .service(resource("/regulator/log").route(web::get().to(regulator::log_page)))
         .service(resource("/regulator/checkpoint").route(web::post().to(regulator::acknowledge)))
         .service(resource("/lang/{code}").route(web::get().to(pages::switch_language)))

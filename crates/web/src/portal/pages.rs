@@ -23,6 +23,7 @@ pub struct Layout<'a> {
     pub csrf: &'a str,
     pub signed_in: bool,
     pub is_regulator: bool,
+    pub is_citizen: bool,
     pub path: &'a str,
     pub lang: &'static str,
     pub langs: [(&'static str, &'static str); 2],
@@ -35,6 +36,7 @@ impl<'a> Layout<'a> {
             csrf: &ctx.csrf_token,
             signed_in: ctx.account.is_some(),
             is_regulator: ctx.account.as_ref().is_some_and(|a| a.role == Role::Regulator),
+            is_citizen: ctx.account.as_ref().is_some_and(|a| a.role == Role::Citizen),
             path: &ctx.path,
             lang: ctx.lang.code(),
             langs: [("en", "English"), ("ja", "日本語")],
@@ -222,6 +224,7 @@ pub async fn signin_form(ctx: PortalContext, query: Query<SignInQuery>) -> HttpR
     let notice = match query.notice.as_deref() {
         Some("registered") => Some("signin.registered"),
         Some("signed_out") => Some("signin.signed_out"),
+        Some("account_deleted") => Some("data.account_deleted"),
         _ => None,
     };
     render(

@@ -10,6 +10,7 @@ use infobank_testkit::{Response, TestApp, app_tests};
 use serde_json::json;
 
 mod audit;
+mod mydata;
 mod vault;
 
 const PASSWORD: &str = "correct horse battery staple";

@@ -1,0 +1,634 @@
+//! "My data": the citizen's categories, records, upload, export and account deletion.
+
+use std::collections::HashMap;
+
+use actix_multipart::Multipart;
+use actix_web::HttpResponse;
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::http::StatusCode;
+use actix_web::web::{Form, Path, Query};
+use askama::Template;
+use futures_util::StreamExt as _;
+use infobank_accounts::{Role, end_session};
+use infobank_vault::categories::{CATEGORIES, Cardinality, Category, Sensitivity, category};
+use infobank_vault::import::{ImportBody, MAX_IMPORT_BYTES, RejectedRow};
+use infobank_vault::validate::FieldError;
+use infobank_vault::{Record, VaultError, account, import, records};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::context::{PortalContext, SESSION_COOKIE, cookie};
+use super::forms::{FieldView, display_value, field_views, form_to_data, t_owned};
+use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, render};
+use crate::error::ApiError;
+
+const PAGE_SIZE: i64 = 50;
+
+fn citizen_id(ctx: &PortalContext) -> Option<String> {
+    ctx.account
+        .as_ref()
+        .filter(|a| a.role == Role::Citizen)
+        .map(|a| a.id.clone())
+}
+
+fn refuse(ctx: &PortalContext) -> HttpResponse {
+    match ctx.account {
+        None => ctx.redirect("/signin").finish(),
+        Some(_) => error_page(ctx, StatusCode::FORBIDDEN, "error.forbidden_title", "error.forbidden"),
+    }
+}
+
+fn sensitivity_key(s: Sensitivity) -> &'static str {
+    match s {
+        Sensitivity::Normal => "sensitivity.normal",
+        Sensitivity::Sensitive => "sensitivity.sensitive",
+        Sensitivity::Special => "sensitivity.special",
+    }
+}
+
+struct CategoryLink {
+    name: &'static str,
+    label: String,
+    sensitivity: &'static str,
+    sensitivity_label: String,
+    count: usize,
+}
+
+struct GroupView {
+    label: String,
+    categories: Vec<CategoryLink>,
+}
+
+#[derive(Template)]
+#[template(path = "mydata_index.html")]
+struct IndexPage<'a> {
+    l: Layout<'a>,
+    groups: Vec<GroupView>,
+    notice: Option<&'static str>,
+}
+
+pub async fn index(ctx: PortalContext, query: Query<NoticeQuery>) -> Result<HttpResponse, ApiError> {
+    let Some(citizen) = citizen_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let counts: HashMap<String, usize> = ctx
+        .state
+        .db(move |conn, keys| {
+            let mut counts = HashMap::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = records::list(conn, keys, &citizen, None, after.as_deref(), records::MAX_PAGE)?;
+                for r in &page {
+                    *counts.entry(r.category.clone()).or_insert(0) += 1;
+                }
+                if (page.len() as i64) < records::MAX_PAGE {
+                    return Ok::<_, VaultError>(counts);
+                }
+                after = page.last().map(|r| r.id.clone());
+            }
+        })
+        .await?;
+    let t = ctx.t();
+    let groups = ["attributes", "personal", "financial", "registrable"]
+        .iter()
+        .map(|group| GroupView {
+            label: t_owned(&t, &format!("group.{group}")),
+            categories: CATEGORIES
+                .iter()
+                .filter(|c| c.group == *group)
+                .map(|c| CategoryLink {
+                    name: c.name,
+                    label: t_owned(&t, &format!("category.{}", c.name)),
+                    sensitivity: sensitivity_key(c.sensitivity).trim_start_matches("sensitivity."),
+                    sensitivity_label: t_owned(&t, sensitivity_key(c.sensitivity)),
+                    count: counts.get(c.name).copied().unwrap_or(0),
+                })
+                .collect(),
+        })
+        .collect();
+    let notice = notice_key(query.notice.as_deref());
+    Ok(render(
+        &ctx,
+        StatusCode::OK,
+        &IndexPage {
+            l: Layout::of(&ctx),
+            groups,
+            notice,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+    after: Option<String>,
+}
+
+fn notice_key(notice: Option<&str>) -> Option<&'static str> {
+    match notice {
+        Some("saved") => Some("data.saved"),
+        Some("deleted") => Some("data.deleted"),
+        _ => None,
+    }
+}
+
+struct RecordRow {
+    id: String,
+    version: i32,
+    cells: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "mydata_category.html")]
+struct CategoryPage<'a> {
+    l: Layout<'a>,
+    name: &'static str,
+    label: String,
+    sensitivity: &'static str,
+    sensitivity_label: String,
+    special: bool,
+    rows: Vec<RecordRow>,
+    older_link: Option<String>,
+    /// The add form, or the edit form when `editing` is set.
+    fields: Vec<FieldView>,
+    editing: Option<String>,
+    /// A single-record category that already has its record: no add form.
+    single_taken: bool,
+    form_error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+fn row_view(ctx: &PortalContext, cat: &Category, record: &Record) -> RecordRow {
+    let t = ctx.t();
+    let cells = cat
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let value = record.data.get(f.name)?;
+            let shown = display_value(&t, value);
+            let shown = match f.unit {
+                Some(unit) if !shown.is_empty() => format!("{shown} {unit}"),
+                _ => shown,
+            };
+            Some((t_owned(&t, &format!("field.{}", f.name)), shown))
+        })
+        .collect();
+    RecordRow {
+        id: record.id.clone(),
+        version: record.version,
+        cells,
+    }
+}
+
+struct PageInput {
+    values: Value,
+    errors: Vec<FieldError>,
+    editing: Option<String>,
+    form_error: Option<String>,
+    status: StatusCode,
+}
+
+async fn category_page(
+    ctx: &PortalContext,
+    cat: &'static Category,
+    after: Option<String>,
+    notice: Option<&'static str>,
+    input: PageInput,
+) -> Result<HttpResponse, ApiError> {
+    let Some(citizen) = citizen_id(ctx) else {
+        return Ok(refuse(ctx));
+    };
+    let name = cat.name;
+    let list = ctx
+        .state
+        .db(move |conn, keys| records::list(conn, keys, &citizen, Some(name), after.as_deref(), PAGE_SIZE))
+        .await?;
+    let t = ctx.t();
+    let rows: Vec<RecordRow> = list.iter().map(|r| row_view(ctx, cat, r)).collect();
+    let older_link = (list.len() as i64 == PAGE_SIZE)
+        .then(|| format!("/data/{}?after={}", cat.name, list.last().map_or("", |r| r.id.as_str())));
+    let single_taken = cat.cardinality == Cardinality::Single && !list.is_empty() && input.editing.is_none();
+    let page = CategoryPage {
+        l: Layout::of(ctx),
+        name: cat.name,
+        label: t_owned(&t, &format!("category.{}", cat.name)),
+        sensitivity: sensitivity_key(cat.sensitivity).trim_start_matches("sensitivity."),
+        sensitivity_label: t_owned(&t, sensitivity_key(cat.sensitivity)),
+        special: cat.sensitivity == Sensitivity::Special,
+        rows,
+        older_link,
+        fields: field_views(&t, cat, &input.values, &input.errors),
+        editing: input.editing,
+        single_taken,
+        form_error: input.form_error,
+        notice,
+    };
+    Ok(render(ctx, input.status, &page))
+}
+
+fn not_found(ctx: &PortalContext) -> HttpResponse {
+    error_page(ctx, StatusCode::NOT_FOUND, "error.not_found_title", "error.not_found")
+}
+
+fn fresh() -> PageInput {
+    PageInput {
+        values: Value::Null,
+        errors: Vec::new(),
+        editing: None,
+        form_error: None,
+        status: StatusCode::OK,
+    }
+}
+
+pub async fn show_category(
+    ctx: PortalContext,
+    name: Path<String>,
+    query: Query<NoticeQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(cat) = category(&name) else {
+        return Ok(not_found(&ctx));
+    };
+    let NoticeQuery { notice, after } = query.into_inner();
+    category_page(&ctx, cat, after, notice_key(notice.as_deref()), fresh()).await
+}
+
+pub async fn edit_form(ctx: PortalContext, path: Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (name, id) = path.into_inner();
+    let Some(cat) = category(&name) else {
+        return Ok(not_found(&ctx));
+    };
+    let Some(citizen) = citizen_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let record_id = id.clone();
+    let record = ctx
+        .state
+        .db(move |conn, keys| records::get(conn, keys, &citizen, &record_id))
+        .await;
+    match record {
+        Ok(r) if r.category == cat.name => {
+            category_page(
+                &ctx,
+                cat,
+                None,
+                None,
+                PageInput {
+                    values: r.data,
+                    editing: Some(id),
+                    ..fresh()
+                },
+            )
+            .await
+        }
+        _ => Ok(error_page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "error.not_found_title",
+            "error.not_found",
+        )),
+    }
+}
+
+/// The outcome of a save, turned into a page: inline errors, a conflict, or a redirect.
+async fn after_save(
+    ctx: &PortalContext,
+    cat: &'static Category,
+    form: HashMap<String, String>,
+    editing: Option<String>,
+    result: Result<Record, ApiError>,
+    vault_error: Option<VaultError>,
+) -> Result<HttpResponse, ApiError> {
+    let values = form_to_data(cat, &form);
+    match (result, vault_error) {
+        (Ok(_), _) => Ok(ctx.redirect(&format!("/data/{}?notice=saved", cat.name)).finish()),
+        (Err(_), Some(VaultError::Invalid(errors))) => {
+            category_page(
+                ctx,
+                cat,
+                None,
+                None,
+                PageInput {
+                    values,
+                    errors,
+                    editing,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    form_error: None,
+                },
+            )
+            .await
+        }
+        (Err(_), Some(VaultError::SingleRecordExists(_))) => {
+            let form_error = Some(t_owned(&ctx.t(), "verr.single_record_exists"));
+            category_page(
+                ctx,
+                cat,
+                None,
+                None,
+                PageInput {
+                    values,
+                    editing,
+                    status: StatusCode::CONFLICT,
+                    form_error,
+                    errors: Vec::new(),
+                },
+            )
+            .await
+        }
+        (Err(_), Some(VaultError::DuplicateTransaction)) => {
+            let form_error = Some(t_owned(&ctx.t(), "verr.duplicate_transaction"));
+            category_page(
+                ctx,
+                cat,
+                None,
+                None,
+                PageInput {
+                    values,
+                    editing,
+                    status: StatusCode::CONFLICT,
+                    form_error,
+                    errors: Vec::new(),
+                },
+            )
+            .await
+        }
+        (Err(_), Some(VaultError::NotFound)) => Ok(error_page(
+            ctx,
+            StatusCode::NOT_FOUND,
+            "error.not_found_title",
+            "error.not_found",
+        )),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Runs a vault write, keeping the domain error for the page to explain.
+async fn vault_write<F>(ctx: &PortalContext, work: F) -> (Result<Record, ApiError>, Option<VaultError>)
+where
+    F: FnOnce(&mut infobank_db::DbConnection, &infobank_crypto::KeyRing) -> Result<Record, VaultError> + Send + 'static,
+{
+    let outcome = ctx
+        .state
+        .db(move |conn, keys| Ok::<_, ApiError>(work(conn, keys)))
+        .await;
+    match outcome {
+        Ok(Ok(record)) => (Ok(record), None),
+        Ok(Err(e)) => {
+            let explained = match &e {
+                VaultError::Invalid(errors) => Some(VaultError::Invalid(errors.clone())),
+                VaultError::SingleRecordExists(c) => Some(VaultError::SingleRecordExists(c.clone())),
+                VaultError::DuplicateTransaction => Some(VaultError::DuplicateTransaction),
+                VaultError::NotFound => Some(VaultError::NotFound),
+                _ => None,
+            };
+            (Err(e.into()), explained)
+        }
+        Err(e) => (Err(e), None),
+    }
+}
+
+pub async fn create(
+    ctx: PortalContext,
+    name: Path<String>,
+    form: Form<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let form = form.into_inner();
+    if !ctx.csrf_matches(form.get("csrf_token").map_or("", String::as_str)) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(cat) = category(&name) else {
+        return Ok(not_found(&ctx));
+    };
+    let Some(citizen) = citizen_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let data = form_to_data(cat, &form);
+    let now = crate::clock::now();
+    let (result, explained) = vault_write(&ctx, move |conn, keys| {
+        records::create(conn, keys, &citizen, cat.name, &data, now)
+    })
+    .await;
+    after_save(&ctx, cat, form, None, result, explained).await
+}
+
+pub async fn update(
+    ctx: PortalContext,
+    path: Path<(String, String)>,
+    form: Form<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let form = form.into_inner();
+    if !ctx.csrf_matches(form.get("csrf_token").map_or("", String::as_str)) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let (name, id) = path.into_inner();
+    let Some(cat) = category(&name) else {
+        return Ok(not_found(&ctx));
+    };
+    let Some(citizen) = citizen_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let data = form_to_data(cat, &form);
+    let now = crate::clock::now();
+    let record_id = id.clone();
+    let (result, explained) = vault_write(&ctx, move |conn, keys| {
+        records::update(conn, keys, &citizen, &record_id, &data, now)
+    })
+    .await;
+    after_save(&ctx, cat, form, Some(id), result, explained).await
+}
+
+pub async fn delete(
+    ctx: PortalContext,
+    path: Path<(String, String)>,
+    form: Form<CsrfOnly>,
+) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let (name, id) = path.into_inner();
+    let Some(citizen) = citizen_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let now = crate::clock::now();
+    match ctx
+        .state
+        .db(move |conn, _| records::delete(conn, &citizen, &id, now))
+        .await
+    {
+        Ok(()) => Ok(ctx.redirect(&format!("/data/{name}?notice=deleted")).finish()),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Ok(error_page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "error.not_found_title",
+            "error.not_found",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn export(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
+    let Some(citizen) = citizen_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let now = crate::clock::now();
+    let document = ctx
+        .state
+        .db(move |conn, keys| account::export(conn, keys, &citizen, now))
+        .await?;
+    let body = serde_json::to_string_pretty(&document).map_err(ApiError::internal)?;
+    Ok(ctx
+        .respond(StatusCode::OK)
+        .content_type("application/json")
+        .insert_header(("Content-Disposition", "attachment; filename=\"infobank-export.json\""))
+        .body(body))
+}
+
+struct RejectedView {
+    row: usize,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "mydata_import.html")]
+struct ImportPage<'a> {
+    l: Layout<'a>,
+    imported: usize,
+    rejected: Vec<RejectedView>,
+    bad_file: bool,
+}
+
+/// The upload form posts `multipart/form-data` with `csrf_token` and `file`.
+pub async fn upload(ctx: PortalContext, mut multipart: Multipart) -> Result<HttpResponse, ApiError> {
+    let mut csrf = String::new();
+    let mut file: Vec<u8> = Vec::new();
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| ApiError::bad_request("malformed_body", "unreadable upload"))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| ApiError::bad_request("malformed_body", "unreadable upload"))?;
+            if bytes.len() + chunk.len() > MAX_IMPORT_BYTES {
+                return Err(
+                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
+                        .detail("an upload is at most 10 MiB"),
+                );
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf_token" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "file" => file = bytes,
+            _ => {}
+        }
+    }
+    if !ctx.csrf_matches(&csrf) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(citizen) = citizen_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let now = crate::clock::now();
+    let outcome = ctx
+        .state
+        .db(move |conn, keys| {
+            Ok::<_, ApiError>(import::import(
+                conn,
+                keys,
+                &citizen,
+                "payment_history",
+                ImportBody::Csv(&file),
+                now,
+            ))
+        })
+        .await?;
+    let t = ctx.t();
+    let (status, page) = match outcome {
+        Ok(o) => (
+            StatusCode::OK,
+            ImportPage {
+                l: Layout::of(&ctx),
+                imported: o.imported,
+                rejected: o
+                    .rejected
+                    .iter()
+                    .map(|r: &RejectedRow| RejectedView {
+                        row: r.row,
+                        message: t_owned(&t, &format!("verr.{}", r.code)),
+                    })
+                    .collect(),
+                bad_file: false,
+            },
+        ),
+        Err(VaultError::MalformedImport(_)) => (
+            StatusCode::BAD_REQUEST,
+            ImportPage {
+                l: Layout::of(&ctx),
+                imported: 0,
+                rejected: Vec::new(),
+                bad_file: true,
+            },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(render(&ctx, status, &page))
+}
+
+#[derive(Template)]
+#[template(path = "account_delete.html")]
+struct DeletePage<'a> {
+    l: Layout<'a>,
+    mismatch: bool,
+}
+
+pub async fn delete_account_form(ctx: PortalContext) -> HttpResponse {
+    if citizen_id(&ctx).is_none() {
+        return refuse(&ctx);
+    }
+    render(
+        &ctx,
+        StatusCode::OK,
+        &DeletePage {
+            l: Layout::of(&ctx),
+            mismatch: false,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct DeleteAccountForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn delete_account(ctx: PortalContext, form: Form<DeleteAccountForm>) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(citizen) = citizen_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    if form.confirm.trim() != "DELETE" {
+        return Ok(render(
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &DeletePage {
+                l: Layout::of(&ctx),
+                mismatch: true,
+            },
+        ));
+    }
+    let now = crate::clock::now();
+    let token = ctx.session_token.clone();
+    ctx.state
+        .db(move |conn, _| {
+            if let Some(token) = token {
+                end_session(conn, &token)?;
+            }
+            account::delete_account(conn, &citizen, now).map_err(ApiError::from)
+        })
+        .await?;
+    let mut gone = cookie(SESSION_COOKIE, String::new(), CookieDuration::ZERO, ctx.secure());
+    gone.make_removal();
+    Ok(ctx.redirect("/signin?notice=account_deleted").cookie(gone).finish())
+}
