@@ -96,3 +96,38 @@ fn keys_rotate_while_serving_then_retire_the_old_key() {
     assert_eq!(code, 1);
     assert!(err.contains("current key") || err.contains("no kek v7"), "{err}");
 }
+
+/// A rotation killed after creating the new KEK (or part-way through re-wrapping) leaves keys on
+/// the old version: the next `keys rotate` finishes that rotation instead of starting another.
+#[test]
+fn an_interrupted_rotation_is_finished_by_the_next_run() {
+    let cwd = tempfile::tempdir().unwrap();
+    let server = Server::start(infobank(cwd.path()));
+    for i in 0..3 {
+        let (status, _) = server.call(
+            "POST",
+            "/api/v1/citizens",
+            Some(json!({"email": format!("r{i}@example.jp"), "password": PASSWORD, "display_name": "R"})),
+        );
+        assert_eq!(status, 201);
+    }
+    server.stop();
+    // What `keys rotate` leaves when killed right after writing kek v2.
+    let keys = infobank_crypto::KeyRing::load_or_create(&cwd.path().join("data/keys")).unwrap();
+    assert_eq!(keys.create_next_kek().unwrap(), 2);
+    let (_, status, _) = keys_cli(cwd.path(), &["status"]);
+    assert_eq!(status, "kek v1: 3 data keys\nkek v2: 0 data keys\n");
+
+    let (code, out, err) = keys_cli(cwd.path(), &["rotate"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("resuming the rotation to kek v2") && out.contains("re-wrapped 3 data keys"),
+        "{out}"
+    );
+    assert!(
+        !cwd.path().join("data/keys/kek.v3.key").exists(),
+        "no new version while one is unfinished"
+    );
+    let (_, status, _) = keys_cli(cwd.path(), &["status"]);
+    assert_eq!(status, "kek v1: 0 data keys\nkek v2: 3 data keys\n");
+}
