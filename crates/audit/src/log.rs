@@ -237,38 +237,29 @@ pub struct Entry {
     pub leaf_hash: Hash,
 }
 
-type EntryRow = (i64, NaiveDateTime, String, String, Option<String>, String, Vec<u8>);
-
-fn to_entry(row: EntryRow) -> Result<Entry, AuditError> {
-    let (index, recorded_at, action, actor_role, company_id, leaf, hash) = row;
-    Ok(Entry {
-        index: to_u64(index)?,
-        recorded_at: recorded_at.and_utc(),
-        action,
-        actor_role,
-        company_id,
-        leaf,
-        leaf_hash: to_hash(&hash)?,
-    })
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_leaves)]
+struct EntryRow {
+    idx: i64,
+    recorded_at: NaiveDateTime,
+    action: String,
+    actor_role: String,
+    company_id: Option<String>,
+    leaf: String,
+    leaf_hash: Vec<u8>,
 }
 
-const ENTRY_COLUMNS: (
-    audit_leaves::idx,
-    audit_leaves::recorded_at,
-    audit_leaves::action,
-    audit_leaves::actor_role,
-    audit_leaves::company_id,
-    audit_leaves::leaf,
-    audit_leaves::leaf_hash,
-) = (
-    audit_leaves::idx,
-    audit_leaves::recorded_at,
-    audit_leaves::action,
-    audit_leaves::actor_role,
-    audit_leaves::company_id,
-    audit_leaves::leaf,
-    audit_leaves::leaf_hash,
-);
+fn to_entry(row: EntryRow) -> Result<Entry, AuditError> {
+    Ok(Entry {
+        index: to_u64(row.idx)?,
+        recorded_at: row.recorded_at.and_utc(),
+        action: row.action,
+        actor_role: row.actor_role,
+        company_id: row.company_id,
+        leaf: row.leaf,
+        leaf_hash: to_hash(&row.leaf_hash)?,
+    })
+}
 
 /// At most this many entries per page.
 pub const MAX_PAGE: u64 = 1000;
@@ -286,7 +277,7 @@ pub fn entries(conn: &mut DbConnection, start: u64, end: u64) -> Result<Vec<Entr
         .filter(audit_leaves::idx.ge(to_i64(start)?))
         .filter(audit_leaves::idx.lt(to_i64(end)?))
         .order(audit_leaves::idx.asc())
-        .select(ENTRY_COLUMNS)
+        .select(EntryRow::as_select())
         .load(conn)?;
     rows.into_iter().map(to_entry).collect()
 }
@@ -306,7 +297,7 @@ pub fn browse(
     limit: u64,
 ) -> Result<Vec<Entry>, AuditError> {
     let mut query = audit_leaves::table
-        .select(ENTRY_COLUMNS)
+        .select(EntryRow::as_select())
         .order(audit_leaves::idx.desc())
         .limit(to_i64(limit.min(MAX_PAGE))?)
         .into_boxed();

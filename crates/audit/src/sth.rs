@@ -56,40 +56,35 @@ impl SignedTreeHead {
     }
 }
 
-type HeadRow = (i64, Vec<u8>, i64, Vec<u8>, String);
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_tree_heads)]
+struct HeadRow {
+    tree_size: i64,
+    root_hash: Vec<u8>,
+    timestamp_ms: i64,
+    signature: Vec<u8>,
+    key_id: String,
+}
 
-fn from_row((tree_size, root, ts, signature, key_id): HeadRow) -> Result<SignedTreeHead, AuditError> {
+fn from_row(row: HeadRow) -> Result<SignedTreeHead, AuditError> {
     Ok(SignedTreeHead {
-        tree_size: u64::try_from(tree_size).map_err(|_| AuditError::Corrupt("negative tree size".into()))?,
-        root_hash: root
+        tree_size: u64::try_from(row.tree_size).map_err(|_| AuditError::Corrupt("negative tree size".into()))?,
+        root_hash: row
+            .root_hash
             .as_slice()
             .try_into()
             .map_err(|_| AuditError::Corrupt("stored root is not 32 bytes".into()))?,
-        timestamp_ms: u64::try_from(ts).map_err(|_| AuditError::Corrupt("negative timestamp".into()))?,
-        signature,
-        key_id,
+        timestamp_ms: u64::try_from(row.timestamp_ms).map_err(|_| AuditError::Corrupt("negative timestamp".into()))?,
+        signature: row.signature,
+        key_id: row.key_id,
     })
 }
-
-const HEAD_COLUMNS: (
-    audit_tree_heads::tree_size,
-    audit_tree_heads::root_hash,
-    audit_tree_heads::timestamp_ms,
-    audit_tree_heads::signature,
-    audit_tree_heads::key_id,
-) = (
-    audit_tree_heads::tree_size,
-    audit_tree_heads::root_hash,
-    audit_tree_heads::timestamp_ms,
-    audit_tree_heads::signature,
-    audit_tree_heads::key_id,
-);
 
 /// The most recently signed head, if any.
 pub fn latest(conn: &mut DbConnection) -> Result<Option<SignedTreeHead>, AuditError> {
     let row: Option<HeadRow> = audit_tree_heads::table
         .order(audit_tree_heads::tree_size.desc())
-        .select(HEAD_COLUMNS)
+        .select(HeadRow::as_select())
         .first(conn)
         .optional()?;
     row.map(from_row).transpose()
@@ -100,7 +95,7 @@ pub fn at_size(conn: &mut DbConnection, tree_size: u64) -> Result<Option<SignedT
     let size = i64::try_from(tree_size).map_err(|_| AuditError::BadRange("tree size too large".into()))?;
     let row: Option<HeadRow> = audit_tree_heads::table
         .find(size)
-        .select(HEAD_COLUMNS)
+        .select(HeadRow::as_select())
         .first(conn)
         .optional()?;
     row.map(from_row).transpose()

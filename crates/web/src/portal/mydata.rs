@@ -289,101 +289,47 @@ pub async fn edit_form(ctx: PortalContext, path: Path<(String, String)>) -> Resu
     }
 }
 
-/// The outcome of a save, turned into a page: inline errors, a conflict, or a redirect.
+/// The outcome of a save, turned into a page: a redirect, inline errors, or a conflict message.
 async fn after_save(
     ctx: &PortalContext,
     cat: &'static Category,
     form: HashMap<String, String>,
     editing: Option<String>,
-    result: Result<Record, ApiError>,
-    vault_error: Option<VaultError>,
+    result: Result<Record, VaultError>,
 ) -> Result<HttpResponse, ApiError> {
     let values = form_to_data(cat, &form);
-    match (result, vault_error) {
-        (Ok(_), _) => Ok(ctx.redirect(&format!("/data/{}?notice=saved", cat.name)).finish()),
-        (Err(_), Some(VaultError::Invalid(errors))) => {
-            category_page(
-                ctx,
-                cat,
-                None,
-                None,
-                PageInput {
-                    values,
-                    errors,
-                    editing,
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                    form_error: None,
-                },
-            )
-            .await
-        }
-        (Err(_), Some(VaultError::SingleRecordExists(_))) => {
-            let form_error = Some(t_owned(&ctx.t(), "verr.single_record_exists"));
-            category_page(
-                ctx,
-                cat,
-                None,
-                None,
-                PageInput {
-                    values,
-                    editing,
-                    status: StatusCode::CONFLICT,
-                    form_error,
-                    errors: Vec::new(),
-                },
-            )
-            .await
-        }
-        (Err(_), Some(VaultError::DuplicateTransaction)) => {
-            let form_error = Some(t_owned(&ctx.t(), "verr.duplicate_transaction"));
-            category_page(
-                ctx,
-                cat,
-                None,
-                None,
-                PageInput {
-                    values,
-                    editing,
-                    status: StatusCode::CONFLICT,
-                    form_error,
-                    errors: Vec::new(),
-                },
-            )
-            .await
-        }
-        (Err(_), Some(VaultError::NotFound)) => Ok(error_page(
-            ctx,
-            StatusCode::NOT_FOUND,
-            "error.not_found_title",
-            "error.not_found",
-        )),
-        (Err(e), _) => Err(e),
-    }
+    let conflict = |key: &str| PageInput {
+        values: values.clone(),
+        editing: editing.clone(),
+        status: StatusCode::CONFLICT,
+        form_error: Some(t_owned(&ctx.t(), key)),
+        errors: Vec::new(),
+    };
+    let input = match result {
+        Ok(_) => return Ok(ctx.redirect(&format!("/data/{}?notice=saved", cat.name)).finish()),
+        Err(VaultError::Invalid(errors)) => PageInput {
+            values,
+            errors,
+            editing,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            form_error: None,
+        },
+        Err(VaultError::SingleRecordExists(_)) => conflict("verr.single_record_exists"),
+        Err(VaultError::DuplicateTransaction) => conflict("verr.duplicate_transaction"),
+        Err(VaultError::NotFound) => return Ok(not_found(ctx)),
+        Err(other) => return Err(other.into()),
+    };
+    category_page(ctx, cat, None, None, input).await
 }
 
-/// Runs a vault write, keeping the domain error for the page to explain.
-async fn vault_write<F>(ctx: &PortalContext, work: F) -> (Result<Record, ApiError>, Option<VaultError>)
+/// Runs a vault write on the blocking pool, keeping the domain error for the page to explain.
+async fn vault_write<F>(ctx: &PortalContext, work: F) -> Result<Result<Record, VaultError>, ApiError>
 where
     F: FnOnce(&mut infobank_db::DbConnection, &infobank_crypto::KeyRing) -> Result<Record, VaultError> + Send + 'static,
 {
-    let outcome = ctx
-        .state
+    ctx.state
         .db(move |conn, keys| Ok::<_, ApiError>(work(conn, keys)))
-        .await;
-    match outcome {
-        Ok(Ok(record)) => (Ok(record), None),
-        Ok(Err(e)) => {
-            let explained = match &e {
-                VaultError::Invalid(errors) => Some(VaultError::Invalid(errors.clone())),
-                VaultError::SingleRecordExists(c) => Some(VaultError::SingleRecordExists(c.clone())),
-                VaultError::DuplicateTransaction => Some(VaultError::DuplicateTransaction),
-                VaultError::NotFound => Some(VaultError::NotFound),
-                _ => None,
-            };
-            (Err(e.into()), explained)
-        }
-        Err(e) => (Err(e), None),
-    }
+        .await
 }
 
 pub async fn create(
@@ -403,11 +349,11 @@ pub async fn create(
     };
     let data = form_to_data(cat, &form);
     let now = crate::clock::now();
-    let (result, explained) = vault_write(&ctx, move |conn, keys| {
+    let result = vault_write(&ctx, move |conn, keys| {
         records::create(conn, keys, &citizen, cat.name, &data, now)
     })
-    .await;
-    after_save(&ctx, cat, form, None, result, explained).await
+    .await?;
+    after_save(&ctx, cat, form, None, result).await
 }
 
 pub async fn update(
@@ -429,11 +375,11 @@ pub async fn update(
     let data = form_to_data(cat, &form);
     let now = crate::clock::now();
     let record_id = id.clone();
-    let (result, explained) = vault_write(&ctx, move |conn, keys| {
+    let result = vault_write(&ctx, move |conn, keys| {
         records::update(conn, keys, &citizen, &record_id, &data, now)
     })
-    .await;
-    after_save(&ctx, cat, form, Some(id), result, explained).await
+    .await?;
+    after_save(&ctx, cat, form, Some(id), result).await
 }
 
 pub async fn delete(
