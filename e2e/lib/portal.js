@@ -98,3 +98,28 @@ export async function signUp(page, base, account, snap) {
   assert.equal(pathOf(page), '/signin?notice=registered', `sign-up did not land on the sign-in notice ${await describePage(page)}`);
   return res;
 }
+
+/** Signs in at /signin and checks the landing on /home. */
+export async function signIn(page, base, { email, password }, snap, step = 'signed in') {
+  const form = await visit(page, base, '/signin', snap, `${step} form`);
+  assert.equal(form.status, 200, `GET /signin answered ${form.status} ${await describePage(page)}`);
+  const res = await submitSignIn(page, { email, password }, snap, step);
+  assert.equal(res.firstStatus, 303, `POST /signin as ${email} answered ${res.firstStatus}, expected 303 ${await describePage(page)}`);
+  assert.equal(pathOf(page), '/home', `sign-in as ${email} did not land on /home ${await describePage(page)}`);
+  return res;
+}
+
+/** A new citizen, signed up and signed in on `page`. Resolves to { email, displayName, password }. */
+export async function citizenSignedIn(page, base, snap, { prefix = 'citizen', displayName = 'Test Citizen' } = {}) {
+  const account = { email: uniqueEmail(prefix), displayName, password: PASSWORD };
+  await signUp(page, base, account, snap);
+  await signIn(page, base, account, snap, 'citizen signed in');
+  return account;
+}
+
+/** The value of the infobank_csrf cookie (what the hidden csrf_token fields carry). */
+export async function csrfCookie(context, base) {
+  const cookie = (await context.cookies(base)).find((c) => c.name === 'infobank_csrf');
+  assert.ok(cookie, 'no infobank_csrf cookie');
+  return cookie.value;
+}
