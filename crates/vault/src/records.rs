@@ -154,6 +154,16 @@ pub fn get(conn: &mut DbConnection, keys: &KeyRing, citizen_id: &str, record_id:
     open(&dek, citizen_id, &row)
 }
 
+/// How many records the citizen holds per category (nothing is decrypted to count them).
+pub fn count_by_category(conn: &mut DbConnection, citizen_id: &str) -> Result<Vec<(String, i64)>, VaultError> {
+    use infobank_db::diesel::dsl::count_star;
+    Ok(vault_records::table
+        .filter(vault_records::citizen_id.eq(citizen_id))
+        .group_by(vault_records::category)
+        .select((vault_records::category, count_star()))
+        .load(conn)?)
+}
+
 /// At most this many records per page.
 pub const MAX_PAGE: i64 = 200;
 

@@ -356,6 +356,9 @@ fn single_categories_hold_one_record_and_series_many(db: &TestDb) {
         ]
     );
     assert_eq!(records::list(conn, &keys, &id, None, None, 50).unwrap().len(), 8);
+    let mut counts = records::count_by_category(conn, &id).unwrap();
+    counts.sort();
+    assert_eq!(counts, [("birth_date".to_owned(), 1), ("daily_mood".to_owned(), 7)]);
     assert!(matches!(
         records::list(conn, &keys, &id, Some("nope"), None, 50),
         Err(VaultError::UnknownCategory(_))

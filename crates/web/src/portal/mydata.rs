@@ -51,7 +51,7 @@ struct CategoryLink {
     label: String,
     sensitivity: &'static str,
     sensitivity_label: String,
-    count: usize,
+    count: i64,
 }
 
 struct GroupView {
@@ -71,23 +71,12 @@ pub async fn index(ctx: PortalContext, query: Query<NoticeQuery>) -> Result<Http
     let Some(citizen) = citizen_id(&ctx) else {
         return Ok(refuse(&ctx));
     };
-    let counts: HashMap<String, usize> = ctx
+    let counts: HashMap<String, i64> = ctx
         .state
-        .db(move |conn, keys| {
-            let mut counts = HashMap::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = records::list(conn, keys, &citizen, None, after.as_deref(), records::MAX_PAGE)?;
-                for r in &page {
-                    *counts.entry(r.category.clone()).or_insert(0) += 1;
-                }
-                if (page.len() as i64) < records::MAX_PAGE {
-                    return Ok::<_, VaultError>(counts);
-                }
-                after = page.last().map(|r| r.id.clone());
-            }
-        })
-        .await?;
+        .db(move |conn, _| records::count_by_category(conn, &citizen))
+        .await?
+        .into_iter()
+        .collect();
     let t = ctx.t();
     let groups = ["attributes", "personal", "financial", "registrable"]
         .iter()
