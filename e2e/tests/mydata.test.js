@@ -256,7 +256,7 @@ test('my data: inline validation errors, the card-number rule, single-record cat
     assert.equal(homes.length, 1, `one residence ${await describePage(page)}`);
     assert.equal(homes[0].facts['Postal code'], '100-0001', `1000001 is stored and shown as 100-0001: ${JSON.stringify(homes[0].facts)}`);
     assert.ok(await page.locator('#single-taken').isVisible(), `a second residence is not offered: no visible #single-taken ${await describePage(page)}`);
-    assert.equal(await textOf(page, '#single-taken'), 'You have this record. Edit it below.');
+    assert.equal(await textOf(page, '#single-taken'), 'You have this record: use its Edit link to change it.');
     assert.equal(await page.locator('form#record-form').count(), 0, 'no add form once the residence exists');
 
     // Posting a second one anyway (say, from an older tab) is refused with a conflict and

@@ -27,7 +27,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/home").route(web::get().to(pages::home)))
         .service(resource("/data").route(web::get().to(mydata::index)))
         .service(resource("/data/export").route(web::get().to(mydata::export)))
-        .service(resource("/data/import").route(web::post().to(mydata::upload)))
+        .service(
+            resource("/data/import")
+                .route(web::get().to(mydata::upload_page))
+                .route(web::post().to(mydata::upload)),
+        )
         .service(
             resource("/data/{category}")
                 .route(web::get().to(mydata::show_category))

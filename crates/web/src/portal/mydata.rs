@@ -234,6 +234,9 @@ pub async fn show_category(
     name: Path<String>,
     query: Query<NoticeQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if citizen_id(&ctx).is_none() {
+        return Ok(refuse(&ctx));
+    }
     let Some(cat) = category(&name) else {
         return Ok(not_found(&ctx));
     };
@@ -242,6 +245,9 @@ pub async fn show_category(
 }
 
 pub async fn edit_form(ctx: PortalContext, path: Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    if citizen_id(&ctx).is_none() {
+        return Ok(refuse(&ctx));
+    }
     let (name, id) = path.into_inner();
     let Some(cat) = category(&name) else {
         return Ok(not_found(&ctx));
@@ -398,6 +404,12 @@ pub async fn delete(
         )),
         Err(e) => Err(e),
     }
+}
+
+/// The upload result lives at the POST's URL; a GET there (the language switch, a reload after
+/// the fact) goes back to the overview rather than answering 405.
+pub async fn upload_page(ctx: PortalContext) -> HttpResponse {
+    ctx.redirect("/data").finish()
 }
 
 pub async fn export(ctx: PortalContext) -> Result<HttpResponse, ApiError> {

@@ -213,6 +213,11 @@ fn upload_export_and_delete_the_account_in_the_portal(app: &TestApp) {
 
 fn my_data_is_for_signed_in_citizens_only(app: &TestApp) {
     assert_eq!(app.get("/data").header("location"), Some("/signin"));
+    assert_eq!(
+        app.get("/data/horoscope").header("location"),
+        Some("/signin"),
+        "signed out: sign in first, whatever the URL"
+    );
     let email = unique_email("mydata-regulator");
     create_staff(app, Role::Regulator, &email);
     let form = app.get("/signin");
@@ -228,8 +233,29 @@ fn my_data_is_for_signed_in_citizens_only(app: &TestApp) {
     );
     assert_eq!(app.get_with_cookie("/data", &cookies).status, 403);
     assert_eq!(app.get_with_cookie("/data/export", &cookies).status, 403);
-    let (cookies, _) = portal_session(app, &unique_email("mydata-404"));
+    let (cookies, csrf) = portal_session(app, &unique_email("mydata-404"));
     assert_eq!(app.get_with_cookie("/data/horoscope", &cookies).status, 404);
+    // The upload result's URL, fetched with GET (the language switch does), leads back to My data.
+    assert_eq!(
+        app.get_with_cookie("/data/import", &cookies).header("location"),
+        Some("/data")
+    );
+    // A second record of a single-record category: refused, with the reason on the page.
+    let residence = [
+        ("csrf_token", csrf.as_str()),
+        ("prefecture", "Tokyo"),
+        ("city", "Chiyoda"),
+        ("postal_code", "100-0001"),
+    ];
+    assert_eq!(app.post_form("/data/residence", &cookies, &residence).status, 303);
+    let again = app.post_form("/data/residence", &cookies, &residence);
+    assert_eq!(again.status, 409);
+    assert!(
+        again.body.contains(r#"id="form-error""#)
+            && again.body.contains("You already have this record; edit it instead."),
+        "{}",
+        again.body
+    );
     assert_eq!(
         app.get_with_cookie("/data/hobbies/not-an-id/edit", &cookies).status,
         404
