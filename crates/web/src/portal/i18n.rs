@@ -185,6 +185,8 @@ mod tests {
             "home.",
             "error.",
             "regulator.",
+            "data.",
+            "verr.",
         ];
         let mut used = 0;
         for literal in source.split('"').skip(1).step_by(2) {
@@ -199,6 +201,24 @@ mod tests {
             }
         }
         assert!(used > 10, "found only {used} catalogue keys in pages.rs");
+    }
+
+    /// Labels looked up by keys built at run time: every category, group, sensitivity and field
+    /// the vault defines has one in both languages.
+    #[test]
+    fn every_vault_category_and_field_has_a_label() {
+        let c = Catalogue::load().unwrap();
+        let has = |key: String| assert!(c.keys().any(|k| k == key), "missing catalogue key {key}");
+        for cat in infobank_vault::categories::CATEGORIES {
+            has(format!("category.{}", cat.name));
+            has(format!("group.{}", cat.group));
+            for field in cat.fields {
+                has(format!("field.{}", field.name));
+            }
+        }
+        for s in ["normal", "sensitive", "special"] {
+            has(format!("sensitivity.{s}"));
+        }
     }
 
     #[test]
