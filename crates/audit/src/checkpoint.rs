@@ -50,13 +50,20 @@ pub fn checkpoint(conn: &mut DbConnection, regulator_id: &str) -> Result<Option<
     .transpose()
 }
 
-/// Records `head` as the one this regulator has now seen.
+/// Records `head` as the one this regulator has now seen, and returns how `head` stands against
+/// the checkpoint afterwards. A checkpoint never moves past a rewrite: when `head` is inconsistent
+/// with the current checkpoint, nothing is recorded and the inconsistency is returned, so the
+/// regulator keeps seeing it.
 pub fn acknowledge(
     conn: &mut DbConnection,
     regulator_id: &str,
     head: &SignedTreeHead,
     now: DateTime<Utc>,
-) -> Result<(), AuditError> {
+) -> Result<CheckpointStatus, AuditError> {
+    let before = check(conn, regulator_id, head)?;
+    if matches!(before, CheckpointStatus::Inconsistent { .. }) {
+        return Ok(before);
+    }
     let size = i64::try_from(head.tree_size).map_err(|_| AuditError::BadRange("tree size".into()))?;
     write_transaction(conn, |conn| {
         diesel::delete(regulator_checkpoints::table.find(regulator_id)).execute(conn)?;
@@ -68,8 +75,9 @@ pub fn acknowledge(
                 regulator_checkpoints::acknowledged_at.eq(now.naive_utc()),
             ))
             .execute(conn)?;
-        Ok(())
-    })
+        Ok::<_, AuditError>(())
+    })?;
+    check(conn, regulator_id, head)
 }
 
 /// Whether `head` is consistent with this regulator's checkpoint.

@@ -252,7 +252,10 @@ fn a_checkpoint_detects_a_rewritten_log(db: &TestDb) {
         checkpoint::check(conn, &regulator, &head).unwrap(),
         CheckpointStatus::NoCheckpoint
     );
-    checkpoint::acknowledge(conn, &regulator, &head, t0()).unwrap();
+    assert!(matches!(
+        checkpoint::acknowledge(conn, &regulator, &head, t0()).unwrap(),
+        CheckpointStatus::Consistent { .. }
+    ));
 
     for n in 10..17 {
         append_one(conn, n);
@@ -272,7 +275,7 @@ fn a_checkpoint_detects_a_rewritten_log(db: &TestDb) {
             .execute(conn)
             .unwrap();
     }
-    for (level, idx) in [(1, 2), (2, 1), (3, 0), (4, 0)] {
+    for (level, idx) in [(0, 4), (1, 2), (2, 1), (3, 0), (4, 0)] {
         diesel_update_node(conn, level, idx, &[7u8; 32]);
     }
     append_one(conn, 17);
@@ -285,6 +288,15 @@ fn a_checkpoint_detects_a_rewritten_log(db: &TestDb) {
         checkpoint::check(conn, &regulator, &rewritten).unwrap(),
         CheckpointStatus::Inconsistent { .. }
     ));
+    // Acknowledging the rewritten head records nothing: the checkpoint stays where it was.
+    assert!(matches!(
+        checkpoint::acknowledge(conn, &regulator, &rewritten, t0()).unwrap(),
+        CheckpointStatus::Inconsistent { .. }
+    ));
+    assert_eq!(
+        checkpoint::checkpoint(conn, &regulator).unwrap().unwrap().tree_size,
+        head.tree_size
+    );
 }
 
 fn diesel_update_node(conn: &mut DbConnection, level: i32, idx: i64, hash: &[u8]) {
