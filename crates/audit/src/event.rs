@@ -18,10 +18,16 @@ pub enum Action {
     RecordDeleted,
     RecordsImported,
     DataExported,
+    RewardPolicyPublished,
+    CoinsPaid,
+    CoinsFunded,
+    CoinsReserved,
+    CoinsReleased,
+    CoinsRedeemed,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 15] = [
         Action::AccountCreated,
         Action::AccountDeleted,
         Action::StaffSignedIn,
@@ -31,6 +37,12 @@ impl Action {
         Action::RecordDeleted,
         Action::RecordsImported,
         Action::DataExported,
+        Action::RewardPolicyPublished,
+        Action::CoinsPaid,
+        Action::CoinsFunded,
+        Action::CoinsReserved,
+        Action::CoinsReleased,
+        Action::CoinsRedeemed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +56,12 @@ impl Action {
             Self::RecordDeleted => "record.deleted",
             Self::RecordsImported => "records.imported",
             Self::DataExported => "data.exported",
+            Self::RewardPolicyPublished => "reward_policy.published",
+            Self::CoinsPaid => "coins.paid",
+            Self::CoinsFunded => "coins.funded",
+            Self::CoinsReserved => "coins.reserved",
+            Self::CoinsReleased => "coins.released",
+            Self::CoinsRedeemed => "coins.redeemed",
         }
     }
 
@@ -133,12 +151,18 @@ mod tests {
                 | Action::RecordUpdated
                 | Action::RecordDeleted
                 | Action::RecordsImported
-                | Action::DataExported => true,
+                | Action::DataExported
+                | Action::RewardPolicyPublished
+                | Action::CoinsPaid
+                | Action::CoinsFunded
+                | Action::CoinsReserved
+                | Action::CoinsReleased
+                | Action::CoinsRedeemed => true,
             };
             assert!(listed);
             assert_eq!(Action::parse(action.as_str()), Some(action));
             assert_eq!(Action::ALL.iter().filter(|a| **a == action).count(), 1);
         }
-        assert_eq!(Action::ALL.len(), 9, "a new action must be added to ALL");
+        assert_eq!(Action::ALL.len(), 15, "a new action must be added to ALL");
     }
 }

@@ -19,7 +19,7 @@ use infobank_db::{DbConnection, write_transaction};
 
 pub use error::AuditError;
 pub use event::{Action, Actor, AuditEvent};
-pub use log::{Entry, Filter, append};
+pub use log::{Entry, Filter, append, lock_appends};
 pub use sth::SignedTreeHead;
 
 /// Records a regulator's read of the log, in a transaction of its own (reads change nothing else).

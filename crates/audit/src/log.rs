@@ -66,6 +66,18 @@ pub fn append(conn: &mut DbConnection, event: &AuditEvent, now: DateTime<Utc>) -
     store_completed_subtrees(conn, index, hash).map(|()| index)
 }
 
+/// Waits until no other transaction can append, and keeps it so until this transaction ends:
+/// the same row lock [`append`] takes, without appending. A caller that must read, decide and
+/// then append (the coin ledger's idempotency check) takes it first, so that what it read is
+/// still true when it writes. On SQLite, `BEGIN IMMEDIATE` already serialises writers.
+pub fn lock_appends(conn: &mut DbConnection) -> Result<(), AuditError> {
+    if !in_transaction(conn) {
+        return Err(AuditError::NotInTransaction);
+    }
+    diesel::sql_query("UPDATE audit_head SET tree_size = tree_size WHERE id = 1").execute(conn)?;
+    Ok(())
+}
+
 #[derive(QueryableByName)]
 struct HeadRow {
     #[diesel(sql_type = infobank_db::diesel::sql_types::BigInt)]

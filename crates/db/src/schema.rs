@@ -92,9 +92,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reward_policies (version) {
+        version -> Integer,
+        params -> Text,
+        published_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coin_accounts (id) {
+        id -> Text,
+        kind -> Text,
+        owner_id -> Nullable<Text>,
+        balance -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coin_entries (id) {
+        id -> Text,
+        idempotency_key -> Text,
+        reason -> Text,
+        ref_kind -> Text,
+        ref_id -> Text,
+        policy_version -> Nullable<Integer>,
+        inputs -> Text,
+        event_index -> Nullable<BigInt>,
+        audit_index -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coin_postings (entry_id, account_id) {
+        entry_id -> Text,
+        account_id -> Text,
+        amount -> BigInt,
+        balance_after -> BigInt,
+    }
+}
+
+diesel::table! {
+    coin_reservations (consent_id) {
+        consent_id -> Text,
+        company_id -> Text,
+        amount -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    coin_breadth (citizen_id, month, company_id) {
+        citizen_id -> Text,
+        month -> Text,
+        company_id -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(vault_records -> accounts (citizen_id));
 diesel::joinable!(regulator_checkpoints -> accounts (account_id));
+diesel::joinable!(coin_postings -> coin_entries (entry_id));
+diesel::joinable!(coin_postings -> coin_accounts (account_id));
+diesel::joinable!(coin_entries -> reward_policies (policy_version));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     login_failures,
@@ -105,4 +169,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_tree_heads,
     regulator_checkpoints,
     vault_records,
+    reward_policies,
+    coin_accounts,
+    coin_entries,
+    coin_postings,
+    coin_reservations,
+    coin_breadth,
 );

@@ -3,6 +3,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use infobank_accounts::profile;
 use infobank_audit::{Action, Actor, AuditEvent, append};
+use infobank_coins::Account;
+use infobank_coins::statement::all_lines;
 use infobank_crypto::KeyRing;
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{accounts, vault_records};
@@ -13,7 +15,7 @@ use crate::VaultError;
 use crate::records::{MAX_PAGE, Record, list};
 
 /// Everything held about the citizen as one JSON document (data portability, GDPR art. 20 and
-/// APPI art. 33). Consents, disclosures and coin entries join it as those capabilities arrive.
+/// APPI art. 33). Consents and disclosures join it as that capability arrives.
 /// The export is recorded in the audit log before it is handed out.
 pub fn export(
     conn: &mut DbConnection,
@@ -32,6 +34,22 @@ pub fn export(
             break;
         }
     }
+    let coin_entries: Vec<Value> = all_lines(conn, Account::Citizen(citizen_id))?
+        .into_iter()
+        .map(|line| {
+            json!({
+                "id": line.entry.id,
+                "amount": line.amount,
+                "balance_after": line.balance_after,
+                "reason": line.entry.reason,
+                "ref": { "kind": line.entry.ref_kind, "id": line.entry.ref_id },
+                "policy_version": line.entry.policy_version,
+                "inputs": line.entry.inputs,
+                "audit_index": line.entry.audit_index,
+                "at": line.entry.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            })
+        })
+        .collect();
     let event = AuditEvent::new(Action::DataExported, Actor::new("citizen", citizen_id)).object("account", citizen_id);
     write_transaction(conn, |conn| append(conn, &event, now))?;
     Ok(json!({
@@ -41,7 +59,7 @@ pub fn export(
         "records": records,
         "consents": [],
         "disclosures": [],
-        "coin_entries": [],
+        "coin_entries": coin_entries,
     }))
 }
 

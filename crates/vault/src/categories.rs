@@ -1,6 +1,6 @@
 //! The data categories a citizen can entrust, each with its fields and their validation, a
-//! sensitivity level, the matching W3C Data Privacy Vocabulary (DPV) personal-data term, whether
-//! it is one record or a series, and its coin weight (how valuable and sensitive it is).
+//! sensitivity level, the matching W3C Data Privacy Vocabulary (DPV) personal-data term, and
+//! whether it is one record or a series. (What entrusting it pays is the coins crate's policy.)
 //!
 //! `special` is data Japan's APPI treats as requiring special care (要配慮個人情報), e.g. health.
 
@@ -103,8 +103,6 @@ pub struct Category {
     /// The W3C DPV personal-data term (https://w3id.org/dpv/pd#…).
     pub dpv: &'static str,
     pub cardinality: Cardinality,
-    /// Coins per unit under the published reward policy (the coins issue uses it).
-    pub coin_weight: u32,
 }
 
 const PAYMENT_METHODS: &[&str] = &["card", "qr", "e_money", "cash", "bank_transfer", "other"];
@@ -141,7 +139,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:DateOfBirth",
         cardinality: Cardinality::Single,
-        coin_weight: 10,
     },
     Category {
         name: "residence",
@@ -154,7 +151,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:PhysicalAddress",
         cardinality: Cardinality::Single,
-        coin_weight: 20,
     },
     Category {
         name: "family_structure",
@@ -172,7 +168,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:FamilyStructure",
         cardinality: Cardinality::Single,
-        coin_weight: 15,
     },
     // Personal data.
     Category {
@@ -188,7 +183,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Normal,
         dpv: "pd:Hobby",
         cardinality: Cardinality::Single,
-        coin_weight: 5,
     },
     Category {
         name: "preferences",
@@ -203,7 +197,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Normal,
         dpv: "pd:Preference",
         cardinality: Cardinality::Single,
-        coin_weight: 5,
     },
     Category {
         name: "daily_mood",
@@ -216,7 +209,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:Mood",
         cardinality: Cardinality::Series,
-        coin_weight: 2,
     },
     Category {
         name: "physical_condition",
@@ -231,7 +223,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Special,
         dpv: "pd:PhysicalHealth",
         cardinality: Cardinality::Series,
-        coin_weight: 4,
     },
     Category {
         name: "payment_history",
@@ -263,7 +254,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:PaymentRecord",
         cardinality: Cardinality::Series,
-        coin_weight: 1,
     },
     // Registrable facts of the kind credit-scoring services collect.
     Category {
@@ -290,7 +280,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Normal,
         dpv: "pd:EducationQualification",
         cardinality: Cardinality::Series,
-        coin_weight: 8,
     },
     Category {
         name: "employment",
@@ -304,7 +293,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:EmploymentHistory",
         cardinality: Cardinality::Series,
-        coin_weight: 12,
     },
     Category {
         name: "drivers_license",
@@ -322,7 +310,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:OfficialID",
         cardinality: Cardinality::Single,
-        coin_weight: 10,
     },
     Category {
         name: "vehicle",
@@ -335,7 +322,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Normal,
         dpv: "pd:Vehicle",
         cardinality: Cardinality::Series,
-        coin_weight: 6,
     },
     Category {
         name: "real_estate",
@@ -358,7 +344,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:Ownership",
         cardinality: Cardinality::Series,
-        coin_weight: 12,
     },
     Category {
         name: "insurance",
@@ -385,7 +370,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:Insurance",
         cardinality: Cardinality::Series,
-        coin_weight: 8,
     },
     Category {
         name: "credit_card",
@@ -403,7 +387,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:CreditCardNumber",
         cardinality: Cardinality::Series,
-        coin_weight: 6,
     },
     Category {
         name: "identity_document",
@@ -427,7 +410,6 @@ pub static CATEGORIES: &[Category] = &[
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:OfficialID",
         cardinality: Cardinality::Series,
-        coin_weight: 10,
     },
 ];
 

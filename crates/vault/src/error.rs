@@ -22,6 +22,8 @@ pub enum VaultError {
     #[error(transparent)]
     Account(#[from] infobank_accounts::AccountError),
     #[error(transparent)]
+    Coins(#[from] infobank_coins::CoinsError),
+    #[error(transparent)]
     Audit(#[from] infobank_audit::AuditError),
     #[error(transparent)]
     Database(#[from] infobank_db::diesel::result::Error),

@@ -8,6 +8,7 @@
 use chrono::{DateTime, SubsecRound as _, Utc};
 use infobank_accounts::data_key;
 use infobank_audit::{Action, Actor, AuditEvent, append};
+use infobank_coins::rewards::{PaidFor, pay_entrust};
 use infobank_crypto::KeyRing;
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::vault_records;
@@ -223,7 +224,17 @@ pub fn import(
         let event = AuditEvent::new(Action::RecordsImported, Actor::new("citizen", citizen_id))
             .object("category", cat.name)
             .object("count", &imported.to_string());
-        append(conn, &event, now)?;
+        let leaf = append(conn, &event, now)?;
+        if imported > 0 {
+            let import_ref = leaf.to_string();
+            let paid_for = PaidFor {
+                event_index: leaf,
+                ref_kind: "import",
+                ref_id: &import_ref,
+            };
+            let records_held = crate::records::held_in(conn, citizen_id, cat.name)?;
+            pay_entrust(conn, citizen_id, cat.name, records_held, paid_for, now)?;
+        }
         Ok::<_, VaultError>(held)
     })?;
     for a in accepted.iter().filter(|a| held.contains(&a.dedup)) {

@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
 use infobank_accounts::data_key;
 use infobank_audit::{Action, Actor, AuditEvent, append};
+use infobank_coins::rewards::{PaidFor, pay_entrust};
 use infobank_crypto::{DataKey, KeyRing};
 use infobank_db::diesel::prelude::*;
 use infobank_db::diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -125,7 +126,14 @@ pub fn create(
             }
             other => other?,
         };
-        append(conn, &event(Action::RecordCreated, citizen_id, &id, cat.name), now)?;
+        let leaf = append(conn, &event(Action::RecordCreated, citizen_id, &id, cat.name), now)?;
+        let paid_for = PaidFor {
+            event_index: leaf,
+            ref_kind: "record",
+            ref_id: &id,
+        };
+        let records_held = held_in(conn, citizen_id, cat.name)?;
+        pay_entrust(conn, citizen_id, cat.name, records_held, paid_for, now)?;
         Ok(())
     })?;
     Ok(Record {
@@ -162,6 +170,15 @@ pub fn count_by_category(conn: &mut DbConnection, citizen_id: &str) -> Result<Ve
         .group_by(vault_records::category)
         .select((vault_records::category, count_star()))
         .load(conn)?)
+}
+
+/// How many records of `category` the citizen holds (what the content x amount reward measures).
+pub(crate) fn held_in(conn: &mut DbConnection, citizen_id: &str, category: &str) -> Result<i64, VaultError> {
+    Ok(vault_records::table
+        .filter(vault_records::citizen_id.eq(citizen_id))
+        .filter(vault_records::category.eq(category))
+        .count()
+        .get_result(conn)?)
 }
 
 /// At most this many records per page.

@@ -393,6 +393,9 @@ fn writes_are_audited_with_ids_and_category_only(db: &TestDb) {
         [
             "account.created",
             "record.created",
+            // The first payout publishes the default reward policy; the entrust is paid for.
+            "reward_policy.published",
+            "coins.paid",
             "record.updated",
             "record.deleted",
             "data.exported",
@@ -408,6 +411,9 @@ fn writes_are_audited_with_ids_and_category_only(db: &TestDb) {
     }
     let created: Value = serde_json::from_str(&leaves[1].leaf).unwrap();
     assert_eq!(created["objects"], json!({"record": r.id, "category": "employment"}));
+    let paid: Value = serde_json::from_str(&leaves[3].leaf).unwrap();
+    assert_eq!(paid["objects"]["record"], r.id.as_str());
+    assert_eq!(paid["objects"]["reason"], "entrust_reward");
 }
 
 fn export_holds_every_record(db: &TestDb) {
@@ -632,4 +638,58 @@ db_tests!(
     single_categories_hold_one_record_and_series_many,
     writes_are_audited_with_ids_and_category_only,
     export_holds_every_record,
+    entrusting_pays_the_content_reward_once_a_month,
 );
+
+/// The reward policy prices every category the vault accepts, and nothing else.
+#[test]
+fn the_default_reward_policy_has_a_rule_for_exactly_the_vault_categories() {
+    let policy = infobank_coins::RewardPolicy::default();
+    let priced: Vec<&str> = policy.categories.keys().map(String::as_str).collect();
+    let mut names: Vec<&str> = CATEGORIES.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    assert_eq!(priced, names);
+}
+
+/// Entrusting pays in the same transaction, once per category and month: a second record, an
+/// import, or deleting and entering again in the same month pays nothing more.
+fn entrusting_pays_the_content_reward_once_a_month(db: &TestDb) {
+    use infobank_coins::{Account, Reason, ledger::balance, statement::history};
+    let (_d, keys) = keys();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let id = citizen(conn, &keys, "coins@example.test");
+    let policy = infobank_coins::RewardPolicy::default();
+    let residence = records::create(conn, &keys, &id, "residence", &example("residence", ""), Utc::now()).unwrap();
+    let weight = policy.categories["residence"].weight;
+    assert_eq!(balance(conn, Account::Citizen(&id)).unwrap(), weight);
+    records::delete(conn, &id, &residence.id, Utc::now()).unwrap();
+    records::create(conn, &keys, &id, "residence", &example("residence", ""), Utc::now()).unwrap();
+    assert_eq!(balance(conn, Account::Citizen(&id)).unwrap(), weight, "deleting and re-entering pays nothing");
+
+    let csv = "date,merchant,amount,currency,method,merchant_category\n\
+               2026-11-01,Shop A,100,JPY,qr,grocery\n2026-11-02,Shop B,200,JPY,card,grocery\n";
+    let outcome = infobank_vault::import::import(
+        conn,
+        &keys,
+        &id,
+        "payment_history",
+        infobank_vault::import::ImportBody::Csv(csv.as_bytes()),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(outcome.imported, 2);
+    let payments = policy.categories["payment_history"].weight; // 2 payments are one unit
+    assert_eq!(balance(conn, Account::Citizen(&id)).unwrap(), weight + payments);
+    let lines = history(conn, Account::Citizen(&id), None, 10).unwrap();
+    assert!(lines.iter().all(|l| l.entry.reason == Reason::EntrustReward));
+    assert_eq!(lines[0].entry.inputs["records_held"], 2);
+    assert_eq!(lines[0].entry.ref_kind, "import");
+
+    let export = account::export(conn, &keys, &id, Utc::now()).unwrap();
+    let entries = export["coin_entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["reason"], "entrust_reward");
+    assert_eq!(entries[0]["inputs"]["category"], "residence");
+    infobank_coins::ledger::check_books(conn).unwrap();
+}
