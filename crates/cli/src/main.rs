@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod coins;
 mod keys;
 mod serve;
 mod setup;
@@ -38,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// The coin ledger: fund a company, show its coins, check the books.
+    Coins {
+        #[command(subcommand)]
+        command: coins::CoinsCommand,
+    },
     /// The tamper-evident audit log: signed heads, proofs, export, verification.
     Audit {
         #[command(subcommand)]
@@ -53,6 +59,7 @@ fn main() -> ExitCode {
         Command::Migrate => setup::migrate_only(),
         Command::Admin { command } => admin::run(command),
         Command::Keys { command } => keys::run(command),
+        Command::Coins { command } => coins::run(command),
         Command::Audit { command } => match audit::run(command) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(audit::Invalid(reason))) => {

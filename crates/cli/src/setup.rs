@@ -84,6 +84,11 @@ fn open_migrated(config: &Config) -> Result<Pool, CliError> {
     for name in &applied {
         tracing::info!(migration = %name, "applied migration");
     }
+    // The configured reward policy is published before any payout can use it; parameters that
+    // differ from the latest version become the next version.
+    let published = infobank_coins::policy::publish(&mut conn, &config.rewards, infobank_web::clock::now())
+        .map_err(|e| db_err(format!("cannot publish the reward policy: {e}")))?;
+    tracing::info!(version = published.version, "reward policy");
     Ok(pool)
 }
 

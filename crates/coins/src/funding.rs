@@ -15,7 +15,9 @@ use crate::{Account, CoinsError, MAX_AMOUNT, Posted, Reason};
 
 pub(crate) fn check_amount(amount: i64) -> Result<(), CoinsError> {
     if !(1..=MAX_AMOUNT).contains(&amount) {
-        return Err(CoinsError::InvalidAmount(format!("must be 1..={MAX_AMOUNT}, got {amount}")));
+        return Err(CoinsError::InvalidAmount(format!(
+            "must be 1..={MAX_AMOUNT}, got {amount}"
+        )));
     }
     Ok(())
 }
@@ -63,7 +65,9 @@ pub fn fund_company(
             now,
         )?;
         let first = posted.entry();
-        if posted.is_replay() && (first.ref_id != company_id || first.amount_for(Account::Company(company_id)) != amount) {
+        if posted.is_replay()
+            && (first.ref_id != company_id || first.amount_for(Account::Company(company_id)) != amount)
+        {
             return Err(CoinsError::IdempotencyConflict);
         }
         Ok(posted)
@@ -86,7 +90,10 @@ pub struct CompanyCoins {
 pub fn company_coins(conn: &mut DbConnection, company_id: &str, limit: i64) -> Result<CompanyCoins, CoinsError> {
     let rows = coin_reservations::table
         .filter(coin_reservations::company_id.eq(company_id))
-        .order((coin_reservations::created_at.desc(), coin_reservations::consent_id.desc()))
+        .order((
+            coin_reservations::created_at.desc(),
+            coin_reservations::consent_id.desc(),
+        ))
         .limit(limit.clamp(1, 500))
         .select(RESERVATION_COLUMNS)
         .load(conn)?;

@@ -203,7 +203,11 @@ fn postings_of(conn: &mut DbConnection, entry_id: &str) -> Result<Vec<Posting>, 
     let rows: Vec<(String, i64, i64)> = coin_postings::table
         .filter(coin_postings::entry_id.eq(entry_id))
         .order(coin_postings::account_id.asc())
-        .select((coin_postings::account_id, coin_postings::amount, coin_postings::balance_after))
+        .select((
+            coin_postings::account_id,
+            coin_postings::amount,
+            coin_postings::balance_after,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -262,7 +266,11 @@ pub(crate) fn entries_by_id(conn: &mut DbConnection, ids: &[String]) -> Result<V
         by_id.insert(row.id.clone(), entry_from_row(row, postings)?);
     }
     ids.iter()
-        .map(|id| by_id.remove(id).ok_or_else(|| CoinsError::Corrupt(format!("entry {id} vanished"))))
+        .map(|id| {
+            by_id
+                .remove(id)
+                .ok_or_else(|| CoinsError::Corrupt(format!("entry {id} vanished")))
+        })
         .collect()
 }
 
@@ -345,7 +353,9 @@ fn apply(conn: &mut DbConnection, account: Account<'_>, amount: i64, now: NaiveD
     .set(coin_accounts::balance.eq(new))
     .execute(conn)?;
     if changed != 1 {
-        return Err(CoinsError::Corrupt(format!("balance of {id} changed under the append lock")));
+        return Err(CoinsError::Corrupt(format!(
+            "balance of {id} changed under the append lock"
+        )));
     }
     Ok(new)
 }
@@ -437,7 +447,11 @@ pub struct Books {
 pub fn check_books(conn: &mut DbConnection) -> Result<Books, CoinsError> {
     use std::collections::BTreeMap;
     let postings: Vec<(String, String, i64)> = coin_postings::table
-        .select((coin_postings::entry_id, coin_postings::account_id, coin_postings::amount))
+        .select((
+            coin_postings::entry_id,
+            coin_postings::account_id,
+            coin_postings::amount,
+        ))
         .load(conn)?;
     let accounts: Vec<(String, String, i64)> = coin_accounts::table
         .select((coin_accounts::id, coin_accounts::kind, coin_accounts::balance))
@@ -461,7 +475,9 @@ pub fn check_books(conn: &mut DbConnection) -> Result<Books, CoinsError> {
     }
     for (entry, (sum, count)) in &per_entry {
         if *sum != 0 || *count < 2 {
-            return Err(CoinsError::Corrupt(format!("entry {entry}: {count} postings summing to {sum}")));
+            return Err(CoinsError::Corrupt(format!(
+                "entry {entry}: {count} postings summing to {sum}"
+            )));
         }
     }
     let mut total: i64 = 0;

@@ -186,7 +186,9 @@ pub struct PublishedPolicy {
     pub policy: RewardPolicy,
 }
 
-fn from_row((version, params, published_at): (i32, String, chrono::NaiveDateTime)) -> Result<PublishedPolicy, CoinsError> {
+fn from_row(
+    (version, params, published_at): (i32, String, chrono::NaiveDateTime),
+) -> Result<PublishedPolicy, CoinsError> {
     Ok(PublishedPolicy {
         version,
         published_at: published_at.and_utc(),
@@ -199,7 +201,11 @@ fn from_row((version, params, published_at): (i32, String, chrono::NaiveDateTime
 pub fn latest(conn: &mut DbConnection) -> Result<Option<PublishedPolicy>, CoinsError> {
     reward_policies::table
         .order(reward_policies::version.desc())
-        .select((reward_policies::version, reward_policies::params, reward_policies::published_at))
+        .select((
+            reward_policies::version,
+            reward_policies::params,
+            reward_policies::published_at,
+        ))
         .first(conn)
         .optional()?
         .map(from_row)
@@ -210,7 +216,11 @@ pub fn latest(conn: &mut DbConnection) -> Result<Option<PublishedPolicy>, CoinsE
 pub fn version(conn: &mut DbConnection, version: i32) -> Result<Option<PublishedPolicy>, CoinsError> {
     reward_policies::table
         .find(version)
-        .select((reward_policies::version, reward_policies::params, reward_policies::published_at))
+        .select((
+            reward_policies::version,
+            reward_policies::params,
+            reward_policies::published_at,
+        ))
         .first(conn)
         .optional()?
         .map(from_row)
@@ -259,7 +269,11 @@ fn publish_in_transaction(
 
 /// Publishes `policy` as the next version unless it equals the latest one (then returns that).
 /// The server calls it at start with the configured parameters.
-pub fn publish(conn: &mut DbConnection, policy: &RewardPolicy, now: DateTime<Utc>) -> Result<PublishedPolicy, CoinsError> {
+pub fn publish(
+    conn: &mut DbConnection,
+    policy: &RewardPolicy,
+    now: DateTime<Utc>,
+) -> Result<PublishedPolicy, CoinsError> {
     write_transaction(conn, |conn| publish_in_transaction(conn, policy, Actor::system(), now))
 }
 
@@ -312,17 +326,32 @@ mod tests {
         );
         let policy = RewardPolicy::with_overrides(&overrides).unwrap();
         assert_eq!(policy.categories["residence"], CategoryRule::new(25, 1, 1));
-        assert_eq!(policy.categories["hobbies"], RewardPolicy::default().categories["hobbies"]);
+        assert_eq!(
+            policy.categories["hobbies"],
+            RewardPolicy::default().categories["hobbies"]
+        );
 
         overrides.categories.insert("horoscope".into(), RuleOverride::default());
-        assert!(matches!(RewardPolicy::with_overrides(&overrides), Err(CoinsError::InvalidPolicy(m)) if m.contains("horoscope")));
+        assert!(
+            matches!(RewardPolicy::with_overrides(&overrides), Err(CoinsError::InvalidPolicy(m)) if m.contains("horoscope"))
+        );
 
         let zero_unit = PolicyOverrides {
-            categories: [("hobbies".to_owned(), RuleOverride { records_per_unit: Some(0), ..RuleOverride::default() })].into(),
+            categories: [(
+                "hobbies".to_owned(),
+                RuleOverride {
+                    records_per_unit: Some(0),
+                    ..RuleOverride::default()
+                },
+            )]
+            .into(),
             ..PolicyOverrides::default()
         };
         assert!(RewardPolicy::with_overrides(&zero_unit).is_err());
-        let negative = PolicyOverrides { breadth_bonus_per_company: Some(-1), ..PolicyOverrides::default() };
+        let negative = PolicyOverrides {
+            breadth_bonus_per_company: Some(-1),
+            ..PolicyOverrides::default()
+        };
         assert!(RewardPolicy::with_overrides(&negative).is_err());
     }
 }

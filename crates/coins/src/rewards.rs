@@ -150,7 +150,14 @@ pub struct Reservation {
     pub settled_at: Option<DateTime<Utc>>,
 }
 
-type ReservationRow = (String, String, i64, String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>);
+type ReservationRow = (
+    String,
+    String,
+    i64,
+    String,
+    chrono::NaiveDateTime,
+    Option<chrono::NaiveDateTime>,
+);
 
 pub(crate) fn reservation_from_row(row: ReservationRow) -> Reservation {
     Reservation {
@@ -217,7 +224,10 @@ pub fn reserve_offer_reward(
             event_index: Some(paid_for.event_index),
             actor: Actor::new("company", company_id),
             company_id: Some(company_id),
-            postings: vec![(Account::Company(company_id), -amount), (Account::Escrow(company_id), amount)],
+            postings: vec![
+                (Account::Company(company_id), -amount),
+                (Account::Escrow(company_id), amount),
+            ],
         },
         now,
     )

@@ -34,7 +34,11 @@ pub fn history(
         .filter(coin_postings::account_id.eq(account.id()))
         .order(coin_postings::entry_id.desc())
         .limit(limit.clamp(1, MAX_PAGE))
-        .select((coin_postings::entry_id, coin_postings::amount, coin_postings::balance_after))
+        .select((
+            coin_postings::entry_id,
+            coin_postings::amount,
+            coin_postings::balance_after,
+        ))
         .into_boxed();
     if let Some(before) = before {
         query = query.filter(coin_postings::entry_id.lt(before.to_owned()));
@@ -83,7 +87,11 @@ pub fn earned_per_month(
     let mut months: BTreeMap<String, BTreeMap<Reason, i64>> = BTreeMap::new();
     for (reason, amount, at) in rows {
         let reason = Reason::parse(&reason).ok_or_else(|| CoinsError::Corrupt(format!("reason {reason}")))?;
-        *months.entry(month_of(at.and_utc())).or_default().entry(reason).or_default() += amount;
+        *months
+            .entry(month_of(at.and_utc()))
+            .or_default()
+            .entry(reason)
+            .or_default() += amount;
     }
     Ok(months)
 }

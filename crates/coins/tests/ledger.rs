@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use infobank_audit::{Action, Actor, AuditEvent, append, log};
+use infobank_coins::funding::{company_coins, fund_company};
 use infobank_coins::ledger::{NewEntry, balance, check_books, post};
 use infobank_coins::redemption::{Target, redeem};
-use infobank_coins::rewards::{PaidFor, pay_breadth, pay_entrust, pay_offer_reward, release_offer_reward, reserve_offer_reward, reservation};
-use infobank_coins::funding::{company_coins, fund_company};
+use infobank_coins::rewards::{
+    PaidFor, pay_breadth, pay_entrust, pay_offer_reward, release_offer_reward, reservation, reserve_offer_reward,
+};
 use infobank_coins::statement::{all_lines, earned_per_month, history};
 use infobank_coins::{Account, CoinsError, Posted, Reason, RewardPolicy, policy};
 use infobank_db::{DbConnection, Pool, write_transaction};
@@ -49,7 +51,10 @@ fn paid_for(leaf: u64) -> PaidFor<'static> {
 }
 
 fn entrust(conn: &mut DbConnection, citizen: &str, category: &str, held: i64, now: DateTime<Utc>) -> Option<Posted> {
-    with_event(conn, now, |c, leaf| pay_entrust(c, citizen, category, held, paid_for(leaf), now)).unwrap()
+    with_event(conn, now, |c, leaf| {
+        pay_entrust(c, citizen, category, held, paid_for(leaf), now)
+    })
+    .unwrap()
 }
 
 fn entries_count(conn: &mut DbConnection) -> usize {
@@ -81,17 +86,38 @@ fn a_journal_entry_must_balance_and_run_inside_a_transaction(db: &TestDb) {
     ];
     for postings in bad {
         let result = write_transaction(conn, |c| post(c, entry(postings.clone()), t0()));
-        assert!(matches!(result, Err(CoinsError::Unbalanced(_) | CoinsError::InvalidAmount(_))), "{postings:?}: {result:?}");
+        assert!(
+            matches!(result, Err(CoinsError::Unbalanced(_) | CoinsError::InvalidAmount(_))),
+            "{postings:?}: {result:?}"
+        );
     }
     // Outside a transaction nothing is written (the audit leaf could not commit with it).
-    let outside = post(conn, entry(vec![(Account::Issuance, -5), (Account::Citizen(leaked), 5)]), t0());
+    let outside = post(
+        conn,
+        entry(vec![(Account::Issuance, -5), (Account::Citizen(leaked), 5)]),
+        t0(),
+    );
     assert!(matches!(outside, Err(CoinsError::Audit(_))), "{outside:?}");
     // A wallet cannot go below zero, and the refused entry leaves no trace.
     let size_before = log::tree_size(conn).unwrap();
     let overdraw = write_transaction(conn, |c| {
-        post(c, entry(vec![(Account::Citizen(leaked), -1), (Account::Redemption, 1)]), t0())
+        post(
+            c,
+            entry(vec![(Account::Citizen(leaked), -1), (Account::Redemption, 1)]),
+            t0(),
+        )
     });
-    assert!(matches!(overdraw, Err(CoinsError::InsufficientBalance { balance: 0, needed: 1, .. })), "{overdraw:?}");
+    assert!(
+        matches!(
+            overdraw,
+            Err(CoinsError::InsufficientBalance {
+                balance: 0,
+                needed: 1,
+                ..
+            })
+        ),
+        "{overdraw:?}"
+    );
     assert_eq!(log::tree_size(conn).unwrap(), size_before);
     assert_eq!(entries_count(conn), 0);
 }
@@ -131,15 +157,24 @@ fn entrust_pays_once_per_citizen_category_and_month_up_to_the_cap(db: &TestDb) {
 
     let expected = residence.weight * 2 + payments.weight * 3;
     assert_eq!(balance(conn, Account::Citizen(&alice)).unwrap(), expected);
-    assert_eq!(balance(conn, Account::Issuance).unwrap(), -(expected + capped.entry().amount_for(Account::Citizen(&bob))));
+    assert_eq!(
+        balance(conn, Account::Issuance).unwrap(),
+        -(expected + capped.entry().amount_for(Account::Citizen(&bob)))
+    );
     check_books(conn).unwrap();
 
     // The statement explains each line and groups earnings per month.
     let lines = history(conn, Account::Citizen(&alice), None, 50).unwrap();
     assert_eq!(lines.len(), 3);
-    assert_eq!(lines[0].balance_after, expected, "newest first, with the running balance");
+    assert_eq!(
+        lines[0].balance_after, expected,
+        "newest first, with the running balance"
+    );
     let months = earned_per_month(conn, Account::Citizen(&alice), t0() - Duration::days(60)).unwrap();
-    assert_eq!(months["2027-01"][&Reason::EntrustReward], residence.weight + payments.weight * 3);
+    assert_eq!(
+        months["2027-01"][&Reason::EntrustReward],
+        residence.weight + payments.weight * 3
+    );
     assert_eq!(months["2027-02"][&Reason::EntrustReward], residence.weight);
     // Paging: the second page starts after the first page's last line.
     let page1 = history(conn, Account::Citizen(&alice), None, 2).unwrap();
@@ -156,16 +191,25 @@ fn breadth_bonus_grows_with_each_distinct_company_in_the_month(db: &TestDb) {
     let mut amounts = Vec::new();
     for company in 1..=3 {
         let c = id(2, company);
-        let paid = with_event(conn, t0(), |conn, leaf| pay_breadth(conn, &alice, &c, paid_for(leaf), t0())).unwrap();
+        let paid = with_event(conn, t0(), |conn, leaf| {
+            pay_breadth(conn, &alice, &c, paid_for(leaf), t0())
+        })
+        .unwrap();
         amounts.push(paid.unwrap().entry().amount_for(Account::Citizen(&alice)));
     }
     assert_eq!(amounts, vec![per_company, 2 * per_company, 3 * per_company]);
     // The same company again this month: nothing more; next month it counts as the first.
     let c1 = id(2, 1);
-    let again = with_event(conn, t0(), |conn, leaf| pay_breadth(conn, &alice, &c1, paid_for(leaf), t0())).unwrap();
+    let again = with_event(conn, t0(), |conn, leaf| {
+        pay_breadth(conn, &alice, &c1, paid_for(leaf), t0())
+    })
+    .unwrap();
     assert!(again.unwrap().is_replay());
     let next = t0() + Duration::days(31);
-    let march = with_event(conn, next, |conn, leaf| pay_breadth(conn, &alice, &c1, paid_for(leaf), next)).unwrap();
+    let march = with_event(conn, next, |conn, leaf| {
+        pay_breadth(conn, &alice, &c1, paid_for(leaf), next)
+    })
+    .unwrap();
     assert_eq!(march.unwrap().entry().inputs["nth_company"], 1);
     assert_eq!(balance(conn, Account::Citizen(&alice)).unwrap(), 7 * per_company);
     check_books(conn).unwrap();
@@ -178,14 +222,25 @@ fn offer_rewards_are_reserved_at_consent_and_paid_or_released_once(db: &TestDb) 
     let (alice, consent_a, consent_b, consent_c) = (id(1, 1), id(3, 1), id(3, 2), id(3, 3));
     fund_company(conn, &company, 100, "fund-1", "operator", t0()).unwrap();
     let reserve = |conn: &mut DbConnection, consent: &str, amount: i64| {
-        with_event(conn, t0(), |c, leaf| reserve_offer_reward(c, &company, consent, amount, paid_for(leaf), t0()))
+        with_event(conn, t0(), |c, leaf| {
+            reserve_offer_reward(c, &company, consent, amount, paid_for(leaf), t0())
+        })
     };
     reserve(conn, &consent_a, 60).unwrap();
     assert_eq!(company_coins(conn, &company, 10).unwrap().balance, 40);
     assert_eq!(company_coins(conn, &company, 10).unwrap().reserved, 60);
     // Cannot fund another consent of 60: the consent must be refused, nothing is reserved.
     let refused = reserve(conn, &consent_b, 60);
-    assert!(matches!(refused, Err(CoinsError::OfferNotFunded { balance: 40, needed: 60 })), "{refused:?}");
+    assert!(
+        matches!(
+            refused,
+            Err(CoinsError::OfferNotFunded {
+                balance: 40,
+                needed: 60
+            })
+        ),
+        "{refused:?}"
+    );
     assert!(reservation(conn, &consent_b).unwrap().is_none());
     reserve(conn, &consent_b, 40).unwrap();
     // An offer without a reward reserves nothing.
@@ -194,14 +249,18 @@ fn offer_rewards_are_reserved_at_consent_and_paid_or_released_once(db: &TestDb) 
     // First disclosure under A pays Alice from escrow; a second pays nothing; releasing after
     // a payout does nothing.
     let pay = |conn: &mut DbConnection, consent: &str| {
-        with_event(conn, t0(), |c, leaf| pay_offer_reward(c, consent, &alice, paid_for(leaf), t0()))
+        with_event(conn, t0(), |c, leaf| {
+            pay_offer_reward(c, consent, &alice, paid_for(leaf), t0())
+        })
     };
     let paid = pay(conn, &consent_a).unwrap().unwrap();
     assert_eq!(paid.entry().amount_for(Account::Citizen(&alice)), 60);
     assert_eq!(paid.entry().amount_for(Account::Escrow(&company)), -60);
     assert!(pay(conn, &consent_a).unwrap().unwrap().is_replay());
     let release = |conn: &mut DbConnection, consent: &str| {
-        with_event(conn, t0(), |c, leaf| release_offer_reward(c, consent, paid_for(leaf), t0()))
+        with_event(conn, t0(), |c, leaf| {
+            release_offer_reward(c, consent, paid_for(leaf), t0())
+        })
     };
     assert!(release(conn, &consent_a).unwrap().is_none());
     assert_eq!(reservation(conn, &consent_a).unwrap().unwrap().status, "paid");
@@ -225,12 +284,30 @@ fn funding_and_redemption_validate_and_replay(db: &TestDb) {
     let replay = fund_company(conn, &company, 500, "invoice-17", "op", t0()).unwrap();
     assert!(replay.is_replay());
     assert_eq!(replay.entry().id, first.entry().id);
-    assert!(matches!(fund_company(conn, &company, 501, "invoice-17", "op", t0()), Err(CoinsError::IdempotencyConflict)));
-    assert!(matches!(fund_company(conn, &company, 0, "k0", "op", t0()), Err(CoinsError::InvalidAmount(_))));
-    assert!(matches!(fund_company(conn, &company, -5, "k1", "op", t0()), Err(CoinsError::InvalidAmount(_))));
-    assert!(matches!(fund_company(conn, "not-a-uuid", 5, "k2", "op", t0()), Err(CoinsError::Invalid(_))));
-    assert!(matches!(fund_company(conn, &company, 5, "", "op", t0()), Err(CoinsError::Invalid(_))));
-    assert!(matches!(fund_company(conn, &company, 5, "has space", "op", t0()), Err(CoinsError::Invalid(_))));
+    assert!(matches!(
+        fund_company(conn, &company, 501, "invoice-17", "op", t0()),
+        Err(CoinsError::IdempotencyConflict)
+    ));
+    assert!(matches!(
+        fund_company(conn, &company, 0, "k0", "op", t0()),
+        Err(CoinsError::InvalidAmount(_))
+    ));
+    assert!(matches!(
+        fund_company(conn, &company, -5, "k1", "op", t0()),
+        Err(CoinsError::InvalidAmount(_))
+    ));
+    assert!(matches!(
+        fund_company(conn, "not-a-uuid", 5, "k2", "op", t0()),
+        Err(CoinsError::Invalid(_))
+    ));
+    assert!(matches!(
+        fund_company(conn, &company, 5, "", "op", t0()),
+        Err(CoinsError::Invalid(_))
+    ));
+    assert!(matches!(
+        fund_company(conn, &company, 5, "has space", "op", t0()),
+        Err(CoinsError::Invalid(_))
+    ));
     assert_eq!(balance(conn, Account::Company(&company)).unwrap(), 500);
 
     let alice = id(1, 1);
@@ -238,14 +315,30 @@ fn funding_and_redemption_validate_and_replay(db: &TestDb) {
     let weight = RewardPolicy::default().categories["residence"].weight;
     let spent = redeem(conn, &alice, 5, Target::Donation, "r-1", t0()).unwrap();
     assert_eq!(spent.entry().inputs["target"], "donation");
-    assert!(redeem(conn, &alice, 5, Target::Donation, "r-1", t0()).unwrap().is_replay());
-    assert!(matches!(redeem(conn, &alice, 6, Target::Donation, "r-1", t0()), Err(CoinsError::IdempotencyConflict)));
-    assert!(matches!(redeem(conn, &alice, 5, Target::PartnerPoints, "r-1", t0()), Err(CoinsError::IdempotencyConflict)));
+    assert!(
+        redeem(conn, &alice, 5, Target::Donation, "r-1", t0())
+            .unwrap()
+            .is_replay()
+    );
+    assert!(matches!(
+        redeem(conn, &alice, 6, Target::Donation, "r-1", t0()),
+        Err(CoinsError::IdempotencyConflict)
+    ));
+    assert!(matches!(
+        redeem(conn, &alice, 5, Target::PartnerPoints, "r-1", t0()),
+        Err(CoinsError::IdempotencyConflict)
+    ));
     let too_much = redeem(conn, &alice, weight, Target::PartnerPoints, "r-2", t0());
-    assert!(matches!(too_much, Err(CoinsError::InsufficientBalance { .. })), "{too_much:?}");
+    assert!(
+        matches!(too_much, Err(CoinsError::InsufficientBalance { .. })),
+        "{too_much:?}"
+    );
     // Another citizen's identical key is their own.
     let bob = id(1, 2);
-    assert!(matches!(redeem(conn, &bob, 5, Target::Donation, "r-1", t0()), Err(CoinsError::InsufficientBalance { .. })));
+    assert!(matches!(
+        redeem(conn, &bob, 5, Target::Donation, "r-1", t0()),
+        Err(CoinsError::InsufficientBalance { .. })
+    ));
     assert_eq!(balance(conn, Account::Citizen(&alice)).unwrap(), weight - 5);
     assert_eq!(balance(conn, Account::Redemption).unwrap(), 5);
     check_books(conn).unwrap();
@@ -272,7 +365,14 @@ fn concurrent_redemptions_never_overdraw(db: &TestDb) {
                 let alice = alice.clone();
                 s.spawn(move || {
                     let conn = &mut *pool.get().unwrap();
-                    redeem(conn, &alice, amount, Target::PartnerPoints, &format!("concurrent-{n}"), t0())
+                    redeem(
+                        conn,
+                        &alice,
+                        amount,
+                        Target::PartnerPoints,
+                        &format!("concurrent-{n}"),
+                        t0(),
+                    )
                 })
             })
             .collect();
@@ -305,7 +405,10 @@ fn concurrent_replays_of_one_key_pay_once(db: &TestDb) {
                 let company = company.clone();
                 s.spawn(move || {
                     let conn = &mut *pool.get().unwrap();
-                    fund_company(conn, &company, 250, "same-invoice", "op", t0()).unwrap().into_entry().id
+                    fund_company(conn, &company, 250, "same-invoice", "op", t0())
+                        .unwrap()
+                        .into_entry()
+                        .id
                 })
             })
             .collect();
@@ -326,21 +429,37 @@ fn every_coin_recomputes_from_the_published_policy_and_recorded_inputs(db: &Test
     let company = id(2, 1);
     entrust(conn, &alice, "residence", 1, t0());
     entrust(conn, &alice, "payment_history", 37, t0());
-    with_event(conn, t0(), |c, leaf| pay_breadth(c, &alice, &company, paid_for(leaf), t0())).unwrap();
+    with_event(conn, t0(), |c, leaf| {
+        pay_breadth(c, &alice, &company, paid_for(leaf), t0())
+    })
+    .unwrap();
     // The operator changes the policy: version 2. Past payouts keep version 1.
     let mut changed = RewardPolicy::default();
     changed.categories.get_mut("payment_history").unwrap().weight = 9;
     changed.breadth_bonus_per_company = 4;
     let v2 = policy::publish(conn, &changed, t0()).unwrap();
     assert_eq!(v2.version, 2);
-    assert_eq!(policy::publish(conn, &changed, t0()).unwrap().version, 2, "the same parameters are not a new version");
+    assert_eq!(
+        policy::publish(conn, &changed, t0()).unwrap().version,
+        2,
+        "the same parameters are not a new version"
+    );
     let next = t0() + Duration::days(31);
     entrust(conn, &alice, "payment_history", 52, next);
-    with_event(conn, next, |c, leaf| pay_breadth(c, &alice, &company, paid_for(leaf), next)).unwrap();
+    with_event(conn, next, |c, leaf| {
+        pay_breadth(c, &alice, &company, paid_for(leaf), next)
+    })
+    .unwrap();
     fund_company(conn, &company, 30, "f", "op", t0()).unwrap();
     let consent = id(3, 1);
-    with_event(conn, t0(), |c, leaf| reserve_offer_reward(c, &company, &consent, 30, paid_for(leaf), t0())).unwrap();
-    with_event(conn, t0(), |c, leaf| pay_offer_reward(c, &consent, &alice, paid_for(leaf), t0())).unwrap();
+    with_event(conn, t0(), |c, leaf| {
+        reserve_offer_reward(c, &company, &consent, 30, paid_for(leaf), t0())
+    })
+    .unwrap();
+    with_event(conn, t0(), |c, leaf| {
+        pay_offer_reward(c, &consent, &alice, paid_for(leaf), t0())
+    })
+    .unwrap();
     redeem(conn, &alice, 7, Target::Donation, "x", next).unwrap();
 
     let mut recomputed = 0i64;
@@ -354,7 +473,10 @@ fn every_coin_recomputes_from_the_published_policy_and_recorded_inputs(db: &Test
                 let rule = &published.policy.categories[e.inputs["category"].as_str().unwrap()];
                 let held = e.inputs["records_held"].as_i64().unwrap();
                 let units = ((held + rule.records_per_unit - 1) / rule.records_per_unit).min(rule.monthly_cap_units);
-                assert_eq!(e.inputs["weight"], rule.weight, "the recorded weight is the published one");
+                assert_eq!(
+                    e.inputs["weight"], rule.weight,
+                    "the recorded weight is the published one"
+                );
                 rule.weight * units
             }
             Reason::BreadthBonus => {
@@ -378,23 +500,62 @@ fn every_coin_recomputes_from_the_published_policy_and_recorded_inputs(db: &Test
 /// One step of a random sequence.
 #[derive(Debug, Clone)]
 enum Op {
-    Entrust { citizen: u8, category: u8, held: i64, month: u8 },
-    Breadth { citizen: u8, company: u8, month: u8 },
-    Fund { company: u8, amount: i64, key: u8 },
-    Reserve { company: u8, consent: u8, amount: i64 },
-    PayOffer { consent: u8, citizen: u8 },
-    Release { consent: u8 },
-    Redeem { citizen: u8, amount: i64, key: u8 },
+    Entrust {
+        citizen: u8,
+        category: u8,
+        held: i64,
+        month: u8,
+    },
+    Breadth {
+        citizen: u8,
+        company: u8,
+        month: u8,
+    },
+    Fund {
+        company: u8,
+        amount: i64,
+        key: u8,
+    },
+    Reserve {
+        company: u8,
+        consent: u8,
+        amount: i64,
+    },
+    PayOffer {
+        consent: u8,
+        citizen: u8,
+    },
+    Release {
+        consent: u8,
+    },
+    Redeem {
+        citizen: u8,
+        amount: i64,
+        key: u8,
+    },
     /// Repeat an earlier step exactly (by its position modulo the steps so far).
     Replay(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..3u8, 0..4u8, 1..40i64, 0..2u8).prop_map(|(citizen, category, held, month)| Op::Entrust { citizen, category, held, month }),
-        (0..3u8, 0..3u8, 0..2u8).prop_map(|(citizen, company, month)| Op::Breadth { citizen, company, month }),
+        (0..3u8, 0..4u8, 1..40i64, 0..2u8).prop_map(|(citizen, category, held, month)| Op::Entrust {
+            citizen,
+            category,
+            held,
+            month
+        }),
+        (0..3u8, 0..3u8, 0..2u8).prop_map(|(citizen, company, month)| Op::Breadth {
+            citizen,
+            company,
+            month
+        }),
         (0..3u8, 1..200i64, 0..6u8).prop_map(|(company, amount, key)| Op::Fund { company, amount, key }),
-        (0..3u8, 0..8u8, 1..120i64).prop_map(|(company, consent, amount)| Op::Reserve { company, consent, amount }),
+        (0..3u8, 0..8u8, 1..120i64).prop_map(|(company, consent, amount)| Op::Reserve {
+            company,
+            consent,
+            amount
+        }),
         (0..8u8, 0..3u8).prop_map(|(consent, citizen)| Op::PayOffer { consent, citizen }),
         (0..8u8).prop_map(|consent| Op::Release { consent }),
         (0..3u8, 1..60i64, 0..6u8).prop_map(|(citizen, amount, key)| Op::Redeem { citizen, amount, key }),
@@ -410,27 +571,59 @@ fn run(conn: &mut DbConnection, op: &Op) -> Result<Option<Posted>, CoinsError> {
     let consent = |n: u8| id(3, u128::from(n));
     let at = |month: u8| t0() + Duration::days(31 * i64::from(month));
     match op {
-        Op::Entrust { citizen: c, category, held, month } => with_event(conn, at(*month), |conn, leaf| {
-            pay_entrust(conn, &citizen(*c), CATEGORIES[usize::from(*category)], *held, paid_for(leaf), at(*month))
+        Op::Entrust {
+            citizen: c,
+            category,
+            held,
+            month,
+        } => with_event(conn, at(*month), |conn, leaf| {
+            pay_entrust(
+                conn,
+                &citizen(*c),
+                CATEGORIES[usize::from(*category)],
+                *held,
+                paid_for(leaf),
+                at(*month),
+            )
         }),
-        Op::Breadth { citizen: c, company: k, month } => with_event(conn, at(*month), |conn, leaf| {
+        Op::Breadth {
+            citizen: c,
+            company: k,
+            month,
+        } => with_event(conn, at(*month), |conn, leaf| {
             pay_breadth(conn, &citizen(*c), &company(*k), paid_for(leaf), at(*month))
         }),
-        Op::Fund { company: k, amount, key } => {
-            fund_company(conn, &company(*k), *amount, &format!("fund-{key}"), "op", t0()).map(Some)
-        }
-        Op::Reserve { company: k, consent: n, amount } => with_event(conn, t0(), |conn, leaf| {
+        Op::Fund {
+            company: k,
+            amount,
+            key,
+        } => fund_company(conn, &company(*k), *amount, &format!("fund-{key}"), "op", t0()).map(Some),
+        Op::Reserve {
+            company: k,
+            consent: n,
+            amount,
+        } => with_event(conn, t0(), |conn, leaf| {
             reserve_offer_reward(conn, &company(*k), &consent(*n), *amount, paid_for(leaf), t0())
         }),
         Op::PayOffer { consent: n, citizen: c } => with_event(conn, t0(), |conn, leaf| {
             pay_offer_reward(conn, &consent(*n), &citizen(*c), paid_for(leaf), t0())
         }),
-        Op::Release { consent: n } => {
-            with_event(conn, t0(), |conn, leaf| release_offer_reward(conn, &consent(*n), paid_for(leaf), t0()))
-        }
-        Op::Redeem { citizen: c, amount, key } => {
-            redeem(conn, &citizen(*c), *amount, Target::PartnerPoints, &format!("redeem-{key}"), t0()).map(Some)
-        }
+        Op::Release { consent: n } => with_event(conn, t0(), |conn, leaf| {
+            release_offer_reward(conn, &consent(*n), paid_for(leaf), t0())
+        }),
+        Op::Redeem {
+            citizen: c,
+            amount,
+            key,
+        } => redeem(
+            conn,
+            &citizen(*c),
+            *amount,
+            Target::PartnerPoints,
+            &format!("redeem-{key}"),
+            t0(),
+        )
+        .map(Some),
         Op::Replay(_) => unreachable!("resolved by the caller"),
     }
 }
@@ -439,7 +632,11 @@ fn random_sequences_keep_the_books_balanced(db: &TestDb) {
     let pool = db.pool();
     let mut pooled = pool.get().unwrap();
     let shared = std::cell::RefCell::new(&mut *pooled);
-    let cases = if db.backend() == infobank_db::Backend::Postgres { 12 } else { 24 };
+    let cases = if db.backend() == infobank_db::Backend::Postgres {
+        12
+    } else {
+        24
+    };
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -476,7 +673,12 @@ fn random_sequences_keep_the_books_balanced(db: &TestDb) {
                         }
                     }
                     Ok(None) | Err(CoinsError::InsufficientBalance { .. } | CoinsError::OfferNotFunded { .. }) => {
-                        prop_assert_eq!(&books.balances, &before, "a refused or empty step moved coins: {:?}", step);
+                        prop_assert_eq!(
+                            &books.balances,
+                            &before,
+                            "a refused or empty step moved coins: {:?}",
+                            step
+                        );
                     }
                     Err(CoinsError::IdempotencyConflict) => {
                         prop_assert_eq!(&books.balances, &before);

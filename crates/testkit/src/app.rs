@@ -25,6 +25,13 @@ impl TestApp {
         let key_dir = tempfile::tempdir().unwrap();
         let keys = KeyRing::load_or_create(key_dir.path()).unwrap();
         let pool = db.pool();
+        // As `infobank serve` does at start: the default reward policy is published.
+        infobank_coins::policy::publish(
+            &mut pool.get().unwrap(),
+            &infobank_coins::RewardPolicy::default(),
+            infobank_web::clock::now(),
+        )
+        .unwrap();
         let state = AppState::new(pool.clone(), keys, 64 * 1024).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());

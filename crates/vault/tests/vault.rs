@@ -665,7 +665,11 @@ fn entrusting_pays_the_content_reward_once_a_month(db: &TestDb) {
     assert_eq!(balance(conn, Account::Citizen(&id)).unwrap(), weight);
     records::delete(conn, &id, &residence.id, Utc::now()).unwrap();
     records::create(conn, &keys, &id, "residence", &example("residence", ""), Utc::now()).unwrap();
-    assert_eq!(balance(conn, Account::Citizen(&id)).unwrap(), weight, "deleting and re-entering pays nothing");
+    assert_eq!(
+        balance(conn, Account::Citizen(&id)).unwrap(),
+        weight,
+        "deleting and re-entering pays nothing"
+    );
 
     let csv = "date,merchant,amount,currency,method,merchant_category\n\
                2026-11-01,Shop A,100,JPY,qr,grocery\n2026-11-02,Shop B,200,JPY,card,grocery\n";

@@ -5,6 +5,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use infobank_coins::RewardPolicy;
+use infobank_coins::policy::PolicyOverrides;
 use infobank_db::DatabaseUrl;
 use serde::Deserialize;
 
@@ -17,6 +19,9 @@ pub struct Config {
     pub pool_size: u32,
     /// Largest JSON body accepted by the API, in bytes.
     pub json_limit: usize,
+    /// The reward policy to publish: the defaults with the `[rewards]` table of the file applied
+    /// (docs/rewards.md). Publishing different parameters creates a new policy version.
+    pub rewards: RewardPolicy,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -36,6 +41,7 @@ struct FileConfig {
     key_dir: Option<PathBuf>,
     pool_size: Option<u32>,
     json_limit: Option<usize>,
+    rewards: Option<PolicyOverrides>,
 }
 
 impl Config {
@@ -105,6 +111,11 @@ impl Config {
             });
         }
 
+        let rewards = RewardPolicy::with_overrides(&file.rewards.unwrap_or_default()).map_err(|e| ConfigError {
+            setting: "INFOBANK_CONFIG [rewards]",
+            message: e.to_string(),
+        })?;
+
         Ok(Self {
             listen,
             data_dir,
@@ -112,6 +123,7 @@ impl Config {
             key_dir,
             pool_size,
             json_limit,
+            rewards,
         })
     }
 }

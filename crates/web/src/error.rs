@@ -362,6 +362,39 @@ impl From<infobank_vault::VaultError> for ApiError {
             V::MalformedImport(detail) => Self::bad_request("malformed_import", detail),
             V::Account(e) => e.into(),
             V::Audit(e) => e.into(),
+            V::Coins(e) => e.into(),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<infobank_coins::CoinsError> for ApiError {
+    fn from(e: infobank_coins::CoinsError) -> Self {
+        use infobank_coins::CoinsError as C;
+        let field = |field: &str, code: &str, message: String| {
+            Self::validation(vec![FieldError {
+                field: field.into(),
+                code: code.into(),
+                message,
+            }])
+        };
+        match e {
+            C::InsufficientBalance { balance, needed, .. } => {
+                Self::new(StatusCode::CONFLICT, "insufficient_coins", "Conflict")
+                    .detail(format!("the balance is {balance} coins; {needed} were asked for"))
+            }
+            C::OfferNotFunded { balance, needed } => Self::new(StatusCode::CONFLICT, "offer_not_funded", "Conflict")
+                .detail(format!(
+                    "the company cannot fund this offer's reward ({needed} coins; it holds {balance})"
+                )),
+            C::IdempotencyConflict => Self::new(StatusCode::CONFLICT, "idempotency_key_reused", "Conflict")
+                .detail("this idempotency_key was used for a different request"),
+            C::InvalidAmount(message) => field("amount", "range", message),
+            C::Invalid(message) if message.starts_with("idempotency_key") => {
+                field("idempotency_key", "invalid", message)
+            }
+            C::Invalid(message) => Self::bad_request("invalid_request", message),
+            C::Audit(e) => e.into(),
             other => Self::internal(other),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod coins;
 pub mod service;
 pub mod session;
 pub mod vault;
@@ -36,6 +37,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(vault::delete)),
         )
         .service(resource("/api/v1/me/export").route(web::get().to(vault::export)))
+        .service(resource("/api/v1/reward-policy").route(web::get().to(coins::reward_policy)))
+        .service(resource("/api/v1/me/coins").route(web::get().to(coins::wallet)))
+        .service(resource("/api/v1/me/coins/redeem").route(web::post().to(coins::redeem_coins)))
         .service(resource("/api/v1/auth/login").route(web::post().to(session::login)))
         .service(resource("/api/v1/audit/sth").route(web::get().to(audit::signed_tree_head)))
         .service(resource("/api/v1/audit/entries").route(web::get().to(audit::entries)))

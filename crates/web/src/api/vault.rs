@@ -3,6 +3,7 @@
 use actix_web::HttpRequest;
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Json, Path, Payload, Query};
+use infobank_coins::RewardPolicy;
 use infobank_vault::categories::{CATEGORIES, Category};
 use infobank_vault::import::{ImportBody, ImportOutcome, MAX_IMPORT_BYTES};
 use infobank_vault::{Record, account, import, records};
@@ -17,15 +18,36 @@ use crate::state::AppState;
 #[derive(Serialize, ToSchema)]
 pub struct Categories {
     /// Each category with its fields (name, type, constraints, unit), sensitivity
-    /// (`normal`, `sensitive`, `special`), DPV term, cardinality and coin weight.
+    /// (`normal`, `sensitive`, `special`), DPV term, cardinality, and what entrusting it pays under
+    /// the current reward policy: `coin_weight` per unit, `records_per_unit`, `monthly_cap_units`.
     #[schema(value_type = Vec<Object>)]
-    pub categories: &'static [Category],
+    pub categories: Vec<Value>,
+    /// The reward policy version the coin figures come from.
+    pub reward_policy_version: Option<i32>,
 }
 
-/// Every data category a citizen can entrust.
+fn with_reward(category: &Category, policy: &RewardPolicy) -> Value {
+    let mut value = serde_json::to_value(category).unwrap_or(Value::Null);
+    if let (Some(obj), Some(rule)) = (value.as_object_mut(), policy.categories.get(category.name)) {
+        obj.insert("coin_weight".into(), rule.weight.into());
+        obj.insert("records_per_unit".into(), rule.records_per_unit.into());
+        obj.insert("monthly_cap_units".into(), rule.monthly_cap_units.into());
+    }
+    value
+}
+
+/// Every data category a citizen can entrust, with what entrusting it pays.
 #[utoipa::path(get, path = "/api/v1/categories", tag = "vault", responses((status = 200, body = Categories)))]
-pub async fn categories() -> Json<Categories> {
-    Json(Categories { categories: CATEGORIES })
+pub async fn categories(state: Data<AppState>) -> Result<Json<Categories>, ApiError> {
+    let published = state.db(|conn, _| infobank_coins::policy::latest(conn)).await?;
+    let (version, policy) = match published {
+        Some(p) => (Some(p.version), p.policy),
+        None => (None, RewardPolicy::default()),
+    };
+    Ok(Json(Categories {
+        categories: CATEGORIES.iter().map(|c| with_reward(c, &policy)).collect(),
+        reward_policy_version: version,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

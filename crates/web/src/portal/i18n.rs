@@ -174,6 +174,7 @@ mod tests {
             include_str!("pages.rs"),
             include_str!("regulator.rs"),
             include_str!("mydata.rs"),
+            include_str!("coins.rs"),
             include_str!("forms.rs")
         );
         let sections = [
@@ -187,6 +188,9 @@ mod tests {
             "regulator.",
             "data.",
             "verr.",
+            "coins.",
+            "coins_explain.",
+            "operator.",
         ];
         let mut used = 0;
         for literal in source.split('"').skip(1).step_by(2) {
@@ -218,6 +222,22 @@ mod tests {
         }
         for s in ["normal", "sensitive", "special"] {
             has(format!("sensitivity.{s}"));
+        }
+    }
+
+    /// Coin labels looked up by keys built at run time: every reason, explanation and target.
+    #[test]
+    fn every_coin_reason_and_redemption_target_has_a_label() {
+        let c = Catalogue::load().unwrap();
+        let has = |key: String| assert!(c.keys().any(|k| k == key), "missing catalogue key {key}");
+        for reason in infobank_coins::Reason::ALL {
+            has(format!("coins_reason.{}", reason.as_str()));
+        }
+        for reason in ["entrust_reward", "breadth_bonus", "offer_reward", "redemption"] {
+            has(format!("coins_explain.{reason}"));
+        }
+        for target in infobank_coins::redemption::Target::ALL {
+            has(format!("coins_target.{}", target.as_str()));
         }
     }
 

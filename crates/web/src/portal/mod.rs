@@ -1,5 +1,6 @@
 //! The portal: server-rendered pages (askama) that work without JavaScript.
 
+mod coins;
 pub mod context;
 mod forms;
 pub mod i18n;
@@ -45,6 +46,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(mydata::delete_account_form))
                 .route(web::post().to(mydata::delete_account)),
         )
+        .service(resource("/coins").route(web::get().to(coins::index)))
+        .service(resource("/coins/redeem").route(web::post().to(coins::redeem_submit)))
+        .service(resource("/coins/policy").route(web::get().to(coins::policy_page)))
+        .service(resource("/operator/coins").route(web::get().to(coins::operator_index)))
+        .service(resource("/operator/coins/{company}").route(web::get().to(coins::operator_company)))
         .service(resource("/regulator/log").route(web::get().to(regulator::log_page)))
         .service(resource("/regulator/checkpoint").route(web::post().to(regulator::acknowledge)))
         .service(resource("/lang/{code}").route(web::get().to(pages::switch_language)))

@@ -10,6 +10,7 @@ use infobank_testkit::{Response, TestApp, app_tests};
 use serde_json::json;
 
 mod audit;
+mod coins;
 mod mydata;
 mod vault;
 
