@@ -96,6 +96,17 @@ fn append_events(data_dir: &Path, n: u64) {
     }
 }
 
+/// The log's size: where the next appended events start (start-up itself writes leaves, e.g.
+/// the reward policy's publication).
+fn tree_size(data_dir: &Path) -> u64 {
+    let pool = Pool::open(
+        DatabaseUrl::sqlite_file(data_dir.join("infobank.db")),
+        &PoolOptions::default(),
+    )
+    .unwrap();
+    infobank_audit::log::tree_size(&mut pool.get().unwrap()).unwrap()
+}
+
 fn sql(data_dir: &Path, statement: &str) {
     let pool = Pool::open(
         DatabaseUrl::sqlite_file(data_dir.join("infobank.db")),
@@ -130,7 +141,9 @@ fn verify_url_checks_thousands_of_entries_and_names_a_flipped_byte() {
     );
     assert_eq!(code, 0, "{err}");
     let data = cwd.path().join("data");
+    let offset = tree_size(&data);
     append_events(&data, 3000);
+    let flipped = offset + 1234;
     let server = Server::start(infobank(cwd.path()));
     let (status, body) = server.call(
         "POST",
@@ -150,11 +163,11 @@ fn verify_url_checks_thousands_of_entries_and_names_a_flipped_byte() {
     // One byte of one stored leaf changes: that leaf no longer hashes to its recorded hash.
     sql(
         &data,
-        "UPDATE audit_leaves SET leaf = replace(leaf, 'acct-001234', 'acct-001235') WHERE idx = 1235",
+        &format!("UPDATE audit_leaves SET leaf = replace(leaf, 'acct-001234', 'acct-001235') WHERE idx = {flipped}"),
     );
     let (code, _, err) = verify_url(cwd.path(), &server.base, &token);
     assert_eq!(code, 1);
-    assert!(err.contains("entry 1235"), "{err}");
+    assert!(err.contains(&format!("entry {flipped}")), "{err}");
 
     // A careful forger also rewrites the recorded hash; the signed root still gives it away.
     let forged: String = {
@@ -164,7 +177,10 @@ fn verify_url_checks_thousands_of_entries_and_names_a_flipped_byte() {
         )
         .unwrap();
         let conn = &mut *pool.get().unwrap();
-        infobank_audit::log::entries(conn, 1235, 1236).unwrap().remove(0).leaf
+        infobank_audit::log::entries(conn, flipped, flipped + 1)
+            .unwrap()
+            .remove(0)
+            .leaf
     };
     let hex: String = merkle::leaf_hash(forged.as_bytes())
         .iter()
@@ -172,11 +188,11 @@ fn verify_url_checks_thousands_of_entries_and_names_a_flipped_byte() {
         .collect();
     sql(
         &data,
-        &format!("UPDATE audit_leaves SET leaf_hash = X'{hex}' WHERE idx = 1235"),
+        &format!("UPDATE audit_leaves SET leaf_hash = X'{hex}' WHERE idx = {flipped}"),
     );
     let (code, _, err) = verify_url(cwd.path(), &server.base, &token);
     assert_eq!(code, 1);
-    assert!(err.contains("entry 1235"), "{err}");
+    assert!(err.contains(&format!("entry {flipped}")), "{err}");
 
     let (code, _, err) = verify_url(cwd.path(), &server.base, "not-a-token");
     assert_eq!(code, 1);
@@ -191,12 +207,14 @@ fn an_export_verifies_offline_and_a_changed_line_is_named() {
     let server = Server::start(infobank(cwd.path()));
     let jwks = server.call("GET", "/.well-known/jwks.json", None).1;
     server.stop();
+    let offset = tree_size(&data);
     append_events(&data, 1500);
+    let total = offset + 1500;
 
     let sth = infobank(cwd.path()).args(["audit", "sth"]).output().unwrap();
     assert!(sth.status.success(), "{}", String::from_utf8_lossy(&sth.stderr));
     let head: Value = serde_json::from_slice(&sth.stdout).unwrap();
-    assert_eq!(head["tree_size"], 1500);
+    assert_eq!(head["tree_size"], total);
 
     let export = cwd.path().join("log.jsonl");
     let out = infobank(cwd.path())
@@ -226,7 +244,7 @@ fn an_export_verifies_offline_and_a_changed_line_is_named() {
     };
     let (code, out, err) = verify(&["--jwks", jwks_file.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("valid: 1500 entries"), "{out}");
+    assert!(out.starts_with(&format!("valid: {total} entries")), "{out}");
     let (code, _, err) = verify(&[]);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -239,7 +257,7 @@ fn an_export_verifies_offline_and_a_changed_line_is_named() {
         .lines()
         .enumerate()
         .map(|(i, l)| {
-            if i == 777 {
+            if i as u64 == offset + 777 {
                 l.replace("acct-000777", "acct-000778")
             } else {
                 l.to_owned()
@@ -249,11 +267,11 @@ fn an_export_verifies_offline_and_a_changed_line_is_named() {
     std::fs::write(&export, tampered.join("\n") + "\n").unwrap();
     let (code, _, err) = verify(&["--jwks", jwks_file.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("entry 777"), "{err}");
+    assert!(err.contains(&format!("entry {}", offset + 777)), "{err}");
 
     std::fs::write(&export, text).unwrap();
     let mut head: Value = serde_json::from_str(&std::fs::read_to_string(&sth_file).unwrap()).unwrap();
-    head["tree_size"] = json!(1499);
+    head["tree_size"] = json!(total - 1);
     std::fs::write(&sth_file, head.to_string()).unwrap();
     let (code, _, err) = verify(&["--jwks", jwks_file.to_str().unwrap()]);
     assert_eq!(code, 1);

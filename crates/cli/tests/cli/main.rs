@@ -14,6 +14,7 @@ use infobank_testkit::TestDb;
 use serde_json::{Value, json};
 
 mod audit;
+mod coins;
 mod keys;
 
 const PASSWORD: &str = "a long and secret passphrase";
