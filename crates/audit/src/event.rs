@@ -24,10 +24,21 @@ pub enum Action {
     CoinsReserved,
     CoinsReleased,
     CoinsRedeemed,
+    CompanyApplied,
+    CompanyStatusChanged,
+    CompanySecretRotated,
+    OfferProposed,
+    OfferReviewed,
+    ConsentGranted,
+    ConsentPaused,
+    ConsentResumed,
+    ConsentRevoked,
+    ConsentExpired,
+    DataDisclosed,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 26] = [
         Action::AccountCreated,
         Action::AccountDeleted,
         Action::StaffSignedIn,
@@ -43,6 +54,17 @@ impl Action {
         Action::CoinsReserved,
         Action::CoinsReleased,
         Action::CoinsRedeemed,
+        Action::CompanyApplied,
+        Action::CompanyStatusChanged,
+        Action::CompanySecretRotated,
+        Action::OfferProposed,
+        Action::OfferReviewed,
+        Action::ConsentGranted,
+        Action::ConsentPaused,
+        Action::ConsentResumed,
+        Action::ConsentRevoked,
+        Action::ConsentExpired,
+        Action::DataDisclosed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +84,17 @@ impl Action {
             Self::CoinsReserved => "coins.reserved",
             Self::CoinsReleased => "coins.released",
             Self::CoinsRedeemed => "coins.redeemed",
+            Self::CompanyApplied => "company.applied",
+            Self::CompanyStatusChanged => "company.status_changed",
+            Self::CompanySecretRotated => "company.secret_rotated",
+            Self::OfferProposed => "offer.proposed",
+            Self::OfferReviewed => "offer.reviewed",
+            Self::ConsentGranted => "consent.granted",
+            Self::ConsentPaused => "consent.paused",
+            Self::ConsentResumed => "consent.resumed",
+            Self::ConsentRevoked => "consent.revoked",
+            Self::ConsentExpired => "consent.expired",
+            Self::DataDisclosed => "data.disclosed",
         }
     }
 
@@ -157,12 +190,23 @@ mod tests {
                 | Action::CoinsFunded
                 | Action::CoinsReserved
                 | Action::CoinsReleased
-                | Action::CoinsRedeemed => true,
+                | Action::CoinsRedeemed
+                | Action::CompanyApplied
+                | Action::CompanyStatusChanged
+                | Action::CompanySecretRotated
+                | Action::OfferProposed
+                | Action::OfferReviewed
+                | Action::ConsentGranted
+                | Action::ConsentPaused
+                | Action::ConsentResumed
+                | Action::ConsentRevoked
+                | Action::ConsentExpired
+                | Action::DataDisclosed => true,
             };
             assert!(listed);
             assert_eq!(Action::parse(action.as_str()), Some(action));
             assert_eq!(Action::ALL.iter().filter(|a| **a == action).count(), 1);
         }
-        assert_eq!(Action::ALL.len(), 15, "a new action must be added to ALL");
+        assert_eq!(Action::ALL.len(), 26, "a new action must be added to ALL");
     }
 }

@@ -153,12 +153,101 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    companies (id) {
+        id -> Text,
+        legal_name -> Text,
+        corporate_number -> Text,
+        contact_email -> Text,
+        privacy_policy_url -> Text,
+        certification_kind -> Text,
+        certification_id -> Text,
+        certification_expires_on -> Text,
+        status -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    company_decisions (id) {
+        id -> Text,
+        company_id -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        reason -> Text,
+        decided_by -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    offers (id) {
+        id -> Text,
+        company_id -> Text,
+        title -> Text,
+        description -> Text,
+        purpose -> Text,
+        categories -> Text,
+        data_range_days -> Integer,
+        access -> Text,
+        max_fetches_per_day -> Integer,
+        retention_days -> Integer,
+        consent_days -> Integer,
+        reward_coins -> BigInt,
+        status -> Text,
+        review_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        reviewed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        citizen_id -> Text,
+        company_id -> Text,
+        offer_id -> Text,
+        subject -> Text,
+        status -> Text,
+        granted_at -> Timestamp,
+        expires_at -> Timestamp,
+        updated_at -> Timestamp,
+        receipt -> Text,
+        uses -> BigInt,
+        last_used_at -> Nullable<Timestamp>,
+        quota_day -> Nullable<Text>,
+        quota_used -> Integer,
+        live_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    disclosures (id) {
+        id -> Text,
+        consent_id -> Text,
+        citizen_id -> Text,
+        company_id -> Text,
+        categories -> Text,
+        record_count -> Integer,
+        audit_index -> BigInt,
+        disclosed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(vault_records -> accounts (citizen_id));
 diesel::joinable!(regulator_checkpoints -> accounts (account_id));
 diesel::joinable!(coin_postings -> coin_entries (entry_id));
 diesel::joinable!(coin_postings -> coin_accounts (account_id));
 diesel::joinable!(coin_entries -> reward_policies (policy_version));
+diesel::joinable!(company_decisions -> companies (company_id));
+diesel::joinable!(offers -> companies (company_id));
+diesel::joinable!(consents -> offers (offer_id));
+diesel::joinable!(consents -> companies (company_id));
+diesel::joinable!(disclosures -> consents (consent_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     login_failures,
@@ -175,4 +264,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     coin_postings,
     coin_reservations,
     coin_breadth,
+    companies,
+    company_decisions,
+    offers,
+    consents,
+    disclosures,
 );

@@ -1,0 +1,452 @@
+//! Partner companies: the application, the operator's vetting, and client credentials.
+//!
+//! Lifecycle: `applied -> approved | rejected`, `approved -> suspended -> approved | revoked`
+//! (and `approved -> revoked`). Every change has a reason (approval's is optional), is recorded
+//! in `company_decisions` and in the audit log. Suspension takes effect on the very next
+//! disclosure: nothing caches a company's status.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound as _, Utc};
+use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_crypto::hashing::{constant_time_eq, hex, sha256};
+use infobank_db::diesel::prelude::*;
+use infobank_db::diesel::result::{DatabaseErrorKind, Error as DieselError};
+use infobank_db::schema::{companies, company_decisions};
+use infobank_db::{DbConnection, write_transaction};
+use serde::Serialize;
+
+use crate::{ConsentError, check_text, corporate_number};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyStatus {
+    Applied,
+    Approved,
+    Rejected,
+    Suspended,
+    Revoked,
+}
+
+impl CompanyStatus {
+    pub const ALL: [CompanyStatus; 5] = [
+        Self::Applied,
+        Self::Approved,
+        Self::Rejected,
+        Self::Suspended,
+        Self::Revoked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Whether the operator may move a company from `self` to `to`.
+    pub fn may_become(self, to: Self) -> bool {
+        use CompanyStatus::*;
+        matches!(
+            (self, to),
+            (Applied, Approved | Rejected) | (Approved, Suspended | Revoked) | (Suspended, Approved | Revoked)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Certification {
+    /// `ISMS` (ISO/IEC 27001) or `PMARK` (Privacy Mark).
+    pub kind: String,
+    pub id: String,
+    pub expires_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Company {
+    pub id: String,
+    pub legal_name: String,
+    pub corporate_number: String,
+    pub contact_email: String,
+    pub privacy_policy_url: String,
+    pub security_certification: Certification,
+    pub status: CompanyStatus,
+    pub client_id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a company sends to apply.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub legal_name: String,
+    pub corporate_number: String,
+    pub contact_email: String,
+    pub privacy_policy_url: String,
+    pub certification_kind: String,
+    pub certification_id: String,
+    pub certification_expires_on: NaiveDate,
+}
+
+/// Client credentials. The secret exists only here, once: it is stored as its SHA-256.
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = companies)]
+struct CompanyRow {
+    id: String,
+    legal_name: String,
+    corporate_number: String,
+    contact_email: String,
+    privacy_policy_url: String,
+    certification_kind: String,
+    certification_id: String,
+    certification_expires_on: String,
+    status: String,
+    client_id: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl TryFrom<CompanyRow> for Company {
+    type Error = ConsentError;
+
+    fn try_from(row: CompanyRow) -> Result<Self, ConsentError> {
+        Ok(Self {
+            status: CompanyStatus::parse(&row.status)
+                .ok_or_else(|| ConsentError::Corrupt(format!("company status {}", row.status)))?,
+            security_certification: Certification {
+                kind: row.certification_kind,
+                id: row.certification_id,
+                expires_on: row
+                    .certification_expires_on
+                    .parse()
+                    .map_err(|_| ConsentError::Corrupt("certification date".into()))?,
+            },
+            id: row.id,
+            legal_name: row.legal_name,
+            corporate_number: row.corporate_number,
+            contact_email: row.contact_email,
+            privacy_policy_url: row.privacy_policy_url,
+            client_id: row.client_id,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        })
+    }
+}
+
+fn new_secret() -> Result<(String, String), ConsentError> {
+    let secret = infobank_crypto::random::token_string().map_err(|e| ConsentError::Signing(e.to_string()))?;
+    let hash = hex(&sha256(secret.as_bytes()));
+    Ok((format!("ibs_{secret}"), hash))
+}
+
+fn secret_hash(presented: &str) -> Option<String> {
+    presented.strip_prefix("ibs_").map(|s| hex(&sha256(s.as_bytes())))
+}
+
+fn https_url(raw: &str) -> bool {
+    raw.strip_prefix("https://").is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && host.contains('.') && !raw.chars().any(char::is_whitespace) && raw.len() <= 500
+    })
+}
+
+fn validate(app: &Application, today: NaiveDate) -> Result<Application, ConsentError> {
+    let legal_name = check_text("legal_name", &app.legal_name, 200)?;
+    if !corporate_number::is_valid(app.corporate_number.trim()) {
+        return Err(ConsentError::invalid(
+            "corporate_number",
+            "must be 13 digits with a valid check digit (National Tax Agency rule)",
+        ));
+    }
+    let contact_email = infobank_accounts::normalize_email(&app.contact_email)
+        .ok_or_else(|| ConsentError::invalid("contact_email", "not a valid email address"))?;
+    if !https_url(app.privacy_policy_url.trim()) {
+        return Err(ConsentError::invalid("privacy_policy_url", "must be an https:// URL"));
+    }
+    if !matches!(app.certification_kind.as_str(), "ISMS" | "PMARK") {
+        return Err(ConsentError::invalid(
+            "security_certification.kind",
+            "must be ISMS or PMARK",
+        ));
+    }
+    let certification_id = check_text("security_certification.id", &app.certification_id, 64)?;
+    if app.certification_expires_on <= today {
+        return Err(ConsentError::invalid(
+            "security_certification.expires_on",
+            "the certification has expired",
+        ));
+    }
+    Ok(Application {
+        legal_name,
+        corporate_number: app.corporate_number.trim().to_owned(),
+        contact_email,
+        privacy_policy_url: app.privacy_policy_url.trim().to_owned(),
+        certification_kind: app.certification_kind.clone(),
+        certification_id,
+        certification_expires_on: app.certification_expires_on,
+    })
+}
+
+/// A company applies; it gets its client credentials at once, but the token endpoint refuses
+/// them until the operator approves the company.
+pub fn apply(
+    conn: &mut DbConnection,
+    app: &Application,
+    now: DateTime<Utc>,
+) -> Result<(Company, Credentials), ConsentError> {
+    let now = now.trunc_subsecs(6);
+    let app = validate(app, now.date_naive())?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let client_id = format!("ibc_{}", uuid::Uuid::now_v7().simple());
+    let (client_secret, hash) = new_secret()?;
+    write_transaction(conn, |conn| {
+        let inserted = diesel::insert_into(companies::table)
+            .values((
+                companies::id.eq(&id),
+                companies::legal_name.eq(&app.legal_name),
+                companies::corporate_number.eq(&app.corporate_number),
+                companies::contact_email.eq(&app.contact_email),
+                companies::privacy_policy_url.eq(&app.privacy_policy_url),
+                companies::certification_kind.eq(&app.certification_kind),
+                companies::certification_id.eq(&app.certification_id),
+                companies::certification_expires_on.eq(app.certification_expires_on.to_string()),
+                companies::status.eq(CompanyStatus::Applied.as_str()),
+                companies::client_id.eq(&client_id),
+                companies::secret_hash.eq(&hash),
+                companies::created_at.eq(now.naive_utc()),
+                companies::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn);
+        match inserted {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                return Err(ConsentError::DuplicateCorporateNumber);
+            }
+            other => other?,
+        };
+        let event = AuditEvent::new(Action::CompanyApplied, Actor::new("company", &id))
+            .company(&id)
+            .object("company", &id);
+        append(conn, &event, now)?;
+        Ok(())
+    })?;
+    let company = get(conn, &id)?;
+    Ok((
+        company,
+        Credentials {
+            client_id,
+            client_secret,
+        },
+    ))
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<Company, ConsentError> {
+    companies::table
+        .find(id)
+        .select(CompanyRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ConsentError::NotFound)?
+        .try_into()
+}
+
+/// Companies, oldest first, optionally of one status, after the id `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<CompanyStatus>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Company>, ConsentError> {
+    let mut query = companies::table
+        .select(CompanyRow::as_select())
+        .order(companies::id.asc())
+        .limit(limit.clamp(1, 200))
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(companies::status.eq(status.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(companies::id.gt(after.to_owned()));
+    }
+    query.load(conn)?.into_iter().map(Company::try_from).collect()
+}
+
+/// One recorded decision about a company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+pub fn decisions(conn: &mut DbConnection, company_id: &str) -> Result<Vec<Decision>, ConsentError> {
+    let rows: Vec<(String, String, String, String, NaiveDateTime)> = company_decisions::table
+        .filter(company_decisions::company_id.eq(company_id))
+        .order(company_decisions::decided_at.asc())
+        .select((
+            company_decisions::from_status,
+            company_decisions::to_status,
+            company_decisions::reason,
+            company_decisions::decided_by,
+            company_decisions::decided_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(from, to, reason, decided_by, at)| Decision {
+            from,
+            to,
+            reason,
+            decided_by,
+            decided_at: at.and_utc(),
+        })
+        .collect())
+}
+
+/// The operator moves a company to `to`, with a reason (required except for approval).
+pub fn decide(
+    conn: &mut DbConnection,
+    company_id: &str,
+    to: CompanyStatus,
+    reason: Option<&str>,
+    operator_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Company, ConsentError> {
+    let now = now.trunc_subsecs(6);
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_none() && to != CompanyStatus::Approved {
+        return Err(ConsentError::ReasonRequired);
+    }
+    if let Some(r) = reason {
+        check_text("reason", r, 1000)?;
+    }
+    write_transaction(conn, |conn| {
+        lock_appends(conn)?;
+        let current = get(conn, company_id)?;
+        if !current.status.may_become(to) {
+            return Err(ConsentError::InvalidTransition {
+                from: current.status.as_str().into(),
+                to: to.as_str().into(),
+            });
+        }
+        diesel::update(companies::table.find(company_id))
+            .set((
+                companies::status.eq(to.as_str()),
+                companies::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(company_decisions::table)
+            .values((
+                company_decisions::id.eq(uuid::Uuid::now_v7().to_string()),
+                company_decisions::company_id.eq(company_id),
+                company_decisions::from_status.eq(current.status.as_str()),
+                company_decisions::to_status.eq(to.as_str()),
+                company_decisions::reason.eq(reason.unwrap_or_default()),
+                company_decisions::decided_by.eq(operator_id),
+                company_decisions::decided_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?;
+        let event = AuditEvent::new(Action::CompanyStatusChanged, Actor::new("operator", operator_id))
+            .company(company_id)
+            .object("company", company_id)
+            .object("from", current.status.as_str())
+            .object("to", to.as_str());
+        append(conn, &event, now)?;
+        get(conn, company_id)
+    })
+}
+
+/// The company behind client credentials, if they are right and the company is approved.
+/// A wrong secret and an unknown client answer the same.
+pub fn authenticate_client(
+    conn: &mut DbConnection,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<Company, ConsentError> {
+    let row: Option<(String, String)> = companies::table
+        .filter(companies::client_id.eq(client_id))
+        .select((companies::id, companies::secret_hash))
+        .first(conn)
+        .optional()?;
+    let presented = secret_hash(client_secret).unwrap_or_default();
+    let Some((id, _)) = row.filter(|(_, stored)| constant_time_eq(stored.as_bytes(), presented.as_bytes())) else {
+        return Err(ConsentError::InvalidCredentials);
+    };
+    let company = get(conn, &id)?;
+    if company.status != CompanyStatus::Approved {
+        return Err(ConsentError::CompanyNotApproved);
+    }
+    Ok(company)
+}
+
+/// A new client secret; the old one stops working at once.
+pub fn rotate_secret(
+    conn: &mut DbConnection,
+    company_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Credentials, ConsentError> {
+    let (client_secret, hash) = new_secret()?;
+    let client_id = write_transaction(conn, |conn| {
+        let company = get(conn, company_id)?;
+        diesel::update(companies::table.find(company_id))
+            .set((
+                companies::secret_hash.eq(&hash),
+                companies::updated_at.eq(now.trunc_subsecs(6).naive_utc()),
+            ))
+            .execute(conn)?;
+        let event = AuditEvent::new(Action::CompanySecretRotated, Actor::new("company", company_id))
+            .company(company_id)
+            .object("company", company_id);
+        append(conn, &event, now)?;
+        Ok::<_, ConsentError>(company.client_id)
+    })?;
+    Ok(Credentials {
+        client_id,
+        client_secret,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CompanyStatus::{self, *};
+
+    #[test]
+    fn only_the_documented_transitions_are_allowed() {
+        let allowed: Vec<(CompanyStatus, CompanyStatus)> = CompanyStatus::ALL
+            .into_iter()
+            .flat_map(|a| CompanyStatus::ALL.into_iter().map(move |b| (a, b)))
+            .filter(|(a, b)| a.may_become(*b))
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                (Applied, Approved),
+                (Applied, Rejected),
+                (Approved, Suspended),
+                (Approved, Revoked),
+                (Suspended, Approved),
+                (Suspended, Revoked),
+            ]
+        );
+    }
+}

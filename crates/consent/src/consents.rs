@@ -1,0 +1,427 @@
+//! Consents: a citizen's yes to one offer, and its lifecycle
+//! `active <-> paused`, `active | paused -> revoked | expired`. Every change appends an audit
+//! leaf and issues a new signed receipt, in one transaction. Granting reserves the offer's reward
+//! from the company (escrow); a consent that ends without any disclosure releases it.
+
+use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound as _, Utc};
+use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_coins::rewards::{PaidFor, release_offer_reward, reserve_offer_reward};
+use infobank_crypto::{KeyRing, TokenSigner};
+use infobank_db::diesel::prelude::*;
+use infobank_db::diesel::result::{DatabaseErrorKind, Error as DieselError};
+use infobank_db::schema::consents;
+use infobank_db::{DbConnection, write_transaction};
+use serde::Serialize;
+
+use crate::ConsentError;
+use crate::companies::{CompanyStatus, get as get_company};
+use crate::offers::{Offer, get as get_offer};
+use crate::pseudonym::subject;
+use crate::receipts::{ReceiptInput, build, sign};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Consent {
+    pub id: String,
+    pub citizen_id: String,
+    pub company_id: String,
+    pub offer_id: String,
+    /// The citizen's pseudonym for this company.
+    pub subject: String,
+    /// `active`, `paused`, `revoked` or `expired`.
+    pub status: String,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// How many disclosures were made under it, and the last one.
+    pub uses: i64,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The latest receipt (compact JWS).
+    pub receipt: String,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = consents)]
+pub(crate) struct ConsentRow {
+    pub id: String,
+    pub citizen_id: String,
+    pub company_id: String,
+    pub offer_id: String,
+    pub subject: String,
+    pub status: String,
+    pub granted_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub receipt: String,
+    pub uses: i64,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub quota_day: Option<String>,
+    pub quota_used: i32,
+}
+
+impl From<ConsentRow> for Consent {
+    fn from(row: ConsentRow) -> Self {
+        Self {
+            id: row.id,
+            citizen_id: row.citizen_id,
+            company_id: row.company_id,
+            offer_id: row.offer_id,
+            subject: row.subject,
+            status: row.status,
+            granted_at: row.granted_at.and_utc(),
+            expires_at: row.expires_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            uses: row.uses,
+            last_used_at: row.last_used_at.map(|t| t.and_utc()),
+            receipt: row.receipt,
+        }
+    }
+}
+
+pub(crate) fn row(conn: &mut DbConnection, id: &str) -> Result<Option<ConsentRow>, ConsentError> {
+    Ok(consents::table
+        .find(id)
+        .select(ConsentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The key that allows one live consent per citizen and offer (NULL once it has ended).
+fn live_key(citizen_id: &str, offer_id: &str) -> String {
+    format!("{citizen_id}/{offer_id}")
+}
+
+/// The citizen accepts an approved offer of an approved company. Returns the consent with its
+/// first receipt. A company that cannot fund the offer's reward cannot take the consent
+/// (`CoinsError::OfferNotFunded`), and nothing is written.
+pub fn accept(
+    conn: &mut DbConnection,
+    keys: &KeyRing,
+    signer: &TokenSigner,
+    citizen_id: &str,
+    offer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Consent, ConsentError> {
+    let now = now.trunc_subsecs(6);
+    write_transaction(conn, |conn| {
+        lock_appends(conn)?;
+        let offer = get_offer(conn, offer_id).map_err(|e| match e {
+            ConsentError::NotFound => ConsentError::OfferNotOpen,
+            other => other,
+        })?;
+        let company = get_company(conn, &offer.company_id)?;
+        if offer.status != "approved" || company.status != CompanyStatus::Approved {
+            return Err(ConsentError::OfferNotOpen);
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let pseudonym = subject(keys, &company.id, citizen_id);
+        let expires_at = now + Duration::days(i64::from(offer.consent_days));
+        let event = AuditEvent::new(Action::ConsentGranted, Actor::new("citizen", citizen_id))
+            .company(&company.id)
+            .object("consent", &id)
+            .object("offer", &offer.id)
+            .object("subject", &pseudonym);
+        let leaf = append(conn, &event, now)?;
+        let paid_for = PaidFor {
+            event_index: leaf,
+            ref_kind: "consent",
+            ref_id: &id,
+        };
+        reserve_offer_reward(conn, &company.id, &id, offer.reward_coins, paid_for, now)?;
+        let receipt = sign(
+            signer,
+            &build(
+                &ReceiptInput {
+                    consent_id: &id,
+                    status: "active",
+                    event: Action::ConsentGranted.as_str(),
+                    citizen_id,
+                    subject_pseudonym: &pseudonym,
+                    company: &company,
+                    offer: &offer,
+                    granted_at: now,
+                    expires_at,
+                    audit_leaf_index: leaf,
+                },
+                now,
+            ),
+        )?;
+        let inserted = diesel::insert_into(consents::table)
+            .values((
+                consents::id.eq(&id),
+                consents::citizen_id.eq(citizen_id),
+                consents::company_id.eq(&company.id),
+                consents::offer_id.eq(&offer.id),
+                consents::subject.eq(&pseudonym),
+                consents::status.eq("active"),
+                consents::granted_at.eq(now.naive_utc()),
+                consents::expires_at.eq(expires_at.naive_utc()),
+                consents::updated_at.eq(now.naive_utc()),
+                consents::receipt.eq(&receipt),
+                consents::uses.eq(0i64),
+                consents::quota_used.eq(0),
+                consents::live_key.eq(live_key(citizen_id, &offer.id)),
+            ))
+            .execute(conn);
+        match inserted {
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                return Err(ConsentError::AlreadyConsented);
+            }
+            other => other?,
+        };
+        let row = row(conn, &id)?.ok_or(ConsentError::NotFound)?;
+        Ok(row.into())
+    })
+}
+
+/// What a citizen can do to a consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Pause,
+    Resume,
+    Revoke,
+}
+
+impl Change {
+    fn target(self) -> &'static str {
+        match self {
+            Self::Pause => "paused",
+            Self::Resume => "active",
+            Self::Revoke => "revoked",
+        }
+    }
+
+    fn action(self) -> Action {
+        match self {
+            Self::Pause => Action::ConsentPaused,
+            Self::Resume => Action::ConsentResumed,
+            Self::Revoke => Action::ConsentRevoked,
+        }
+    }
+
+    fn allowed_from(self, status: &str) -> bool {
+        matches!(
+            (self, status),
+            (Self::Pause, "active") | (Self::Resume, "paused") | (Self::Revoke, "active" | "paused")
+        )
+    }
+}
+
+/// Moves the consent to `status` with its leaf and a new receipt; releases the reservation when
+/// the consent ends. Runs in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+fn transition(
+    conn: &mut DbConnection,
+    signer: &TokenSigner,
+    current: &ConsentRow,
+    offer: &Offer,
+    status: &str,
+    action: Action,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<(), ConsentError> {
+    let company = get_company(conn, &current.company_id)?;
+    let event = AuditEvent::new(action, actor)
+        .company(&current.company_id)
+        .object("consent", &current.id)
+        .object("subject", &current.subject);
+    let leaf = append(conn, &event, now)?;
+    let ended = matches!(status, "revoked" | "expired");
+    if ended {
+        let paid_for = PaidFor {
+            event_index: leaf,
+            ref_kind: "consent",
+            ref_id: &current.id,
+        };
+        release_offer_reward(conn, &current.id, paid_for, now)?;
+    }
+    let receipt = sign(
+        signer,
+        &build(
+            &ReceiptInput {
+                consent_id: &current.id,
+                status,
+                event: action.as_str(),
+                citizen_id: &current.citizen_id,
+                subject_pseudonym: &current.subject,
+                company: &company,
+                offer,
+                granted_at: current.granted_at.and_utc(),
+                expires_at: current.expires_at.and_utc(),
+                audit_leaf_index: leaf,
+            },
+            now,
+        ),
+    )?;
+    let live: Option<String> = (!ended).then(|| live_key(&current.citizen_id, &current.offer_id));
+    diesel::update(consents::table.find(&current.id))
+        .set((
+            consents::status.eq(status),
+            consents::receipt.eq(&receipt),
+            consents::updated_at.eq(now.naive_utc()),
+            consents::live_key.eq(live),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The citizen pauses, resumes or revokes one of their consents. Another citizen's consent is
+/// `NotFound`; a consent past its expiry is expired first and then refuses the change.
+pub fn change(
+    conn: &mut DbConnection,
+    signer: &TokenSigner,
+    citizen_id: &str,
+    consent_id: &str,
+    what: Change,
+    now: DateTime<Utc>,
+) -> Result<Consent, ConsentError> {
+    let now = now.trunc_subsecs(6);
+    let outcome = write_transaction(conn, |conn| {
+        lock_appends(conn)?;
+        let current = row(conn, consent_id)?
+            .filter(|c| c.citizen_id == citizen_id)
+            .ok_or(ConsentError::NotFound)?;
+        let offer = get_offer(conn, &current.offer_id)?;
+        if matches!(current.status.as_str(), "active" | "paused") && current.expires_at.and_utc() <= now {
+            transition(
+                conn,
+                signer,
+                &current,
+                &offer,
+                "expired",
+                Action::ConsentExpired,
+                Actor::system(),
+                now,
+            )?;
+            // Commit the expiry; the change itself is refused below.
+            return Ok(Err(ConsentError::InvalidTransition {
+                from: "expired".into(),
+                to: what.target().into(),
+            }));
+        }
+        if !what.allowed_from(&current.status) {
+            return Ok(Err(ConsentError::InvalidTransition {
+                from: current.status.clone(),
+                to: what.target().into(),
+            }));
+        }
+        let actor = Actor::new("citizen", citizen_id);
+        transition(conn, signer, &current, &offer, what.target(), what.action(), actor, now)?;
+        Ok::<_, ConsentError>(Ok(()))
+    })?;
+    outcome?;
+    get_for_citizen(conn, citizen_id, consent_id)
+}
+
+/// Expires every live consent whose time is up (the server runs it every minute), releasing
+/// reservations. Returns how many it expired; at most `batch` per call.
+pub fn expire_due(
+    conn: &mut DbConnection,
+    signer: &TokenSigner,
+    now: DateTime<Utc>,
+    batch: i64,
+) -> Result<usize, ConsentError> {
+    let now = now.trunc_subsecs(6);
+    let due: Vec<String> = consents::table
+        .filter(consents::status.eq_any(["active", "paused"]))
+        .filter(consents::expires_at.le(now.naive_utc()))
+        .select(consents::id)
+        .limit(batch)
+        .load(conn)?;
+    let mut expired = 0;
+    for id in due {
+        let done = write_transaction(conn, |conn| {
+            lock_appends(conn)?;
+            let Some(current) = row(conn, &id)?.filter(|c| matches!(c.status.as_str(), "active" | "paused")) else {
+                return Ok::<_, ConsentError>(false);
+            };
+            let offer = get_offer(conn, &current.offer_id)?;
+            transition(
+                conn,
+                signer,
+                &current,
+                &offer,
+                "expired",
+                Action::ConsentExpired,
+                Actor::system(),
+                now,
+            )?;
+            Ok(true)
+        })?;
+        expired += usize::from(done);
+    }
+    Ok(expired)
+}
+
+pub fn get_for_citizen(conn: &mut DbConnection, citizen_id: &str, consent_id: &str) -> Result<Consent, ConsentError> {
+    row(conn, consent_id)?
+        .filter(|c| c.citizen_id == citizen_id)
+        .map(Consent::from)
+        .ok_or(ConsentError::NotFound)
+}
+
+/// At most this many consents per page.
+pub const MAX_PAGE: i64 = 200;
+
+/// The citizen's consents, newest first, before the id `before`.
+pub fn for_citizen(
+    conn: &mut DbConnection,
+    citizen_id: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Consent>, ConsentError> {
+    let mut query = consents::table
+        .filter(consents::citizen_id.eq(citizen_id))
+        .order(consents::id.desc())
+        .limit(limit.clamp(1, MAX_PAGE))
+        .select(ConsentRow::as_select())
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(consents::id.lt(before.to_owned()));
+    }
+    Ok(query.load(conn)?.into_iter().map(Consent::from).collect())
+}
+
+/// A consent as its company sees it: the citizen only by pseudonym.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldConsent {
+    pub id: String,
+    pub offer_id: String,
+    pub subject: String,
+    pub status: String,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub uses: i64,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The consents a company holds, newest first, before the id `before`.
+pub fn for_company(
+    conn: &mut DbConnection,
+    company_id: &str,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<HeldConsent>, ConsentError> {
+    let mut query = consents::table
+        .filter(consents::company_id.eq(company_id))
+        .order(consents::id.desc())
+        .limit(limit.clamp(1, MAX_PAGE))
+        .select(ConsentRow::as_select())
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(consents::id.lt(before.to_owned()));
+    }
+    Ok(query
+        .load(conn)?
+        .into_iter()
+        .map(|r| HeldConsent {
+            id: r.id,
+            offer_id: r.offer_id,
+            subject: r.subject,
+            status: r.status,
+            granted_at: r.granted_at.and_utc(),
+            expires_at: r.expires_at.and_utc(),
+            uses: r.uses,
+            last_used_at: r.last_used_at.map(|t| t.and_utc()),
+        })
+        .collect())
+}

@@ -1,0 +1,30 @@
+//! infobank-consent: approved companies ask, citizens decide, and data leaves the vault only
+//! through a live consent, with a receipt, an audit leaf and a reward.
+//!
+//! - [`companies`]: applications, vetting (`applied -> approved | rejected`,
+//!   `approved -> suspended -> approved | revoked`) and client credentials;
+//! - [`offers`]: what a company asks for, and the operator's ethics review;
+//! - [`consents`]: a citizen's yes, its lifecycle and its signed receipts ([`receipts`]);
+//! - [`disclosure`]: the only way data leaves the vault;
+//! - [`pseudonym`]: how each company sees a citizen.
+
+pub mod companies;
+pub mod consents;
+pub mod corporate_number;
+pub mod disclosure;
+mod error;
+pub mod offers;
+pub mod pseudonym;
+pub mod purposes;
+pub mod receipts;
+
+pub use error::{ConsentError, NotLive};
+
+/// Months-long strings are refused: every free-text field has a bound.
+pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<String, ConsentError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max {
+        return Err(ConsentError::invalid(field, format!("must be 1 to {max} characters")));
+    }
+    Ok(trimmed.to_owned())
+}

@@ -1,0 +1,303 @@
+//! Offers: what an approved company asks for, for which purpose, for how long, and what it pays.
+//! Only offers the operator's ethics review approved reach citizens. Onward transfer to third
+//! parties is always prohibited (it is not a field: there is no way to ask for it).
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
+use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_db::diesel::prelude::*;
+use infobank_db::schema::{companies, offers};
+use infobank_db::{DbConnection, write_transaction};
+use infobank_vault::categories::{Sensitivity, category};
+use serde::Serialize;
+
+use crate::companies::{CompanyStatus, get as get_company};
+use crate::purposes::purpose;
+use crate::{ConsentError, check_text};
+
+/// What a company proposes.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub title: String,
+    pub description: String,
+    pub purpose: String,
+    pub categories: Vec<String>,
+    pub data_range_days: i32,
+    pub access: String,
+    pub max_fetches_per_day: i32,
+    pub retention_days: i32,
+    pub consent_days: i32,
+    pub reward_coins: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Offer {
+    pub id: String,
+    pub company_id: String,
+    pub title: String,
+    pub description: String,
+    pub purpose: String,
+    pub categories: Vec<String>,
+    /// For series (moods, payments, …): only the last N days are disclosed.
+    pub data_range_days: i32,
+    /// `one_time` (one disclosure) or `periodic` (up to `max_fetches_per_day` a day).
+    pub access: String,
+    pub max_fetches_per_day: i32,
+    /// How long the company may keep what it receives.
+    pub retention_days: i32,
+    /// How long a consent lasts (at most 365 days).
+    pub consent_days: i32,
+    pub reward_coins: i64,
+    /// `pending_review`, `approved` or `rejected`.
+    pub status: String,
+    pub review_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// Always `prohibited`: said on every offer, receipt and disclosure.
+    pub onward_transfer: &'static str,
+    /// The categories asked for that are `special` (data needing special care): the portal
+    /// shows an explicit warning.
+    pub special_categories: Vec<String>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = offers)]
+struct OfferRow {
+    id: String,
+    company_id: String,
+    title: String,
+    description: String,
+    purpose: String,
+    categories: String,
+    data_range_days: i32,
+    access: String,
+    max_fetches_per_day: i32,
+    retention_days: i32,
+    consent_days: i32,
+    reward_coins: i64,
+    status: String,
+    review_reason: Option<String>,
+    created_at: NaiveDateTime,
+    reviewed_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<OfferRow> for Offer {
+    type Error = ConsentError;
+
+    fn try_from(row: OfferRow) -> Result<Self, ConsentError> {
+        let categories: Vec<String> = serde_json::from_str(&row.categories)
+            .map_err(|e| ConsentError::Corrupt(format!("offer categories: {e}")))?;
+        let special_categories = categories
+            .iter()
+            .filter(|c| category(c).is_some_and(|c| c.sensitivity == Sensitivity::Special))
+            .cloned()
+            .collect();
+        Ok(Self {
+            id: row.id,
+            company_id: row.company_id,
+            title: row.title,
+            description: row.description,
+            purpose: row.purpose,
+            categories,
+            data_range_days: row.data_range_days,
+            access: row.access,
+            max_fetches_per_day: row.max_fetches_per_day,
+            retention_days: row.retention_days,
+            consent_days: row.consent_days,
+            reward_coins: row.reward_coins,
+            status: row.status,
+            review_reason: row.review_reason,
+            created_at: row.created_at.and_utc(),
+            reviewed_at: row.reviewed_at.map(|t| t.and_utc()),
+            onward_transfer: "prohibited",
+            special_categories,
+        })
+    }
+}
+
+fn in_range(field: &'static str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<(), ConsentError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(ConsentError::invalid(
+            field,
+            format!("must be {} to {}", range.start(), range.end()),
+        ))
+    }
+}
+
+fn validate(p: &Proposal) -> Result<Proposal, ConsentError> {
+    let title = check_text("title", &p.title, 120)?;
+    let description = check_text("description", &p.description, 2000)?;
+    if purpose(&p.purpose).is_none() {
+        return Err(ConsentError::invalid(
+            "purpose",
+            "not a listed purpose; see docs/partner-guide.md",
+        ));
+    }
+    if p.categories.is_empty() || p.categories.len() > 16 {
+        return Err(ConsentError::invalid("categories", "ask for 1 to 16 categories"));
+    }
+    let mut categories = Vec::with_capacity(p.categories.len());
+    for name in &p.categories {
+        let Some(cat) = category(name) else {
+            return Err(ConsentError::invalid("categories", format!("no category {name}")));
+        };
+        if categories.contains(&cat.name.to_owned()) {
+            return Err(ConsentError::invalid("categories", format!("{name} is listed twice")));
+        }
+        categories.push(cat.name.to_owned());
+    }
+    in_range("data_range_days", i64::from(p.data_range_days), 1..=3650)?;
+    match p.access.as_str() {
+        "one_time" => in_range("max_fetches_per_day", i64::from(p.max_fetches_per_day), 1..=1)?,
+        "periodic" => in_range("max_fetches_per_day", i64::from(p.max_fetches_per_day), 1..=1440)?,
+        _ => return Err(ConsentError::invalid("access", "must be one_time or periodic")),
+    }
+    in_range("retention_days", i64::from(p.retention_days), 1..=3650)?;
+    in_range("consent_days", i64::from(p.consent_days), 1..=365)?;
+    in_range("reward_coins", p.reward_coins, 0..=1_000_000)?;
+    Ok(Proposal {
+        title,
+        description,
+        categories,
+        ..p.clone()
+    })
+}
+
+/// An approved company proposes an offer; it waits for the operator's review.
+pub fn propose(
+    conn: &mut DbConnection,
+    company_id: &str,
+    proposal: &Proposal,
+    now: DateTime<Utc>,
+) -> Result<Offer, ConsentError> {
+    let now = now.trunc_subsecs(6);
+    let p = validate(proposal)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let categories = serde_json::to_string(&p.categories).map_err(|e| ConsentError::Corrupt(e.to_string()))?;
+    write_transaction(conn, |conn| {
+        if get_company(conn, company_id)?.status != CompanyStatus::Approved {
+            return Err(ConsentError::CompanyNotApproved);
+        }
+        diesel::insert_into(offers::table)
+            .values((
+                offers::id.eq(&id),
+                offers::company_id.eq(company_id),
+                offers::title.eq(&p.title),
+                offers::description.eq(&p.description),
+                offers::purpose.eq(&p.purpose),
+                offers::categories.eq(&categories),
+                offers::data_range_days.eq(p.data_range_days),
+                offers::access.eq(&p.access),
+                offers::max_fetches_per_day.eq(p.max_fetches_per_day),
+                offers::retention_days.eq(p.retention_days),
+                offers::consent_days.eq(p.consent_days),
+                offers::reward_coins.eq(p.reward_coins),
+                offers::status.eq("pending_review"),
+                offers::created_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?;
+        let event = AuditEvent::new(Action::OfferProposed, Actor::new("company", company_id))
+            .company(company_id)
+            .object("offer", &id);
+        append(conn, &event, now)?;
+        get(conn, &id)
+    })
+}
+
+pub fn get(conn: &mut DbConnection, id: &str) -> Result<Offer, ConsentError> {
+    offers::table
+        .find(id)
+        .select(OfferRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ConsentError::NotFound)?
+        .try_into()
+}
+
+/// The operator's ethics review: approve or reject (with a reason) an offer pending review.
+pub fn review(
+    conn: &mut DbConnection,
+    offer_id: &str,
+    approve: bool,
+    reason: Option<&str>,
+    operator_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Offer, ConsentError> {
+    let now = now.trunc_subsecs(6);
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_none() && !approve {
+        return Err(ConsentError::ReasonRequired);
+    }
+    if let Some(r) = reason {
+        check_text("reason", r, 1000)?;
+    }
+    let to = if approve { "approved" } else { "rejected" };
+    write_transaction(conn, |conn| {
+        lock_appends(conn)?;
+        let offer = get(conn, offer_id)?;
+        if offer.status != "pending_review" {
+            return Err(ConsentError::InvalidTransition {
+                from: offer.status,
+                to: to.into(),
+            });
+        }
+        diesel::update(offers::table.find(offer_id))
+            .set((
+                offers::status.eq(to),
+                offers::review_reason.eq(reason),
+                offers::reviewed_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?;
+        let event = AuditEvent::new(Action::OfferReviewed, Actor::new("operator", operator_id))
+            .company(&offer.company_id)
+            .object("offer", offer_id)
+            .object("decision", to);
+        append(conn, &event, now)?;
+        get(conn, offer_id)
+    })
+}
+
+/// At most this many offers per page.
+pub const MAX_PAGE: i64 = 200;
+
+/// A company's own offers, newest first.
+pub fn for_company(conn: &mut DbConnection, company_id: &str, limit: i64) -> Result<Vec<Offer>, ConsentError> {
+    offers::table
+        .filter(offers::company_id.eq(company_id))
+        .order(offers::id.desc())
+        .limit(limit.clamp(1, MAX_PAGE))
+        .select(OfferRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Offer::try_from)
+        .collect()
+}
+
+/// Offers citizens can accept: approved, from a company that is approved now. Newest first.
+pub fn open(conn: &mut DbConnection, limit: i64) -> Result<Vec<Offer>, ConsentError> {
+    offers::table
+        .inner_join(companies::table)
+        .filter(offers::status.eq("approved"))
+        .filter(companies::status.eq(CompanyStatus::Approved.as_str()))
+        .order(offers::id.desc())
+        .limit(limit.clamp(1, MAX_PAGE))
+        .select(OfferRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Offer::try_from)
+        .collect()
+}
+
+/// The review queue, oldest first.
+pub fn pending(conn: &mut DbConnection, limit: i64) -> Result<Vec<Offer>, ConsentError> {
+    offers::table
+        .filter(offers::status.eq("pending_review"))
+        .order(offers::id.asc())
+        .limit(limit.clamp(1, MAX_PAGE))
+        .select(OfferRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Offer::try_from)
+        .collect()
+}

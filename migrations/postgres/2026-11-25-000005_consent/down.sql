@@ -1,0 +1,13 @@
+DROP INDEX disclosures_by_consent;
+DROP INDEX disclosures_by_citizen;
+DROP TABLE disclosures;
+DROP INDEX consents_by_company;
+DROP INDEX consents_by_citizen;
+DROP TABLE consents;
+DROP INDEX offers_by_status;
+DROP INDEX offers_by_company;
+DROP TABLE offers;
+DROP INDEX company_decisions_by_company;
+DROP TABLE company_decisions;
+DROP INDEX companies_by_status;
+DROP TABLE companies;
