@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Dependency direction (docs/architecture.md): domain crates contain no actix, `web` contains no
 # SQL (no direct diesel or database driver), and arrows only point down:
-#   cli -> web -> vault -> accounts -> audit -> db; vault -> coins -> audit; audit -> crypto;
-#   crypto depends on no crate of ours.
+#   cli -> web -> consent -> vault -> accounts -> audit -> db; consent -> coins; vault -> coins -> audit;
+#   audit -> crypto; crypto depends on no crate of ours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +14,7 @@ deps() { cargo tree -p "$1" -e normal --prefix none --format '{p}' 2>/dev/null |
 direct() { cargo tree -p "$1" -e normal --depth 1 --prefix none --format '{p}' 2>/dev/null | awk 'NR>1 {print $1}' | sort -u; }
 
 # 1. No actix anywhere below the web layer.
-for crate in infobank-crypto infobank-db infobank-audit infobank-accounts infobank-coins infobank-vault; do
+for crate in infobank-crypto infobank-db infobank-audit infobank-accounts infobank-coins infobank-vault infobank-consent; do
   if deps "$crate" | grep -qx 'actix-web\|actix-http\|actix-server'; then
     complain "$crate depends on actix"
   fi
@@ -36,16 +36,19 @@ if deps infobank-audit | grep -qx 'infobank-accounts\|infobank-coins\|infobank-w
   complain "infobank-audit depends upward (accounts, coins, web, cli or testkit)"
 fi
 # The ledger knows accounts only by id: no citizen data, no vault, nothing above it.
-if deps infobank-coins | grep -qx 'infobank-accounts\|infobank-vault\|infobank-web\|infobank\|infobank-testkit'; then
+if deps infobank-coins | grep -qx 'infobank-accounts\|infobank-vault\|infobank-consent\|infobank-web\|infobank\|infobank-testkit'; then
   complain "infobank-coins depends on accounts, vault, web, cli or testkit"
 fi
-if deps infobank-vault | grep -qx 'infobank-web\|infobank\|infobank-testkit'; then
-  complain "infobank-vault depends upward (web, cli or testkit)"
+if deps infobank-vault | grep -qx 'infobank-consent\|infobank-web\|infobank\|infobank-testkit'; then
+  complain "infobank-vault depends upward (consent, web, cli or testkit)"
+fi
+if deps infobank-consent | grep -qx 'infobank-web\|infobank\|infobank-testkit'; then
+  complain "infobank-consent depends upward (web, cli or testkit)"
 fi
 if deps infobank-accounts | grep -qx 'infobank-vault\|infobank-coins\|infobank-web\|infobank\|infobank-testkit'; then
   complain "infobank-accounts depends upward (vault, coins, web, cli or testkit)"
 fi
-for crate in infobank-crypto infobank-db infobank-audit infobank-accounts infobank-coins infobank-vault infobank-web; do
+for crate in infobank-crypto infobank-db infobank-audit infobank-accounts infobank-coins infobank-vault infobank-consent infobank-web; do
   if deps "$crate" | grep -qx 'infobank-testkit'; then
     complain "$crate has the test kit as a normal dependency"
   fi

@@ -4,6 +4,7 @@
 mod admin;
 mod audit;
 mod coins;
+mod company;
 mod keys;
 mod serve;
 mod setup;
@@ -39,6 +40,16 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Partner companies: list, approve, reject, suspend, revoke (with reasons).
+    Company {
+        #[command(subcommand)]
+        command: company::CompanyCommand,
+    },
+    /// Offers: the ethics review queue, approve, reject.
+    Offer {
+        #[command(subcommand)]
+        command: company::OfferCommand,
+    },
     /// The coin ledger: fund a company, show its coins, check the books.
     Coins {
         #[command(subcommand)]
@@ -60,6 +71,8 @@ fn main() -> ExitCode {
         Command::Admin { command } => admin::run(command),
         Command::Keys { command } => keys::run(command),
         Command::Coins { command } => coins::run(command),
+        Command::Company { command } => company::run_company(command),
+        Command::Offer { command } => company::run_offer(command),
         Command::Audit { command } => match audit::run(command) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(audit::Invalid(reason))) => {

@@ -29,6 +29,7 @@ pub fn run(listen: Option<String>) -> Result<(), CliError> {
 
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(infobank_web::background::sign_tree_heads(state.clone()));
+        actix_web::rt::spawn(infobank_web::background::expire_consents(state.clone()));
         let server = build_server(state, listener, &options).map_err(|e| CliError::Other(e.to_string()))?;
         println!("infobank is running");
         println!("  portal:   http://{bound}/");

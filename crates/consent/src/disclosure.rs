@@ -63,6 +63,57 @@ fn within_range(record: &Record, offer: &Offer, today: NaiveDate) -> bool {
     !series || record_day(record) > today - Duration::days(i64::from(offer.data_range_days))
 }
 
+/// Exactly what the offer would receive of the citizen's data on `today`: only its categories,
+/// series only within its data range.
+fn collect(
+    conn: &mut DbConnection,
+    keys: &KeyRing,
+    citizen_id: &str,
+    offer: &Offer,
+    today: NaiveDate,
+) -> Result<BTreeMap<String, Vec<DisclosedRecord>>, ConsentError> {
+    let mut data = BTreeMap::new();
+    for name in &offer.categories {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = list(conn, keys, citizen_id, Some(name), after.as_deref(), RECORDS_PAGE)?;
+            let done = (page.len() as i64) < RECORDS_PAGE;
+            after = page.last().map(|r| r.id.clone());
+            out.extend(
+                page.into_iter()
+                    .filter(|r| within_range(r, offer, today))
+                    .map(|r| DisclosedRecord {
+                        data: r.data,
+                        updated_at: r.updated_at,
+                    }),
+            );
+            if done {
+                break;
+            }
+        }
+        data.insert(name.clone(), out);
+    }
+    Ok(data)
+}
+
+/// The citizen's preview before accepting: what the offer would receive now. Only open offers.
+pub fn preview(
+    conn: &mut DbConnection,
+    keys: &KeyRing,
+    citizen_id: &str,
+    offer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(Offer, BTreeMap<String, Vec<DisclosedRecord>>), ConsentError> {
+    let offer = get_offer(conn, offer_id)?;
+    let company = get_company(conn, &offer.company_id)?;
+    if offer.status != "approved" || company.status != CompanyStatus::Approved {
+        return Err(ConsentError::NotFound);
+    }
+    let data = collect(conn, keys, citizen_id, &offer, now.date_naive())?;
+    Ok((offer, data))
+}
+
 /// Why this consent cannot be used now, if it cannot.
 fn refusal(
     company_status: CompanyStatus,
@@ -130,37 +181,8 @@ pub fn disclose(
         }
 
         let today = now.date_naive();
-        let mut data: BTreeMap<String, Vec<DisclosedRecord>> = BTreeMap::new();
-        let mut count = 0usize;
-        for name in &offer.categories {
-            let mut out = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = list(
-                    conn,
-                    keys,
-                    &consent.citizen_id,
-                    Some(name),
-                    after.as_deref(),
-                    RECORDS_PAGE,
-                )?;
-                let done = (page.len() as i64) < RECORDS_PAGE;
-                after = page.last().map(|r| r.id.clone());
-                out.extend(
-                    page.into_iter()
-                        .filter(|r| within_range(r, &offer, today))
-                        .map(|r| DisclosedRecord {
-                            data: r.data,
-                            updated_at: r.updated_at,
-                        }),
-                );
-                if done {
-                    break;
-                }
-            }
-            count += out.len();
-            data.insert(name.clone(), out);
-        }
+        let data = collect(conn, keys, &consent.citizen_id, &offer, today)?;
+        let count: usize = data.values().map(Vec::len).sum();
 
         let disclosure_id = uuid::Uuid::now_v7().to_string();
         let event = AuditEvent::new(Action::DataDisclosed, Actor::new("company", company_id))

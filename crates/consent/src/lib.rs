@@ -8,6 +8,7 @@
 //! - [`disclosure`]: the only way data leaves the vault;
 //! - [`pseudonym`]: how each company sees a citizen.
 
+pub mod account;
 pub mod companies;
 pub mod consents;
 pub mod corporate_number;

@@ -28,8 +28,22 @@ pub fn audience(role: Role) -> &'static str {
     }
 }
 
+/// A company's access token (client credentials, `POST /api/v1/oauth/token`).
+pub const COMPANY_AUDIENCE: &str = "infobank:company";
+pub const COMPANY_ROLE: &str = "company";
+
+/// Every audience a token may carry, to tell "wrong role" from "not a token of ours".
+const AUDIENCES: [&str; 4] = [
+    "infobank:citizen",
+    "infobank:operator",
+    "infobank:regulator",
+    COMPANY_AUDIENCE,
+];
+
 pub trait RoleSpec {
-    const ROLE: Role;
+    /// The `role` claim.
+    const NAME: &'static str;
+    const AUDIENCE: &'static str;
 }
 
 #[derive(Debug)]
@@ -38,15 +52,25 @@ pub struct Citizen;
 pub struct Operator;
 #[derive(Debug)]
 pub struct Regulator;
+/// An approved partner company; `account_id` is the company id.
+#[derive(Debug)]
+pub struct Company;
 
 impl RoleSpec for Citizen {
-    const ROLE: Role = Role::Citizen;
+    const NAME: &'static str = "citizen";
+    const AUDIENCE: &'static str = "infobank:citizen";
 }
 impl RoleSpec for Operator {
-    const ROLE: Role = Role::Operator;
+    const NAME: &'static str = "operator";
+    const AUDIENCE: &'static str = "infobank:operator";
 }
 impl RoleSpec for Regulator {
-    const ROLE: Role = Role::Regulator;
+    const NAME: &'static str = "regulator";
+    const AUDIENCE: &'static str = "infobank:regulator";
+}
+impl RoleSpec for Company {
+    const NAME: &'static str = COMPANY_ROLE;
+    const AUDIENCE: &'static str = COMPANY_AUDIENCE;
 }
 
 /// Proof that the request carries a valid, unexpired token of role `R`.
@@ -72,8 +96,8 @@ fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiE
     let token = bearer_token(req)
         .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <access token>"))?;
     let now = crate::clock::now();
-    match state.tokens.verify(token, audience(R::ROLE), now) {
-        Ok(claims) if claims.role == R::ROLE.as_str() => Ok(Authenticated {
+    match state.tokens.verify(token, R::AUDIENCE, now) {
+        Ok(claims) if claims.role == R::NAME => Ok(Authenticated {
             account_id: claims.sub,
             _role: PhantomData,
         }),
@@ -87,10 +111,10 @@ fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiE
         )),
         Err(TokenError::Invalid(_)) => {
             // A genuine token for another role is a permission problem, not an identity one.
-            let other_role = [Role::Citizen, Role::Operator, Role::Regulator]
+            let other_role = AUDIENCES
                 .into_iter()
-                .filter(|r| *r != R::ROLE)
-                .any(|r| state.tokens.verify(token, audience(r), now).is_ok());
+                .filter(|a| *a != R::AUDIENCE)
+                .any(|a| state.tokens.verify(token, a, now).is_ok());
             if other_role {
                 Err(ApiError::forbidden(
                     "wrong_role",

@@ -400,6 +400,39 @@ impl From<infobank_coins::CoinsError> for ApiError {
     }
 }
 
+impl From<infobank_consent::ConsentError> for ApiError {
+    fn from(e: infobank_consent::ConsentError) -> Self {
+        use infobank_consent::ConsentError as C;
+        let field = |field: &str, code: &str, message: String| {
+            Self::validation(vec![FieldError {
+                field: field.into(),
+                code: code.into(),
+                message,
+            }])
+        };
+        match e {
+            C::NotFound => Self::not_found(),
+            C::Invalid { field: name, message } => field(name, "invalid", message),
+            C::ReasonRequired => field("reason", "required", "a reason is required".into()),
+            C::DuplicateCorporateNumber => Self::new(StatusCode::CONFLICT, "corporate_number_taken", "Conflict")
+                .detail("a company with this corporate number has already applied"),
+            C::InvalidCredentials => Self::unauthenticated("invalid_client", "client_id or client_secret is wrong"),
+            C::CompanyNotApproved => Self::forbidden("company_not_approved", "the company is not approved"),
+            C::InvalidTransition { from, to } => Self::new(StatusCode::CONFLICT, "invalid_transition", "Conflict")
+                .detail(format!("cannot go from {from} to {to}")),
+            C::OfferNotOpen => Self::new(StatusCode::CONFLICT, "offer_not_open", "Conflict")
+                .detail("the offer is not approved, or its company is not approved"),
+            C::AlreadyConsented => Self::new(StatusCode::CONFLICT, "already_consented", "Conflict")
+                .detail("you already hold a live consent to this offer"),
+            C::NotLive(why) => Self::forbidden(why.code(), "the consent does not allow access now"),
+            C::Coins(e) => e.into(),
+            C::Vault(e) => e.into(),
+            C::Audit(e) => e.into(),
+            other => Self::internal(other),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::field_named_in;

@@ -10,14 +10,18 @@ struct BearerSchemes;
 impl Modify for BearerSchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for role in ["citizen", "operator", "regulator"] {
+        for role in ["citizen", "operator", "regulator", "company"] {
             components.add_security_scheme(
                 role,
                 SecurityScheme::Http(
                     HttpBuilder::new()
                         .scheme(HttpAuthScheme::Bearer)
                         .bearer_format("JWT")
-                        .description(Some(format!("access token from POST /api/v1/auth/login, role {role}")))
+                        .description(Some(if role == "company" {
+                            "company access token from POST /api/v1/oauth/token (client credentials)".to_owned()
+                        } else {
+                            format!("access token from POST /api/v1/auth/login, role {role}")
+                        }))
                         .build(),
                 ),
             );
@@ -54,6 +58,24 @@ impl Modify for BearerSchemes {
         api::coins::reward_policy,
         api::coins::wallet,
         api::coins::redeem_coins,
+        api::companies::apply,
+        api::companies::list,
+        api::companies::me,
+        api::companies::rotate_secret,
+        api::companies::decide,
+        api::companies::token,
+        api::offers::propose,
+        api::offers::list,
+        api::offers::preview,
+        api::offers::pending,
+        api::offers::review,
+        api::consents::accept,
+        api::consents::mine,
+        api::consents::one,
+        api::consents::change,
+        api::consents::my_disclosures,
+        api::consents::held,
+        api::consents::data,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerSchemes),

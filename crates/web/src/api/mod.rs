@@ -4,6 +4,9 @@
 pub mod accounts;
 pub mod audit;
 pub mod coins;
+pub mod companies;
+pub mod consents;
+pub mod offers;
 pub mod service;
 pub mod session;
 pub mod vault;
@@ -37,6 +40,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(vault::delete)),
         )
         .service(resource("/api/v1/me/export").route(web::get().to(vault::export)))
+        .service(
+            resource("/api/v1/companies")
+                .route(web::get().to(companies::list))
+                .route(web::post().to(companies::apply)),
+        )
+        .service(resource("/api/v1/companies/me").route(web::get().to(companies::me)))
+        .service(resource("/api/v1/companies/me/secret").route(web::post().to(companies::rotate_secret)))
+        .service(resource("/api/v1/operator/companies/{id}/{decision}").route(web::post().to(companies::decide)))
+        .service(resource("/api/v1/oauth/token").route(web::post().to(companies::token)))
+        .service(
+            resource("/api/v1/offers")
+                .route(web::get().to(offers::list))
+                .route(web::post().to(offers::propose)),
+        )
+        .service(resource("/api/v1/offers/{id}/preview").route(web::get().to(offers::preview)))
+        .service(resource("/api/v1/operator/offers").route(web::get().to(offers::pending)))
+        .service(resource("/api/v1/operator/offers/{id}/{decision}").route(web::post().to(offers::review)))
+        .service(
+            resource("/api/v1/me/consents")
+                .route(web::get().to(consents::mine))
+                .route(web::post().to(consents::accept)),
+        )
+        .service(resource("/api/v1/me/consents/{id}").route(web::get().to(consents::one)))
+        .service(resource("/api/v1/me/consents/{id}/{action}").route(web::post().to(consents::change)))
+        .service(resource("/api/v1/me/disclosures").route(web::get().to(consents::my_disclosures)))
+        .service(resource("/api/v1/consents").route(web::get().to(consents::held)))
+        .service(resource("/api/v1/consents/{id}/data").route(web::get().to(consents::data)))
         .service(resource("/api/v1/reward-policy").route(web::get().to(coins::reward_policy)))
         .service(resource("/api/v1/me/coins").route(web::get().to(coins::wallet)))
         .service(resource("/api/v1/me/coins/redeem").route(web::post().to(coins::redeem_coins)))

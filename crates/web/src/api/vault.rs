@@ -6,7 +6,7 @@ use actix_web::web::{Data, Json, Path, Payload, Query};
 use infobank_coins::RewardPolicy;
 use infobank_vault::categories::{CATEGORIES, Category};
 use infobank_vault::import::{ImportBody, ImportOutcome, MAX_IMPORT_BYTES};
-use infobank_vault::{Record, account, import, records};
+use infobank_vault::{Record, import, records};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -214,7 +214,7 @@ pub async fn delete(
 pub async fn export(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<HttpResponse, ApiError> {
     let now = crate::clock::now();
     let document = state
-        .db(move |conn, keys| account::export(conn, keys, &who.account_id, now))
+        .db(move |conn, keys| infobank_consent::account::export(conn, keys, &who.account_id, now))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Content-Disposition", "attachment; filename=\"infobank-export.json\""))
@@ -222,12 +222,13 @@ pub async fn export(state: Data<AppState>, who: Authenticated<Citizen>) -> Resul
         .json(document))
 }
 
-/// Delete the account: records deleted, data key destroyed, email free again.
+/// Delete the account: live consents revoked, records deleted, data key destroyed, email free again.
 #[utoipa::path(delete, path = "/api/v1/me", tag = "vault", security(("citizen" = [])), responses((status = 204)))]
 pub async fn delete_me(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<HttpResponse, ApiError> {
     let now = crate::clock::now();
+    let tokens = state.tokens.clone();
     state
-        .db(move |conn, _| account::delete_account(conn, &who.account_id, now))
+        .db(move |conn, _| infobank_consent::account::delete_account(conn, &tokens, &who.account_id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

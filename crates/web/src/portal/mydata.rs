@@ -13,7 +13,7 @@ use infobank_accounts::{Role, end_session};
 use infobank_vault::categories::{CATEGORIES, Cardinality, Category, Sensitivity, category};
 use infobank_vault::import::{ImportBody, MAX_IMPORT_BYTES, RejectedRow};
 use infobank_vault::validate::FieldError;
-use infobank_vault::{Record, VaultError, account, import, records};
+use infobank_vault::{Record, VaultError, import, records};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -419,7 +419,7 @@ pub async fn export(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
     let now = crate::clock::now();
     let document = ctx
         .state
-        .db(move |conn, keys| account::export(conn, keys, &citizen, now))
+        .db(move |conn, keys| infobank_consent::account::export(conn, keys, &citizen, now))
         .await?;
     let body = serde_json::to_string_pretty(&document).map_err(ApiError::internal)?;
     Ok(ctx
@@ -567,12 +567,13 @@ pub async fn delete_account(ctx: PortalContext, form: Form<DeleteAccountForm>) -
     }
     let now = crate::clock::now();
     let token = ctx.session_token.clone();
+    let tokens = ctx.state.tokens.clone();
     ctx.state
         .db(move |conn, _| {
             if let Some(token) = token {
                 end_session(conn, &token)?;
             }
-            account::delete_account(conn, &citizen, now).map_err(ApiError::from)
+            infobank_consent::account::delete_account(conn, &tokens, &citizen, now).map_err(ApiError::from)
         })
         .await?;
     let mut gone = cookie(SESSION_COOKIE, String::new(), CookieDuration::ZERO, ctx.secure());

@@ -11,6 +11,7 @@ use serde_json::json;
 
 mod audit;
 mod coins;
+mod consent;
 mod mydata;
 mod vault;
 

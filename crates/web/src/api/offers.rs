@@ -1,0 +1,193 @@
+//! Offers: companies propose, the operator reviews, citizens see the open ones and preview
+//! exactly what accepting would share.
+
+use std::collections::BTreeMap;
+
+use actix_web::HttpResponse;
+use actix_web::web::{Data, Json, Path};
+use infobank_consent::disclosure::{DisclosedRecord, preview as preview_offer};
+use infobank_consent::offers::{self, Offer, Proposal};
+use infobank_consent::purposes::purpose;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::companies::Reason;
+use crate::auth::{Authenticated, Citizen, Company, Operator};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOffer {
+    pub title: String,
+    pub description: String,
+    /// `personalised_offers`, `service_improvement`, `research_statistics`,
+    /// `product_development`, `credit_assessment` or `insurance_underwriting`.
+    pub purpose: String,
+    /// Category names from `GET /api/v1/categories`.
+    pub categories: Vec<String>,
+    /// For series: only the last N days are disclosed (1 to 3650).
+    pub data_range_days: i32,
+    /// `one_time` or `periodic`.
+    pub access: String,
+    /// 1 for one_time; 1 to 1440 for periodic.
+    pub max_fetches_per_day: i32,
+    pub retention_days: i32,
+    /// At most 365.
+    pub consent_days: i32,
+    /// Coins per consent, paid from the company's coin account at the first disclosure.
+    pub reward_coins: i64,
+}
+
+/// An offer as shown to companies, operators and citizens.
+#[derive(Serialize, ToSchema)]
+pub struct OfferView {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub offer: serde_json::Value,
+    /// The purpose in plain words, English and Japanese.
+    pub purpose_label: PurposeLabel,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PurposeLabel {
+    pub en: &'static str,
+    pub ja: &'static str,
+    pub dpv: &'static str,
+}
+
+pub fn offer_view(offer: Offer) -> OfferView {
+    let p = purpose(&offer.purpose);
+    OfferView {
+        purpose_label: PurposeLabel {
+            en: p.map_or("", |p| p.label_en),
+            ja: p.map_or("", |p| p.label_ja),
+            dpv: p.map_or("", |p| p.dpv),
+        },
+        offer: serde_json::to_value(offer).unwrap_or_default(),
+    }
+}
+
+/// Propose an offer (approved companies); it waits for the operator's ethics review.
+#[utoipa::path(post, path = "/api/v1/offers", tag = "offers", request_body = NewOffer, security(("company" = [])), responses(
+    (status = 201, body = OfferView),
+    (status = 403, description = "company_not_approved", body = crate::error::Problem),
+    (status = 422, description = "validation_failed", body = crate::error::Problem),
+))]
+pub async fn propose(
+    state: Data<AppState>,
+    who: Authenticated<Company>,
+    body: Json<NewOffer>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let proposal = Proposal {
+        title: b.title,
+        description: b.description,
+        purpose: b.purpose,
+        categories: b.categories,
+        data_range_days: b.data_range_days,
+        access: b.access,
+        max_fetches_per_day: b.max_fetches_per_day,
+        retention_days: b.retention_days,
+        consent_days: b.consent_days,
+        reward_coins: b.reward_coins,
+    };
+    let now = crate::clock::now();
+    let offer = state
+        .db(move |conn, _| offers::propose(conn, &who.account_id, &proposal, now))
+        .await?;
+    Ok(HttpResponse::Created().json(offer_view(offer)))
+}
+
+/// With a company token: the company's own offers. With a citizen token: the open offers (the
+/// inbox). Newest first.
+#[utoipa::path(get, path = "/api/v1/offers", tag = "offers", security(("company" = []), ("citizen" = [])), responses(
+    (status = 200, body = Vec<OfferView>),
+    (status = 401, body = crate::error::Problem),
+))]
+pub async fn list(
+    state: Data<AppState>,
+    company: Option<Authenticated<Company>>,
+    citizen: Option<Authenticated<Citizen>>,
+) -> Result<Json<Vec<OfferView>>, ApiError> {
+    let list = match (company, citizen) {
+        (Some(c), _) => {
+            state
+                .db(move |conn, _| offers::for_company(conn, &c.account_id, 200))
+                .await?
+        }
+        (None, Some(_)) => state.db(|conn, _| offers::open(conn, 200)).await?,
+        (None, None) => {
+            return Err(ApiError::unauthenticated(
+                "unauthenticated",
+                "send a company or citizen access token",
+            ));
+        }
+    };
+    Ok(Json(list.into_iter().map(offer_view).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    pub offer: OfferView,
+    /// Per category of the offer, exactly the records it would receive now.
+    #[schema(value_type = Object)]
+    pub would_share: BTreeMap<String, Vec<DisclosedRecord>>,
+}
+
+/// Before accepting: exactly what the offer would receive of the citizen's data now.
+#[utoipa::path(get, path = "/api/v1/offers/{id}/preview", tag = "offers", params(("id" = String, Path)), security(("citizen" = [])), responses(
+    (status = 200, body = Preview),
+    (status = 404, description = "no such open offer", body = crate::error::Problem),
+))]
+pub async fn preview(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    id: Path<String>,
+) -> Result<Json<Preview>, ApiError> {
+    let id = id.into_inner();
+    let now = crate::clock::now();
+    let (offer, data) = state
+        .db(move |conn, keys| preview_offer(conn, keys, &who.account_id, &id, now))
+        .await?;
+    Ok(Json(Preview {
+        offer: offer_view(offer),
+        would_share: data,
+    }))
+}
+
+/// The ethics review queue (operators).
+#[utoipa::path(get, path = "/api/v1/operator/offers", tag = "offers", security(("operator" = [])), responses((status = 200, body = Vec<OfferView>)))]
+pub async fn pending(state: Data<AppState>, _who: Authenticated<Operator>) -> Result<Json<Vec<OfferView>>, ApiError> {
+    let list = state.db(|conn, _| offers::pending(conn, 200)).await?;
+    Ok(Json(list.into_iter().map(offer_view).collect()))
+}
+
+/// The operator's ethics review: `approve` or `reject` (a reason is required to reject).
+#[utoipa::path(post, path = "/api/v1/operator/offers/{id}/{decision}", tag = "offers", request_body = Reason, security(("operator" = [])),
+    params(("id" = String, Path), ("decision" = String, Path, description = "approve or reject")),
+    responses(
+        (status = 200, body = OfferView),
+        (status = 404, body = crate::error::Problem),
+        (status = 409, description = "invalid_transition (already reviewed)", body = crate::error::Problem),
+        (status = 422, description = "validation_failed: reason required", body = crate::error::Problem),
+    ))]
+pub async fn review(
+    state: Data<AppState>,
+    who: Authenticated<Operator>,
+    path: Path<(String, String)>,
+    body: Option<Json<Reason>>,
+) -> Result<Json<OfferView>, ApiError> {
+    let (id, decision) = path.into_inner();
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(ApiError::not_found()),
+    };
+    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    let now = crate::clock::now();
+    let offer = state
+        .db(move |conn, _| offers::review(conn, &id, approve, reason.as_deref(), &who.account_id, now))
+        .await?;
+    Ok(Json(offer_view(offer)))
+}

@@ -1,0 +1,500 @@
+//! Companies, offers, consents and disclosures over HTTP, as partners, citizens and operators
+//! use them: the whole walk, the token endpoint's refusals, and the authorisation matrix.
+
+use base64::Engine as _;
+use infobank_accounts::Role;
+use infobank_testkit::{Response, TestApp, app_tests};
+use serde_json::{Value, json};
+
+use super::{PASSWORD, create_staff, unique_email};
+
+fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Response {
+    let req = app
+        .request(method, path)
+        .set("Authorization", &format!("Bearer {token}"));
+    match body {
+        Some(b) => app.send_bytes(req.set("Content-Type", "application/json"), b.to_string().as_bytes()),
+        None => app.send(req),
+    }
+}
+
+/// A valid corporate number from a 12-digit base (check digit computed per the NTA rule).
+fn corporate_number(base: u64) -> String {
+    let base = format!("{base:012}");
+    let sum: u32 = base
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 2 })
+        .sum();
+    format!("{}{base}", 9 - sum % 9)
+}
+
+fn application(n: u64) -> Value {
+    json!({
+        "legal_name": format!("Partner {n} K.K."),
+        "corporate_number": corporate_number(n),
+        "contact_email": format!("privacy@partner{n}.example.jp"),
+        "privacy_policy_url": format!("https://partner{n}.example.jp/privacy"),
+        "security_certification": {"kind": "ISMS", "id": format!("IS {n}"), "expires_on": "2099-03-31"},
+    })
+}
+
+fn company_token(app: &TestApp, client_id: &str, secret: &str) -> Response {
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let req = app
+        .request("POST", "/api/v1/oauth/token")
+        .set("Authorization", &format!("Basic {basic}"))
+        .set("Content-Type", "application/x-www-form-urlencoded");
+    app.send_bytes(req, b"grant_type=client_credentials")
+}
+
+fn operator_token(app: &TestApp) -> String {
+    let email = unique_email("operator");
+    create_staff(app, Role::Operator, &email);
+    app.token(&email, PASSWORD)
+}
+
+struct Partner {
+    id: String,
+    token: String,
+}
+
+/// Applies, is approved by the operator, funded, and signs in with client credentials.
+fn approved_partner(app: &TestApp, operator: &str, n: u64, coins: i64) -> Partner {
+    let applied = app.post_json("/api/v1/companies", &application(n));
+    assert_eq!(applied.status, 201, "{}", applied.body);
+    let applied = applied.json();
+    let id = applied["id"].as_str().unwrap().to_owned();
+    let ok = send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/approve"),
+        operator,
+        Some(json!({})),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    if coins > 0 {
+        let conn = &mut *app.pool.get().unwrap();
+        infobank_coins::funding::fund_company(conn, &id, coins, &format!("fund-{id}"), "test", chrono::Utc::now())
+            .unwrap();
+    }
+    let token = company_token(
+        app,
+        applied["client_id"].as_str().unwrap(),
+        applied["client_secret"].as_str().unwrap(),
+    );
+    assert_eq!(token.status, 200, "{}", token.body);
+    Partner {
+        id,
+        token: token.json()["access_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn approved_offer(app: &TestApp, operator: &str, partner: &Partner, categories: &[&str], reward: i64) -> String {
+    let offer = send(
+        app,
+        "POST",
+        "/api/v1/offers",
+        &partner.token,
+        Some(json!({
+            "title": "Coupons that fit", "description": "Weekly coupons for your household.",
+            "purpose": "personalised_offers", "categories": categories, "data_range_days": 30,
+            "access": "periodic", "max_fetches_per_day": 5, "retention_days": 30, "consent_days": 90,
+            "reward_coins": reward,
+        })),
+    );
+    assert_eq!(offer.status, 201, "{}", offer.body);
+    let id = offer.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(offer.json()["status"], "pending_review");
+    let ok = send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/offers/{id}/approve"),
+        operator,
+        Some(json!({"reason": "proportionate"})),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    id
+}
+
+fn citizen(app: &TestApp) -> String {
+    let email = unique_email("consent");
+    app.sign_up(&email, PASSWORD);
+    app.token(&email, PASSWORD)
+}
+
+fn a_partner_walks_from_application_to_disclosure(app: &TestApp) {
+    let operator = operator_token(app);
+    let partner = approved_partner(app, &operator, 101, 500);
+    let offer = approved_offer(app, &operator, &partner, &["residence", "hobbies"], 50);
+    let me = send(app, "GET", "/api/v1/companies/me", &partner.token, None).json();
+    assert_eq!(me["status"], "approved");
+    let public: Vec<Value> = app.get("/api/v1/companies").json().as_array().unwrap().clone();
+    let listed = public.iter().find(|c| c["id"] == partner.id.as_str()).unwrap();
+    assert!(
+        listed.get("status").is_none() && listed.get("contact_email").is_none(),
+        "public list is public facts only"
+    );
+
+    let alice = citizen(app);
+    for (category, data) in [
+        (
+            "residence",
+            json!({"prefecture": "Tokyo", "city": "Chiyoda", "postal_code": "100-0001"}),
+        ),
+        ("hobbies", json!({"items": ["go", "cycling"]})),
+        ("birth_date", json!({"date": "1990-04-01"})),
+    ] {
+        assert_eq!(
+            send(
+                app,
+                "POST",
+                "/api/v1/me/records",
+                &alice,
+                Some(json!({"category": category, "data": data}))
+            )
+            .status,
+            201
+        );
+    }
+    let inbox = send(app, "GET", "/api/v1/offers", &alice, None).json();
+    let shown = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == offer.as_str())
+        .unwrap();
+    assert_eq!(shown["onward_transfer"], "prohibited");
+    assert_eq!(shown["purpose_label"]["ja"], "あなたに合わせた特典や広告");
+    let preview = send(app, "GET", &format!("/api/v1/offers/{offer}/preview"), &alice, None).json();
+    assert_eq!(
+        preview["would_share"]["hobbies"][0]["data"]["items"],
+        json!(["go", "cycling"])
+    );
+    assert!(preview["would_share"].get("birth_date").is_none());
+
+    let granted = send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &alice,
+        Some(json!({"offer_id": offer})),
+    );
+    assert_eq!(granted.status, 201, "{}", granted.body);
+    let consent_id = granted.json()["consent"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(granted.json()["receipt"].as_str().unwrap().split('.').count(), 3);
+    send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &alice,
+        Some(json!({"offer_id": offer})),
+    )
+    .assert_problem(409, "already_consented");
+
+    let held = send(app, "GET", "/api/v1/consents", &partner.token, None).json();
+    assert_eq!(held[0]["id"], consent_id.as_str());
+    assert!(held[0]["subject"].as_str().unwrap().starts_with("psn_"));
+    let data = send(
+        app,
+        "GET",
+        &format!("/api/v1/consents/{consent_id}/data"),
+        &partner.token,
+        None,
+    );
+    assert_eq!(data.status, 200, "{}", data.body);
+    assert_eq!(data.header("cache-control"), Some("no-store"));
+    let data = data.json();
+    assert_eq!(data["data"]["residence"][0]["data"]["city"], "Chiyoda");
+    assert!(data["data"].get("birth_date").is_none() && !data.to_string().contains("1990-04-01"));
+    assert_eq!(data["subject"], held[0]["subject"]);
+
+    let disclosures = send(app, "GET", "/api/v1/me/disclosures", &alice, None).json();
+    assert_eq!(disclosures[0]["company_name"], "Partner 101 K.K.");
+    assert_eq!(disclosures[0]["consent_id"], consent_id.as_str());
+    let coins = send(app, "GET", "/api/v1/me/coins", &alice, None).json();
+    let reasons: Vec<&str> = coins["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"offer_reward") && reasons.contains(&"breadth_bonus"),
+        "{reasons:?}"
+    );
+
+    let revoked = send(
+        app,
+        "POST",
+        &format!("/api/v1/me/consents/{consent_id}/revoke"),
+        &alice,
+        None,
+    );
+    assert_eq!(revoked.status, 200);
+    assert_ne!(revoked.json()["receipt"], granted.json()["receipt"]);
+    send(
+        app,
+        "GET",
+        &format!("/api/v1/consents/{consent_id}/data"),
+        &partner.token,
+        None,
+    )
+    .assert_problem(403, "consent_revoked");
+    let export = send(app, "GET", "/api/v1/me/export", &alice, None).json();
+    assert_eq!(export["consents"][0]["status"], "revoked");
+    assert_eq!(export["disclosures"].as_array().unwrap().len(), 1);
+}
+
+fn the_token_endpoint_and_roles_refuse_cleanly(app: &TestApp) {
+    let operator = operator_token(app);
+    let applied = app.post_json("/api/v1/companies", &application(202)).json();
+    let (client_id, secret) = (
+        applied["client_id"].as_str().unwrap(),
+        applied["client_secret"].as_str().unwrap(),
+    );
+    company_token(app, client_id, secret).assert_problem(403, "company_not_approved");
+    company_token(app, client_id, "ibs_wrong").assert_problem(401, "invalid_client");
+    let no_basic = app.send_bytes(
+        app.request("POST", "/api/v1/oauth/token")
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        b"grant_type=client_credentials",
+    );
+    no_basic.assert_problem(401, "invalid_client");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    let password_grant = app.send_bytes(
+        app.request("POST", "/api/v1/oauth/token")
+            .set("Authorization", &format!("Basic {basic}"))
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        b"grant_type=password",
+    );
+    password_grant.assert_problem(400, "unsupported_grant_type");
+
+    // Bad applications.
+    let mut bad = application(203);
+    bad["corporate_number"] = json!("1234567890123");
+    let problem = app
+        .post_json("/api/v1/companies", &bad)
+        .assert_problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "corporate_number");
+    app.post_json("/api/v1/companies", &application(202))
+        .assert_problem(409, "corporate_number_taken");
+
+    // Operator decisions: reasons and transitions.
+    let id = applied["id"].as_str().unwrap();
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/suspend"),
+        &operator,
+        Some(json!({"reason": "x"})),
+    )
+    .assert_problem(409, "invalid_transition");
+    let missing = send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/reject"),
+        &operator,
+        Some(json!({})),
+    )
+    .assert_problem(422, "validation_failed");
+    assert_eq!(missing["errors"][0]["field"], "reason");
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/promote"),
+        &operator,
+        None,
+    )
+    .assert_problem(404, "not_found");
+    let alice = citizen(app);
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/approve"),
+        &alice,
+        None,
+    )
+    .assert_problem(403, "wrong_role");
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/approve"),
+        &operator,
+        None,
+    );
+    let partner = company_token(app, client_id, secret).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A company token is not a citizen's, and the reverse.
+    send(app, "GET", "/api/v1/me/consents", &partner, None).assert_problem(403, "wrong_role");
+    send(app, "GET", "/api/v1/consents", &alice, None).assert_problem(403, "wrong_role");
+    app.get("/api/v1/offers").assert_problem(401, "unauthenticated");
+    // The operator's view of companies has their status.
+    let all = send(app, "GET", "/api/v1/companies?status=approved", &operator, None).json();
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id && c["status"] == "approved")
+    );
+    // Rotating the secret: the old one stops working.
+    let rotated = send(app, "POST", "/api/v1/companies/me/secret", &partner, None).json();
+    company_token(app, client_id, secret).assert_problem(401, "invalid_client");
+    assert_eq!(
+        company_token(app, client_id, rotated["client_secret"].as_str().unwrap()).status,
+        200
+    );
+}
+
+fn the_authorisation_matrix_holds_over_http(app: &TestApp) {
+    let operator = operator_token(app);
+    let acme = approved_partner(app, &operator, 301, 100);
+    let bravo = approved_partner(app, &operator, 302, 100);
+    let offer = approved_offer(app, &operator, &acme, &["residence"], 10);
+    let unreviewed = send(
+        app,
+        "POST",
+        "/api/v1/offers",
+        &acme.token,
+        Some(json!({"title": "t", "description": "d", "purpose": "research_statistics", "categories": ["hobbies"],
+            "data_range_days": 1, "access": "one_time", "max_fetches_per_day": 1, "retention_days": 1, "consent_days": 1, "reward_coins": 0})),
+    )
+    .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let alice = citizen(app);
+    let bob = citizen(app);
+    send(
+        app,
+        "POST",
+        "/api/v1/me/records",
+        &alice,
+        Some(
+            json!({"category": "residence", "data": {"prefecture": "Osaka", "city": "Kita", "postal_code": "530-0001"}}),
+        ),
+    );
+    send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &alice,
+        Some(json!({"offer_id": unreviewed})),
+    )
+    .assert_problem(409, "offer_not_open");
+    send(
+        app,
+        "GET",
+        &format!("/api/v1/offers/{unreviewed}/preview"),
+        &alice,
+        None,
+    )
+    .assert_problem(404, "not_found");
+    let consent = send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &alice,
+        Some(json!({"offer_id": offer})),
+    )
+    .json()["consent"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fetch = |token: &str| send(app, "GET", &format!("/api/v1/consents/{consent}/data"), token, None);
+
+    fetch(&bravo.token).assert_problem(404, "not_found");
+    send(app, "GET", &format!("/api/v1/me/consents/{consent}"), &bob, None).assert_problem(404, "not_found");
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/me/consents/{consent}/revoke"),
+        &bob,
+        None,
+    )
+    .assert_problem(404, "not_found");
+    assert!(
+        send(app, "GET", "/api/v1/me/disclosures", &bob, None)
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    assert_eq!(fetch(&acme.token).status, 200);
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/me/consents/{consent}/pause"),
+        &alice,
+        None,
+    );
+    fetch(&acme.token).assert_problem(403, "consent_paused");
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/me/consents/{consent}/resume"),
+        &alice,
+        None,
+    );
+    assert_eq!(fetch(&acme.token).status, 200);
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{}/suspend", acme.id),
+        &operator,
+        Some(json!({"reason": "breach report"})),
+    );
+    fetch(&acme.token).assert_problem(403, "company_suspended");
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{}/approve", acme.id),
+        &operator,
+        Some(json!({"reason": "fixed"})),
+    );
+    assert_eq!(fetch(&acme.token).status, 200);
+    for _ in 0..2 {
+        assert_eq!(fetch(&acme.token).status, 200);
+    }
+    fetch(&acme.token).assert_problem(403, "quota_exceeded");
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/me/consents/{consent}/revoke"),
+        &alice,
+        None,
+    );
+    fetch(&acme.token).assert_problem(403, "consent_revoked");
+    send(
+        app,
+        "POST",
+        &format!("/api/v1/me/consents/{consent}/resume"),
+        &alice,
+        None,
+    )
+    .assert_problem(409, "invalid_transition");
+
+    // A company without coins for the reward cannot take the consent.
+    let poor = approved_partner(app, &operator, 303, 0);
+    let costly = approved_offer(app, &operator, &poor, &["residence"], 5);
+    send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &alice,
+        Some(json!({"offer_id": costly})),
+    )
+    .assert_problem(409, "offer_not_funded");
+    let conn = &mut *app.pool.get().unwrap();
+    infobank_coins::ledger::check_books(conn).unwrap();
+}
+
+app_tests!(
+    a_partner_walks_from_application_to_disclosure,
+    the_token_endpoint_and_roles_refuse_cleanly,
+    the_authorisation_matrix_holds_over_http,
+);
