@@ -376,9 +376,9 @@ pub fn decide(
     })
 }
 
-/// The company behind client credentials, if they are right and the company is approved.
-/// A wrong secret and an unknown client answer the same.
-pub fn authenticate_client(
+/// The company behind client credentials, whatever its status (the company portal shows an
+/// applicant its status). A wrong secret and an unknown client answer the same.
+pub fn verify_credentials(
     conn: &mut DbConnection,
     client_id: &str,
     client_secret: &str,
@@ -392,7 +392,17 @@ pub fn authenticate_client(
     let Some((id, _)) = row.filter(|(_, stored)| constant_time_eq(stored.as_bytes(), presented.as_bytes())) else {
         return Err(ConsentError::InvalidCredentials);
     };
-    let company = get(conn, &id)?;
+    get(conn, &id)
+}
+
+/// The company behind client credentials, if they are right and the company is approved (the
+/// token endpoint).
+pub fn authenticate_client(
+    conn: &mut DbConnection,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<Company, ConsentError> {
+    let company = verify_credentials(conn, client_id, client_secret)?;
     if company.status != CompanyStatus::Approved {
         return Err(ConsentError::CompanyNotApproved);
     }

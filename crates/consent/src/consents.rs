@@ -425,3 +425,69 @@ pub fn for_company(
         })
         .collect())
 }
+
+/// A consent with what the citizen's dashboard shows next to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentSummary {
+    pub consent: Consent,
+    pub company_name: String,
+    /// The company's status now: a suspended company's consents give no access.
+    pub company_status: String,
+    pub offer_title: String,
+    pub purpose: String,
+    pub categories: Vec<String>,
+}
+
+/// The citizen's consents with company and offer, newest first (up to `MAX_PAGE`).
+pub fn dashboard(conn: &mut DbConnection, citizen_id: &str) -> Result<Vec<ConsentSummary>, ConsentError> {
+    use infobank_db::schema::{companies, offers};
+    let rows: Vec<(ConsentRow, String, String, String, String, String)> = consents::table
+        .inner_join(companies::table)
+        .inner_join(offers::table)
+        .filter(consents::citizen_id.eq(citizen_id))
+        .order(consents::id.desc())
+        .limit(MAX_PAGE)
+        .select((
+            ConsentRow::as_select(),
+            companies::legal_name,
+            companies::status,
+            offers::title,
+            offers::purpose,
+            offers::categories,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(row, company_name, company_status, offer_title, purpose, categories)| {
+                Ok(ConsentSummary {
+                    consent: row.into(),
+                    company_name,
+                    company_status,
+                    offer_title,
+                    purpose,
+                    categories: serde_json::from_str(&categories).map_err(|e| ConsentError::Corrupt(e.to_string()))?,
+                })
+            },
+        )
+        .collect()
+}
+
+/// Per offer of the company: how many consents it holds, how many are live, how many
+/// disclosures were made (the company portal's counts).
+pub fn counts_for_company(
+    conn: &mut DbConnection,
+    company_id: &str,
+) -> Result<std::collections::BTreeMap<String, (i64, i64, i64)>, ConsentError> {
+    let rows: Vec<(String, String, i64)> = consents::table
+        .filter(consents::company_id.eq(company_id))
+        .select((consents::offer_id, consents::status, consents::uses))
+        .load(conn)?;
+    let mut counts = std::collections::BTreeMap::new();
+    for (offer, status, uses) in rows {
+        let entry: &mut (i64, i64, i64) = counts.entry(offer).or_default();
+        entry.0 += 1;
+        entry.1 += i64::from(matches!(status.as_str(), "active" | "paused"));
+        entry.2 += uses;
+    }
+    Ok(counts)
+}

@@ -30,6 +30,8 @@ pub struct PortalContext {
     csrf_is_new: bool,
     pub account: Option<Account>,
     pub session_token: Option<String>,
+    /// The company portal's session token (a short-lived JWT), if any.
+    pub company_session: Option<String>,
     pub path: String,
     secure: bool,
 }
@@ -114,6 +116,7 @@ impl FromRequest for PortalContext {
             .map(|c| c.value().to_owned())
             .filter(|v| v.len() >= 32);
         let session_token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let company_session = req.cookie("infobank_company").map(|c| c.value().to_owned());
         // Path and query, so the language switch returns to exactly this page.
         let path = req
             .uri()
@@ -143,6 +146,7 @@ impl FromRequest for PortalContext {
                 csrf_is_new,
                 account,
                 session_token,
+                company_session,
                 path,
                 secure,
             })

@@ -175,6 +175,9 @@ mod tests {
             include_str!("regulator.rs"),
             include_str!("mydata.rs"),
             include_str!("coins.rs"),
+            include_str!("consents.rs"),
+            include_str!("operator.rs"),
+            include_str!("company.rs"),
             include_str!("forms.rs")
         );
         let sections = [
@@ -190,6 +193,11 @@ mod tests {
             "verr.",
             "coins.",
             "coins_explain.",
+            "offers.",
+            "consents.",
+            "disclosures.",
+            "receipt.",
+            "company.",
             "operator.",
         ];
         let mut used = 0;

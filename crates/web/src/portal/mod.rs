@@ -1,10 +1,13 @@
 //! The portal: server-rendered pages (askama) that work without JavaScript.
 
 mod coins;
+mod company;
+mod consents;
 pub mod context;
 mod forms;
 pub mod i18n;
 mod mydata;
+mod operator;
 mod pages;
 mod regulator;
 
@@ -46,6 +49,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(mydata::delete_account_form))
                 .route(web::post().to(mydata::delete_account)),
         )
+        .service(resource("/offers").route(web::get().to(consents::inbox)))
+        .service(resource("/offers/{id}").route(web::get().to(consents::show)))
+        .service(resource("/offers/{id}/accept").route(web::post().to(consents::accept)))
+        .service(resource("/consents").route(web::get().to(consents::dashboard)))
+        .service(resource("/consents/{id}/receipt").route(web::get().to(consents::receipt)))
+        .service(resource("/consents/{id}/{action}").route(web::post().to(consents::change)))
+        .service(resource("/disclosures").route(web::get().to(consents::disclosures)))
+        .service(resource("/operator/companies").route(web::get().to(operator::companies_index)))
+        .service(resource("/operator/companies/{id}/{decision}").route(web::post().to(operator::decide_company)))
+        .service(resource("/operator/offers").route(web::get().to(operator::offers_queue)))
+        .service(resource("/operator/offers/{id}/{decision}").route(web::post().to(operator::review_offer)))
+        .service(
+            resource("/company/apply")
+                .route(web::get().to(company::apply_form))
+                .route(web::post().to(company::apply_submit)),
+        )
+        .service(
+            resource("/company/signin")
+                .route(web::get().to(company::signin_form))
+                .route(web::post().to(company::signin_submit)),
+        )
+        .service(resource("/company/signout").route(web::post().to(company::signout)))
+        .service(resource("/company").route(web::get().to(company::dashboard)))
+        .service(resource("/company/secret").route(web::post().to(company::rotate_secret)))
+        .service(resource("/company/offers").route(web::post().to(company::create_offer)))
         .service(resource("/coins").route(web::get().to(coins::index)))
         .service(resource("/coins/redeem").route(web::post().to(coins::redeem_submit)))
         .service(resource("/coins/policy").route(web::get().to(coins::policy_page)))

@@ -12,6 +12,7 @@ use serde_json::json;
 mod audit;
 mod coins;
 mod consent;
+mod consent_portal;
 mod mydata;
 mod vault;
 

@@ -1,0 +1,364 @@
+//! The company portal: apply, sign in with the client credentials, see the status and the
+//! operator's reasons, rotate the secret, create and list offers, and see consents and
+//! disclosure counts. The session is a short-lived token with its own audience in an HttpOnly
+//! cookie: it opens these pages only, never the API.
+
+use std::collections::HashMap;
+
+use actix_web::HttpResponse;
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::http::StatusCode;
+use actix_web::web::Form;
+use askama::Template;
+use chrono::{Duration, NaiveDate};
+use infobank_consent::companies::{self, Application, Company, Credentials, Decision};
+use infobank_consent::offers::{self, Offer, Proposal};
+use infobank_consent::purposes::PURPOSES;
+use infobank_consent::{ConsentError, consents};
+use infobank_vault::categories::CATEGORIES;
+use serde::Deserialize;
+
+use super::context::{PortalContext, cookie};
+use super::forms::t_owned;
+use super::i18n::Lang;
+use super::pages::{CsrfOnly, Layout, csrf_refused, render};
+use crate::error::ApiError;
+
+const COOKIE: &str = "infobank_company";
+const AUDIENCE: &str = "infobank:company-portal";
+const SESSION: Duration = Duration::minutes(60);
+
+/// The signed-in company's id, from the portal cookie.
+fn company_id(ctx: &PortalContext) -> Option<String> {
+    let token = ctx.company_session.as_deref()?;
+    ctx.state
+        .tokens
+        .verify(token, AUDIENCE, crate::clock::now())
+        .ok()
+        .filter(|c| c.role == "company")
+        .map(|c| c.sub)
+}
+
+#[derive(Template)]
+#[template(path = "company_apply.html")]
+struct ApplyPage<'a> {
+    l: Layout<'a>,
+    form: HashMap<String, String>,
+    error: Option<(String, String)>,
+    credentials: Option<(String, String, String)>,
+}
+
+impl ApplyPage<'_> {
+    fn value(&self, name: &str) -> &str {
+        self.form.get(name).map_or("", String::as_str)
+    }
+}
+
+pub async fn apply_form(ctx: PortalContext) -> HttpResponse {
+    let page = ApplyPage {
+        l: Layout::of(&ctx),
+        form: HashMap::new(),
+        error: None,
+        credentials: None,
+    };
+    render(&ctx, StatusCode::OK, &page)
+}
+
+pub async fn apply_submit(ctx: PortalContext, form: Form<HashMap<String, String>>) -> Result<HttpResponse, ApiError> {
+    let form = form.into_inner();
+    if !ctx.csrf_matches(form.get("csrf_token").map_or("", String::as_str)) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let expires = NaiveDate::parse_from_str(field("cert_expires_on").trim(), "%Y-%m-%d");
+    let fail = |ctx: &PortalContext, form: HashMap<String, String>, name: &str, message: String| {
+        let page = ApplyPage {
+            l: Layout::of(ctx),
+            form,
+            error: Some((name.to_owned(), message)),
+            credentials: None,
+        };
+        render(ctx, StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    let Ok(expires) = expires else {
+        let message = t_owned(&ctx.t(), "company.date_format");
+        return Ok(fail(&ctx, form, "security_certification.expires_on", message));
+    };
+    let app = Application {
+        legal_name: field("legal_name"),
+        corporate_number: field("corporate_number"),
+        contact_email: field("contact_email"),
+        privacy_policy_url: field("privacy_policy_url"),
+        certification_kind: field("cert_kind"),
+        certification_id: field("cert_id"),
+        certification_expires_on: expires,
+    };
+    let now = crate::clock::now();
+    let result = ctx
+        .state
+        .db(move |conn, _| Ok::<_, ApiError>(companies::apply(conn, &app, now)))
+        .await?;
+    match result {
+        Ok((
+            company,
+            Credentials {
+                client_id,
+                client_secret,
+            },
+        )) => {
+            let page = ApplyPage {
+                l: Layout::of(&ctx),
+                form: HashMap::new(),
+                error: None,
+                credentials: Some((company.id, client_id, client_secret)),
+            };
+            Ok(render(&ctx, StatusCode::CREATED, &page))
+        }
+        Err(ConsentError::Invalid { field, message }) => Ok(fail(&ctx, form, field, message)),
+        Err(ConsentError::DuplicateCorporateNumber) => {
+            let message = t_owned(&ctx.t(), "company.duplicate");
+            Ok(fail(&ctx, form, "corporate_number", message))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "company_signin.html")]
+struct SignInPage<'a> {
+    l: Layout<'a>,
+    failed: bool,
+}
+
+pub async fn signin_form(ctx: PortalContext) -> HttpResponse {
+    render(
+        &ctx,
+        StatusCode::OK,
+        &SignInPage {
+            l: Layout::of(&ctx),
+            failed: false,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+}
+
+pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let SignInForm {
+        client_id,
+        client_secret,
+        ..
+    } = form.into_inner();
+    let result = ctx
+        .state
+        .db(move |conn, _| {
+            Ok::<_, ApiError>(companies::verify_credentials(
+                conn,
+                client_id.trim(),
+                client_secret.trim(),
+            ))
+        })
+        .await?;
+    let company = match result {
+        Ok(c) => c,
+        Err(ConsentError::InvalidCredentials) => {
+            return Ok(render(
+                &ctx,
+                StatusCode::UNAUTHORIZED,
+                &SignInPage {
+                    l: Layout::of(&ctx),
+                    failed: true,
+                },
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let issued = ctx
+        .state
+        .tokens
+        .issue(&company.id, "company", AUDIENCE, SESSION, crate::clock::now())
+        .map_err(ApiError::internal)?;
+    let session = cookie(
+        COOKIE,
+        issued.token,
+        CookieDuration::minutes(SESSION.num_minutes()),
+        ctx.secure(),
+    );
+    Ok(ctx.redirect("/company").cookie(session).finish())
+}
+
+pub async fn signout(ctx: PortalContext, form: Form<CsrfOnly>) -> HttpResponse {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return csrf_refused(&ctx);
+    }
+    let mut gone = cookie(COOKIE, String::new(), CookieDuration::ZERO, ctx.secure());
+    gone.make_removal();
+    ctx.redirect("/company/signin").cookie(gone).finish()
+}
+
+struct OfferRow {
+    offer: Offer,
+    consents: i64,
+    live: i64,
+    disclosures: i64,
+}
+
+#[derive(Template)]
+#[template(path = "company.html")]
+struct DashboardPage<'a> {
+    l: Layout<'a>,
+    company: Company,
+    decisions: Vec<Decision>,
+    offers: Vec<OfferRow>,
+    new_secret: Option<String>,
+    error: Option<(String, String)>,
+    purposes: Vec<(&'static str, &'static str)>,
+    categories: Vec<(&'static str, String)>,
+    created: bool,
+}
+
+async fn dashboard_page(
+    ctx: &PortalContext,
+    company_id: String,
+    new_secret: Option<String>,
+    error: Option<(String, String)>,
+    created: bool,
+) -> Result<HttpResponse, ApiError> {
+    let (company, decisions, list, counts) = ctx
+        .state
+        .db(move |conn, _| {
+            Ok::<_, ConsentError>((
+                companies::get(conn, &company_id)?,
+                companies::decisions(conn, &company_id)?,
+                offers::for_company(conn, &company_id, offers::MAX_PAGE)?,
+                consents::counts_for_company(conn, &company_id)?,
+            ))
+        })
+        .await?;
+    let offers = list
+        .into_iter()
+        .map(|offer| {
+            let (consents, live, disclosures) = counts.get(&offer.id).copied().unwrap_or_default();
+            OfferRow {
+                offer,
+                consents,
+                live,
+                disclosures,
+            }
+        })
+        .collect();
+    let t = ctx.t();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = DashboardPage {
+        l: Layout::of(ctx),
+        company,
+        decisions,
+        offers,
+        new_secret,
+        error,
+        purposes: PURPOSES
+            .iter()
+            .map(|p| (p.code, if ctx.lang == Lang::Ja { p.label_ja } else { p.label_en }))
+            .collect(),
+        categories: CATEGORIES
+            .iter()
+            .map(|c| (c.name, t_owned(&t, &format!("category.{}", c.name))))
+            .collect(),
+        created,
+    };
+    Ok(render(ctx, status, &page))
+}
+
+pub async fn dashboard(
+    ctx: PortalContext,
+    query: actix_web::web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(id) = company_id(&ctx) else {
+        return Ok(ctx.redirect("/company/signin").finish());
+    };
+    let created = query.get("notice").is_some_and(|n| n == "offer_created");
+    dashboard_page(&ctx, id, None, None, created).await
+}
+
+pub async fn rotate_secret(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(id) = company_id(&ctx) else {
+        return Ok(ctx.redirect("/company/signin").finish());
+    };
+    let now = crate::clock::now();
+    let company = id.clone();
+    let creds = ctx
+        .state
+        .db(move |conn, _| companies::rotate_secret(conn, &company, now))
+        .await?;
+    dashboard_page(&ctx, id, Some(creds.client_secret), None, false).await
+}
+
+pub async fn create_offer(ctx: PortalContext, form: Form<Vec<(String, String)>>) -> Result<HttpResponse, ApiError> {
+    let pairs = form.into_inner();
+    let one = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !ctx.csrf_matches(&one("csrf_token")) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(id) = company_id(&ctx) else {
+        return Ok(ctx.redirect("/company/signin").finish());
+    };
+    let number = |name: &str| one(name).trim().parse::<i64>().unwrap_or(-1);
+    let to_i32 = |v: i64| i32::try_from(v).unwrap_or(-1);
+    let proposal = Proposal {
+        title: one("title"),
+        description: one("description"),
+        purpose: one("purpose"),
+        categories: pairs
+            .iter()
+            .filter(|(k, _)| k == "categories")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        data_range_days: to_i32(number("data_range_days")),
+        access: one("access"),
+        max_fetches_per_day: to_i32(number("max_fetches_per_day")),
+        retention_days: to_i32(number("retention_days")),
+        consent_days: to_i32(number("consent_days")),
+        reward_coins: number("reward_coins"),
+    };
+    let now = crate::clock::now();
+    let company = id.clone();
+    let result = ctx
+        .state
+        .db(move |conn, _| Ok::<_, ApiError>(offers::propose(conn, &company, &proposal, now)))
+        .await?;
+    match result {
+        Ok(_) => Ok(ctx.redirect("/company?notice=offer_created").finish()),
+        Err(ConsentError::Invalid { field, message }) => {
+            dashboard_page(&ctx, id, None, Some((field.to_owned(), message)), false).await
+        }
+        Err(ConsentError::CompanyNotApproved) => {
+            let message = t_owned(&ctx.t(), "company.not_approved");
+            dashboard_page(&ctx, id, None, Some(("status".into(), message)), false).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,293 @@
+//! The operator's vetting pages: the companies queue (approve, reject, suspend, revoke, each
+//! with a reason) and the offers' ethics review queue.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::web::{Form, Path, Query};
+use askama::Template;
+use infobank_accounts::Role;
+use infobank_consent::companies::{self, CompanyStatus, Decision};
+use infobank_consent::offers;
+use infobank_consent::{ConsentError, purposes};
+use serde::Deserialize;
+
+use super::consents::OfferCard;
+use super::context::PortalContext;
+use super::forms::t_owned;
+use super::i18n::Lang;
+use super::pages::{Layout, csrf_refused, error_page, render};
+use crate::error::ApiError;
+
+fn operator_id(ctx: &PortalContext) -> Option<String> {
+    ctx.account
+        .as_ref()
+        .filter(|a| a.role == Role::Operator)
+        .map(|a| a.id.clone())
+}
+
+fn refuse(ctx: &PortalContext) -> HttpResponse {
+    match ctx.account {
+        None => ctx.redirect("/signin").finish(),
+        Some(_) => error_page(ctx, StatusCode::FORBIDDEN, "error.forbidden_title", "error.forbidden"),
+    }
+}
+
+struct CompanyRow {
+    id: String,
+    legal_name: String,
+    corporate_number: String,
+    certification: String,
+    privacy_policy_url: String,
+    status: &'static str,
+    decisions: Vec<Decision>,
+    actions: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "operator_companies.html")]
+struct CompaniesPage<'a> {
+    l: Layout<'a>,
+    rows: Vec<CompanyRow>,
+    error: Option<&'static str>,
+}
+
+fn actions(status: CompanyStatus) -> Vec<&'static str> {
+    match status {
+        CompanyStatus::Applied => vec!["approve", "reject"],
+        CompanyStatus::Approved => vec!["suspend", "revoke"],
+        CompanyStatus::Suspended => vec!["approve", "revoke"],
+        CompanyStatus::Rejected | CompanyStatus::Revoked => vec![],
+    }
+}
+
+async fn companies_page(ctx: &PortalContext, error: Option<&'static str>) -> Result<HttpResponse, ApiError> {
+    if operator_id(ctx).is_none() {
+        return Ok(refuse(ctx));
+    }
+    let list = ctx
+        .state
+        .db(|conn, _| {
+            let mut all = Vec::new();
+            // The queue first: applications waiting for a decision.
+            for status in [
+                CompanyStatus::Applied,
+                CompanyStatus::Suspended,
+                CompanyStatus::Approved,
+                CompanyStatus::Rejected,
+                CompanyStatus::Revoked,
+            ] {
+                for c in companies::list(conn, Some(status), None, 200)? {
+                    let decisions = companies::decisions(conn, &c.id)?;
+                    all.push((c, decisions));
+                }
+            }
+            Ok::<_, ConsentError>(all)
+        })
+        .await?;
+    let rows = list
+        .into_iter()
+        .map(|(c, decisions)| CompanyRow {
+            actions: actions(c.status),
+            status: c.status.as_str(),
+            certification: format!(
+                "{} {} ({})",
+                c.security_certification.kind, c.security_certification.id, c.security_certification.expires_on
+            ),
+            id: c.id,
+            legal_name: c.legal_name,
+            corporate_number: c.corporate_number,
+            privacy_policy_url: c.privacy_policy_url,
+            decisions,
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(render(
+        ctx,
+        status,
+        &CompaniesPage {
+            l: Layout::of(ctx),
+            rows,
+            error,
+        },
+    ))
+}
+
+pub async fn companies_index(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
+    companies_page(&ctx, None).await
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn decide_company(
+    ctx: PortalContext,
+    path: Path<(String, String)>,
+    form: Form<DecisionForm>,
+) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(operator) = operator_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let (id, decision) = path.into_inner();
+    let to = match decision.as_str() {
+        "approve" => CompanyStatus::Approved,
+        "reject" => CompanyStatus::Rejected,
+        "suspend" => CompanyStatus::Suspended,
+        "revoke" => CompanyStatus::Revoked,
+        _ => {
+            return Ok(error_page(
+                &ctx,
+                StatusCode::NOT_FOUND,
+                "error.not_found_title",
+                "error.not_found",
+            ));
+        }
+    };
+    let reason = form.into_inner().reason;
+    let now = crate::clock::now();
+    let result = ctx
+        .state
+        .db(move |conn, _| Ok::<_, ApiError>(companies::decide(conn, &id, to, Some(&reason), &operator, now)))
+        .await?;
+    match result {
+        Ok(_) => Ok(ctx.redirect("/operator/companies").finish()),
+        Err(ConsentError::ReasonRequired) => companies_page(&ctx, Some("operator.reason_required")).await,
+        Err(ConsentError::InvalidTransition { .. } | ConsentError::Invalid { .. }) => {
+            companies_page(&ctx, Some("operator.not_possible")).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "operator_offers.html")]
+struct OffersPage<'a> {
+    l: Layout<'a>,
+    offers: Vec<OfferCard>,
+    error: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct ErrorQuery {
+    error: Option<String>,
+}
+
+/// The ethics review queue.
+pub async fn offers_queue(ctx: PortalContext, query: Query<ErrorQuery>) -> Result<HttpResponse, ApiError> {
+    if operator_id(&ctx).is_none() {
+        return Ok(refuse(&ctx));
+    }
+    let list = ctx
+        .state
+        .db(|conn, _| {
+            offers::pending(conn, offers::MAX_PAGE)?
+                .into_iter()
+                .map(|o| {
+                    let name = companies::get(conn, &o.company_id)?.legal_name;
+                    Ok::<_, ConsentError>((o, name))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let t = ctx.t();
+    let offers = list
+        .into_iter()
+        .map(|(o, company)| OfferCard {
+            purpose: purposes::purpose(&o.purpose).map_or_else(
+                || o.purpose.clone(),
+                |p| {
+                    if ctx.lang == Lang::Ja {
+                        p.label_ja.into()
+                    } else {
+                        p.label_en.into()
+                    }
+                },
+            ),
+            categories: o
+                .categories
+                .iter()
+                .map(|n| (n.clone(), t_owned(&t, &format!("category.{n}"))))
+                .collect(),
+            special: o
+                .special_categories
+                .iter()
+                .map(|n| t_owned(&t, &format!("category.{n}")))
+                .collect(),
+            id: o.id,
+            company,
+            title: o.title,
+            description: o.description,
+            data_range_days: o.data_range_days,
+            one_time: o.access == "one_time",
+            max_fetches_per_day: o.max_fetches_per_day,
+            retention_days: o.retention_days,
+            consent_days: o.consent_days,
+            reward_coins: o.reward_coins,
+        })
+        .collect();
+    let error = match query.error.as_deref() {
+        Some("reason") => Some("operator.reason_required"),
+        Some("done") => Some("operator.not_possible"),
+        _ => None,
+    };
+    Ok(render(
+        &ctx,
+        StatusCode::OK,
+        &OffersPage {
+            l: Layout::of(&ctx),
+            offers,
+            error,
+        },
+    ))
+}
+
+pub async fn review_offer(
+    ctx: PortalContext,
+    path: Path<(String, String)>,
+    form: Form<DecisionForm>,
+) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(operator) = operator_id(&ctx) else {
+        return Ok(refuse(&ctx));
+    };
+    let (id, decision) = path.into_inner();
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return Ok(error_page(
+                &ctx,
+                StatusCode::NOT_FOUND,
+                "error.not_found_title",
+                "error.not_found",
+            ));
+        }
+    };
+    let reason = form.into_inner().reason;
+    let now = crate::clock::now();
+    let result = ctx
+        .state
+        .db(move |conn, _| Ok::<_, ApiError>(offers::review(conn, &id, approve, Some(&reason), &operator, now)))
+        .await?;
+    match result {
+        Ok(_) => Ok(ctx.redirect("/operator/offers").finish()),
+        Err(ConsentError::ReasonRequired) => Ok(ctx.redirect("/operator/offers?error=reason").finish()),
+        Err(ConsentError::InvalidTransition { .. } | ConsentError::Invalid { .. } | ConsentError::NotFound) => {
+            Ok(ctx.redirect("/operator/offers?error=done").finish())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
