@@ -5,15 +5,13 @@
 // /coins/policy, the operator's /operator/coins, and `infobank coins fund` through the CLI.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { clickAndWait, describePage, pathOf } from './portal.js';
-import { serverEnv } from './server.js';
+import { runCli } from './staff.js';
 
 export const COINS_PATH = '/coins';
 export const POLICY_PATH = '/coins/policy';
 export const OPERATOR_COINS_PATH = '/operator/coins';
 
-const CLI_TIMEOUT_MS = 30_000;
 
 /** The current calendar month in UTC as `YYYY-MM` (the server counts months in UTC). */
 export function currentMonth(now = new Date()) {
@@ -131,37 +129,7 @@ export async function readCompanies(page) {
   return byId;
 }
 
-/**
- * Runs the test server's binary with `args` and the server's environment (its data directory,
- * and $E2E_DATABASE_URL as INFOBANK_DATABASE_URL when set), like lib/staff.js does. Resolves to
- * { stdout, stderr }; rejects with the command, exit status and output when it fails.
- */
-export function runCli(app, args) {
-  const server = app.server;
-  if (!server?.dataDir || !server?.bin) throw new Error('runCli: the test server is not running (call it inside a test)');
-  const shown = `${server.bin} ${args.join(' ')}`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(server.bin, args, { env: serverEnv(server.dataDir), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
-    const output = () => `--- stdout ---\n${stdout || '(empty)'}\n--- stderr ---\n${stderr || '(empty)'}`;
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`could not run ${shown}: ${err.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`${shown} exited with code ${code}${signal ? ` (signal ${signal})` : ''}\n${output()}`));
-        return;
-      }
-      resolve({ stdout, stderr });
-    });
-  });
-}
+export { runCli };
 
 /**
  * Credits a company's coin account: `infobank coins fund <companyId> <amount>`. Resolves to the

@@ -11,19 +11,14 @@ const CLI_TIMEOUT_MS = 30_000;
 const ROLES = new Set(['regulator', 'operator']);
 
 /**
- * Runs `infobank admin create-<role> --email <email> [--name <name>]` with `password` on stdin.
- * `app` is what useApp() returned (its server must be running). Resolves to { id, stdout,
- * stderr } where `id` is the new account's id from "created <role> account <id>"; rejects with
- * the command, exit status and output when the command fails.
+ * Runs the test server's binary with `args` and the server's environment, writing `stdin` (if
+ * given) to its standard input. Resolves to { stdout, stderr }; rejects with the command, exit
+ * status and output when it fails. `app` is what useApp() returned (its server must be running).
  */
-export function createStaff(app, role, email, password, { name } = {}) {
-  if (!ROLES.has(role)) throw new Error(`createStaff: role must be 'regulator' or 'operator', not ${JSON.stringify(role)}`);
+export function runCli(app, args, { stdin } = {}) {
   const server = app.server;
-  if (!server?.dataDir || !server?.bin) throw new Error('createStaff: the test server is not running (call it inside a test)');
-  const args = ['admin', `create-${role}`, '--email', email];
-  if (name !== undefined) args.push('--name', name);
+  if (!server?.dataDir || !server?.bin) throw new Error('runCli: the test server is not running (call it inside a test)');
   const shown = `${server.bin} ${args.join(' ')}`;
-
   return new Promise((resolve, reject) => {
     const child = spawn(server.bin, args, { env: serverEnv(server.dataDir), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -42,15 +37,27 @@ export function createStaff(app, role, email, password, { name } = {}) {
         reject(new Error(`${shown} exited with code ${code}${signal ? ` (signal ${signal})` : ''}\n${output()}`));
         return;
       }
-      const match = stdout.match(new RegExp(`^created ${role} account (\\S+)\\s*$`, 'm'));
-      if (!match) {
-        reject(new Error(`${shown} succeeded but did not print "created ${role} account <id>"\n${output()}`));
-        return;
-      }
-      resolve({ id: match[1], stdout, stderr });
+      resolve({ stdout, stderr, output });
     });
-    // The password goes on stdin, never in the arguments.
     child.stdin.on('error', () => {}); // the exit status tells what went wrong
-    child.stdin.end(`${password}\n`);
+    child.stdin.end(stdin ?? '');
   });
+}
+
+/**
+ * Runs `infobank admin create-<role> --email <email> [--name <name>]` with `password` on stdin.
+ * Resolves to { id, stdout, stderr } where `id` is the new account's id from "created <role>
+ * account <id>"; rejects with the command, exit status and output when the command fails.
+ */
+export async function createStaff(app, role, email, password, { name } = {}) {
+  if (!ROLES.has(role)) throw new Error(`createStaff: role must be 'regulator' or 'operator', not ${JSON.stringify(role)}`);
+  const args = ['admin', `create-${role}`, '--email', email];
+  if (name !== undefined) args.push('--name', name);
+  // The password goes on stdin, never in the arguments.
+  const { stdout, stderr, output } = await runCli(app, args, { stdin: `${password}\n` });
+  const match = stdout.match(new RegExp(`^created ${role} account (\\S+)\\s*$`, 'm'));
+  if (!match) {
+    throw new Error(`${app.server.bin} ${args.join(' ')} succeeded but did not print "created ${role} account <id>"\n${output()}`);
+  }
+  return { id: match[1], stdout, stderr };
 }

@@ -79,7 +79,7 @@ pub struct OfferCard {
     pub reward_coins: i64,
 }
 
-fn card(ctx: &PortalContext, offer: Offer, company: String) -> OfferCard {
+pub(super) fn card(ctx: &PortalContext, offer: Offer, company: String) -> OfferCard {
     let t = ctx.t();
     OfferCard {
         purpose: purpose_label(ctx.lang, &offer.purpose),

@@ -6,15 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Form, Path, Query};
 use askama::Template;
 use infobank_accounts::Role;
+use infobank_consent::ConsentError;
 use infobank_consent::companies::{self, CompanyStatus, Decision};
 use infobank_consent::offers;
-use infobank_consent::{ConsentError, purposes};
 use serde::Deserialize;
 
-use super::consents::OfferCard;
+use super::consents::{OfferCard, card};
 use super::context::PortalContext;
-use super::forms::t_owned;
-use super::i18n::Lang;
 use super::pages::{Layout, csrf_refused, error_page, render};
 use crate::error::ApiError;
 
@@ -200,42 +198,7 @@ pub async fn offers_queue(ctx: PortalContext, query: Query<ErrorQuery>) -> Resul
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
-    let t = ctx.t();
-    let offers = list
-        .into_iter()
-        .map(|(o, company)| OfferCard {
-            purpose: purposes::purpose(&o.purpose).map_or_else(
-                || o.purpose.clone(),
-                |p| {
-                    if ctx.lang == Lang::Ja {
-                        p.label_ja.into()
-                    } else {
-                        p.label_en.into()
-                    }
-                },
-            ),
-            categories: o
-                .categories
-                .iter()
-                .map(|n| (n.clone(), t_owned(&t, &format!("category.{n}"))))
-                .collect(),
-            special: o
-                .special_categories
-                .iter()
-                .map(|n| t_owned(&t, &format!("category.{n}")))
-                .collect(),
-            id: o.id,
-            company,
-            title: o.title,
-            description: o.description,
-            data_range_days: o.data_range_days,
-            one_time: o.access == "one_time",
-            max_fetches_per_day: o.max_fetches_per_day,
-            retention_days: o.retention_days,
-            consent_days: o.consent_days,
-            reward_coins: o.reward_coins,
-        })
-        .collect();
+    let offers = list.into_iter().map(|(o, company)| card(&ctx, o, company)).collect();
     let error = match query.error.as_deref() {
         Some("reason") => Some("operator.reason_required"),
         Some("done") => Some("operator.not_possible"),
