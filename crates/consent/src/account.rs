@@ -3,14 +3,13 @@
 //! with its leaf and receipt, releasing reservations) so no company keeps access.
 
 use chrono::{DateTime, Utc};
+use infobank_audit::lock_appends;
 use infobank_crypto::{KeyRing, TokenSigner};
-use infobank_db::DbConnection;
-use infobank_db::diesel::prelude::*;
-use infobank_db::schema::consents;
+use infobank_db::{DbConnection, write_transaction};
 use serde_json::{Value, json};
 
 use crate::ConsentError;
-use crate::consents::{Change, MAX_PAGE, change, for_citizen};
+use crate::consents::{MAX_PAGE, end_all_in_transaction, for_citizen};
 use crate::disclosure;
 
 /// The citizen's export (`infobank-export-v1`) with consents (and their latest receipts) and
@@ -51,24 +50,20 @@ pub fn export(
     Ok(document)
 }
 
-/// Revokes the citizen's live consents, then deletes the account (crypto-shredding).
+/// Revokes the citizen's live consents and deletes the account (crypto-shredding), in one
+/// transaction under the append lock: no consent can be given in between, and no reservation is
+/// left held for a consent that no longer exists.
 pub fn delete_account(
     conn: &mut DbConnection,
     signer: &TokenSigner,
     citizen_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ConsentError> {
-    let live: Vec<String> = consents::table
-        .filter(consents::citizen_id.eq(citizen_id))
-        .filter(consents::status.eq_any(["active", "paused"]))
-        .select(consents::id)
-        .load(conn)?;
-    for id in live {
-        match change(conn, signer, citizen_id, &id, Change::Revoke, now) {
-            // Expired in the meantime: nothing left to revoke.
-            Ok(_) | Err(ConsentError::InvalidTransition { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(infobank_vault::account::delete_account(conn, citizen_id, now)?)
+    write_transaction(conn, |conn| {
+        lock_appends(conn)?;
+        end_all_in_transaction(conn, signer, citizen_id, now)?;
+        Ok(infobank_vault::account::delete_account_in_transaction(
+            conn, citizen_id, now,
+        )?)
+    })
 }

@@ -163,10 +163,11 @@ fn secret_hash(presented: &str) -> Option<String> {
 }
 
 fn https_url(raw: &str) -> bool {
-    raw.strip_prefix("https://").is_some_and(|rest| {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        !host.is_empty() && host.contains('.') && !raw.chars().any(char::is_whitespace) && raw.len() <= 500
-    })
+    !raw.chars().any(char::is_control)
+        && raw.strip_prefix("https://").is_some_and(|rest| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && host.contains('.') && !raw.chars().any(char::is_whitespace) && raw.len() <= 500
+        })
 }
 
 fn validate(app: &Application, today: NaiveDate) -> Result<Application, ConsentError> {
@@ -417,6 +418,8 @@ pub fn rotate_secret(
 ) -> Result<Credentials, ConsentError> {
     let (client_secret, hash) = new_secret()?;
     let client_id = write_transaction(conn, |conn| {
+        // The append lock first, as every writer takes it: no lock-order cycle with `decide`.
+        lock_appends(conn)?;
         let company = get(conn, company_id)?;
         diesel::update(companies::table.find(company_id))
             .set((

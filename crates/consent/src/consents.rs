@@ -104,6 +104,15 @@ pub fn accept(
     let now = now.trunc_subsecs(6);
     write_transaction(conn, |conn| {
         lock_appends(conn)?;
+        // A deleted account's access token stays valid until it expires: refuse it cleanly.
+        let citizen_exists: i64 = infobank_db::schema::accounts::table
+            .filter(infobank_db::schema::accounts::id.eq(citizen_id))
+            .filter(infobank_db::schema::accounts::role.eq("citizen"))
+            .count()
+            .get_result(conn)?;
+        if citizen_exists == 0 {
+            return Err(ConsentError::NotFound);
+        }
         let offer = get_offer(conn, offer_id).map_err(|e| match e {
             ConsentError::NotFound => ConsentError::OfferNotOpen,
             other => other,
@@ -134,7 +143,6 @@ pub fn accept(
                     consent_id: &id,
                     status: "active",
                     event: Action::ConsentGranted.as_str(),
-                    citizen_id,
                     subject_pseudonym: &pseudonym,
                     company: &company,
                     offer: &offer,
@@ -241,7 +249,6 @@ fn transition(
                 consent_id: &current.id,
                 status,
                 event: action.as_str(),
-                citizen_id: &current.citizen_id,
                 subject_pseudonym: &current.subject,
                 company: &company,
                 offer,
@@ -310,6 +317,51 @@ pub fn change(
     })?;
     outcome?;
     get_for_citizen(conn, citizen_id, consent_id)
+}
+
+/// Ends every live consent of the citizen (revoked, or expired if its time is up), each with its
+/// leaf and receipt and its reservation released, inside the caller's transaction (which holds
+/// the append lock). For account deletion.
+pub(crate) fn end_all_in_transaction(
+    conn: &mut DbConnection,
+    signer: &TokenSigner,
+    citizen_id: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, ConsentError> {
+    let now = now.trunc_subsecs(6);
+    let live: Vec<ConsentRow> = consents::table
+        .filter(consents::citizen_id.eq(citizen_id))
+        .filter(consents::status.eq_any(["active", "paused"]))
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    for current in &live {
+        let offer = get_offer(conn, &current.offer_id)?;
+        if current.expires_at.and_utc() <= now {
+            transition(
+                conn,
+                signer,
+                current,
+                &offer,
+                "expired",
+                Action::ConsentExpired,
+                Actor::system(),
+                now,
+            )?;
+        } else {
+            let actor = Actor::new("citizen", citizen_id);
+            transition(
+                conn,
+                signer,
+                current,
+                &offer,
+                "revoked",
+                Action::ConsentRevoked,
+                actor,
+                now,
+            )?;
+        }
+    }
+    Ok(live.len())
 }
 
 /// Expires every live consent whose time is up (the server runs it every minute), releasing

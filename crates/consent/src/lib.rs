@@ -21,11 +21,18 @@ pub mod receipts;
 
 pub use error::{ConsentError, NotLive};
 
-/// Months-long strings are refused: every free-text field has a bound.
+/// Every free-text field has a bound, and no control characters but line breaks and tabs
+/// (PostgreSQL refuses NUL in text; the others have no business in a name or a reason).
 pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result<String, ConsentError> {
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > max {
         return Err(ConsentError::invalid(field, format!("must be 1 to {max} characters")));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ConsentError::invalid(field, "must not contain control characters"));
     }
     Ok(trimmed.to_owned())
 }

@@ -46,7 +46,8 @@ pub struct Receipt {
     pub status: String,
     /// What happened: `consent.granted`, `consent.paused`, …
     pub event: String,
-    /// The citizen (PII principal), by account id.
+    /// The citizen (PII principal), by the recipient's pseudonym: never the account id, so two
+    /// companies shown receipts cannot join them on it.
     pub subject: String,
     /// The information bank that holds the data and records the consent.
     pub controller: Party,
@@ -74,7 +75,6 @@ pub struct ReceiptInput<'a> {
     pub consent_id: &'a str,
     pub status: &'a str,
     pub event: &'a str,
-    pub citizen_id: &'a str,
     pub subject_pseudonym: &'a str,
     pub company: &'a Company,
     pub offer: &'a Offer,
@@ -99,7 +99,7 @@ pub fn build(input: &ReceiptInput<'_>, now: DateTime<Utc>) -> Receipt {
         consent_id: input.consent_id.to_owned(),
         status: input.status.to_owned(),
         event: input.event.to_owned(),
-        subject: input.citizen_id.to_owned(),
+        subject: input.subject_pseudonym.to_owned(),
         controller: Party {
             id: "infobank".to_owned(),
             name: "infobank (information bank)".to_owned(),

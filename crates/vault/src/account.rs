@@ -68,20 +68,31 @@ pub fn export(
 /// anywhere the server can reach no longer opens. The email is free for a new sign-up. The audit
 /// leaf keeps only the account id.
 pub fn delete_account(conn: &mut DbConnection, citizen_id: &str, now: DateTime<Utc>) -> Result<(), VaultError> {
+    write_transaction(conn, |conn| {
+        infobank_audit::lock_appends(conn)?;
+        delete_account_in_transaction(conn, citizen_id, now)
+    })
+}
+
+/// [`delete_account`] inside the caller's transaction (which must hold the audit append lock, so
+/// that nothing can refer to the account between the caller's checks and the deletion).
+pub fn delete_account_in_transaction(
+    conn: &mut DbConnection,
+    citizen_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), VaultError> {
     let event =
         AuditEvent::new(Action::AccountDeleted, Actor::new("citizen", citizen_id)).object("account", citizen_id);
-    write_transaction(conn, |conn| {
-        diesel::delete(vault_records::table.filter(vault_records::citizen_id.eq(citizen_id))).execute(conn)?;
-        let deleted = diesel::delete(
-            accounts::table
-                .filter(accounts::id.eq(citizen_id))
-                .filter(accounts::role.eq("citizen")),
-        )
-        .execute(conn)?;
-        if deleted != 1 {
-            return Err(VaultError::NotFound);
-        }
-        append(conn, &event, now)?;
-        Ok(())
-    })
+    diesel::delete(vault_records::table.filter(vault_records::citizen_id.eq(citizen_id))).execute(conn)?;
+    let deleted = diesel::delete(
+        accounts::table
+            .filter(accounts::id.eq(citizen_id))
+            .filter(accounts::role.eq("citizen")),
+    )
+    .execute(conn)?;
+    if deleted != 1 {
+        return Err(VaultError::NotFound);
+    }
+    append(conn, &event, now)?;
+    Ok(())
 }

@@ -383,10 +383,9 @@ impl From<infobank_coins::CoinsError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "insufficient_coins", "Conflict")
                     .detail(format!("the balance is {balance} coins; {needed} were asked for"))
             }
-            C::OfferNotFunded { balance, needed } => Self::new(StatusCode::CONFLICT, "offer_not_funded", "Conflict")
-                .detail(format!(
-                    "the company cannot fund this offer's reward ({needed} coins; it holds {balance})"
-                )),
+            // Not the company's balance: a citizen sees this answer.
+            C::OfferNotFunded { .. } => Self::new(StatusCode::CONFLICT, "offer_not_funded", "Conflict")
+                .detail("the company cannot fund this offer's reward right now"),
             C::IdempotencyConflict => Self::new(StatusCode::CONFLICT, "idempotency_key_reused", "Conflict")
                 .detail("this idempotency_key was used for a different request"),
             C::InvalidAmount(message) => field("amount", "range", message),

@@ -65,12 +65,14 @@ pub async fn apply(state: Data<AppState>, body: Json<CompanyApplication>) -> Res
     };
     let now = crate::clock::now();
     let (company, creds) = state.db(move |conn, _| companies::apply(conn, &app, now)).await?;
-    Ok(HttpResponse::Created().json(Applied {
-        id: company.id,
-        status: company.status.as_str().to_owned(),
-        client_id: creds.client_id,
-        client_secret: creds.client_secret,
-    }))
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Applied {
+            id: company.id,
+            status: company.status.as_str().to_owned(),
+            client_id: creds.client_id,
+            client_secret: creds.client_secret,
+        }))
 }
 
 /// A company as listed.
@@ -148,15 +150,17 @@ pub struct NewSecret {
 
 /// Rotate the client secret.
 #[utoipa::path(post, path = "/api/v1/companies/me/secret", tag = "companies", security(("company" = [])), responses((status = 200, body = NewSecret)))]
-pub async fn rotate_secret(state: Data<AppState>, who: Authenticated<Company>) -> Result<Json<NewSecret>, ApiError> {
+pub async fn rotate_secret(state: Data<AppState>, who: Authenticated<Company>) -> Result<HttpResponse, ApiError> {
     let now = crate::clock::now();
     let creds = state
         .db(move |conn, _| companies::rotate_secret(conn, &who.account_id, now))
         .await?;
-    Ok(Json(NewSecret {
-        client_id: creds.client_id,
-        client_secret: creds.client_secret,
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(NewSecret {
+            client_id: creds.client_id,
+            client_secret: creds.client_secret,
+        }))
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -237,7 +241,7 @@ pub async fn token(
     state: Data<AppState>,
     req: HttpRequest,
     form: Form<TokenRequest>,
-) -> Result<Json<CompanyToken>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     if form.grant_type != "client_credentials" {
         return Err(ApiError::bad_request(
             "unsupported_grant_type",
@@ -263,9 +267,12 @@ pub async fn token(
             crate::clock::now(),
         )
         .map_err(ApiError::internal)?;
-    Ok(Json(CompanyToken {
-        access_token: issued.token,
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-    }))
+    // RFC 6749 §5.1: token responses are not to be cached.
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(CompanyToken {
+            access_token: issued.token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+        }))
 }

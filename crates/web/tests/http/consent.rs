@@ -489,7 +489,47 @@ fn the_authorisation_matrix_holds_over_http(app: &TestApp) {
         Some(json!({"offer_id": costly})),
     )
     .assert_problem(409, "offer_not_funded");
+
+    // Deleting the account revokes its live consents in the same transaction and gives the
+    // company its reserved reward back; the deleted account's token can no longer consent.
+    let carol = citizen(app);
+    let held_before = {
+        let conn = &mut *app.pool.get().unwrap();
+        infobank_coins::ledger::balance(conn, infobank_coins::Account::Company(&acme.id)).unwrap()
+    };
+    let second = approved_offer(app, &operator, &acme, &["residence"], 7);
+    let granted = send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &carol,
+        Some(json!({"offer_id": second})),
+    )
+    .json();
+    let carol_consent = granted["consent"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(send(app, "DELETE", "/api/v1/me", &carol, None).status, 204);
+    send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &carol,
+        Some(json!({"offer_id": offer})),
+    )
+    .assert_problem(404, "not_found");
+    send(
+        app,
+        "GET",
+        &format!("/api/v1/consents/{carol_consent}/data"),
+        &acme.token,
+        None,
+    )
+    .assert_problem(404, "not_found");
     let conn = &mut *app.pool.get().unwrap();
+    assert_eq!(
+        infobank_coins::ledger::balance(conn, infobank_coins::Account::Company(&acme.id)).unwrap(),
+        held_before,
+        "the reservation went back to the company"
+    );
     infobank_coins::ledger::check_books(conn).unwrap();
 }
 
