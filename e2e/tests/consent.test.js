@@ -13,9 +13,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useApp, withPage } from '../lib/server.js';
-import { citizenSignedIn, clickAndWait, describePage, htmlLang, pathOf, signIn, textOf, visit } from '../lib/portal.js';
+import { PASSWORD, citizenSignedIn, clickAndWait, describePage, htmlLang, pathOf, signIn, textOf, uniqueEmail, visit } from '../lib/portal.js';
 import { openCategory, openMyData, saveRecord } from '../lib/mydata.js';
 import { fundCompany, openCoins, readCoins } from '../lib/coins.js';
+import { createStaff, runCli } from '../lib/staff.js';
 import {
   COMPANY_APPLY_PATH,
   COMPANY_PATH,
@@ -236,6 +237,22 @@ test('consent: apply, approve, offer, accept, disclose, coins, revoke', async (t
     assert.ok(row, `the offer on the dashboard: ${JSON.stringify(offers)}`);
     assert.equal(row.status, 'approved');
     assert.deepEqual([row.consents, row.live, row.disclosures], [1, 0, 1], `consents, live, disclosures: ${JSON.stringify(row)}`);
+
+    // After the scenario a regulator verifies the whole log over HTTP, and the ledger balances.
+    const regulator = uniqueEmail('fsa');
+    await createStaff(app, 'regulator', regulator, PASSWORD);
+    const login = await fetch(`${app.base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: regulator, password: PASSWORD }),
+    });
+    assert.equal(login.status, 200, 'the regulator signs in');
+    const { access_token: regulatorToken } = await login.json();
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // tree heads are signed at most once a second
+    const verified = await runCli(app, ['audit', 'verify', '--url', app.base, '--token', regulatorToken]);
+    assert.match(verified.stdout, /^valid: \d+ entries/, `audit verify --url: ${verified.stdout}`);
+    const books = await runCli(app, ['coins', 'check']);
+    assert.match(books.stdout, /^ledger balances: /, `coins check: ${books.stdout}`);
   });
 });
 
