@@ -237,7 +237,13 @@ fn to_key32(path: &Path, bytes: &[u8]) -> Result<[u8; 32], KeyError> {
     })
 }
 
+/// Creates the key directory private to the service user (0700). An existing directory is left
+/// as the operator set it up, e.g. a read-only Kubernetes Secret mount: each key file's own mode
+/// is still checked when it is read.
 fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     #[cfg(unix)]
     {
@@ -316,6 +322,23 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt as _;
+
+    /// A directory the operator provides (a Kubernetes Secret mount is read-only and not 0700) is
+    /// used as it is: its mode is not touched, and its key files load.
+    #[test]
+    fn an_existing_key_directory_is_used_as_set_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = KeyRing::load_or_create(tmp.path()).unwrap();
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let again = KeyRing::load_or_create(tmp.path()).unwrap();
+        assert_eq!(again.signing_key_id(), first.signing_key_id());
+        let mode = fs::metadata(tmp.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "left as the operator set it up");
+        // A new directory is created private.
+        let fresh = tmp.path().join("new-keys");
+        KeyRing::load_or_create(&fresh).unwrap();
+        assert_eq!(fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o700);
+    }
 
     #[test]
     fn first_start_creates_private_files_and_second_start_loads_them() {
