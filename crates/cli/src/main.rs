@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod coins;
 mod company;
 mod keys;
@@ -30,6 +31,12 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the SQLite database, consistently, while the server runs (keys are backed up apart).
+    Backup {
+        /// The new file to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Manage staff accounts.
     Admin {
         #[command(subcommand)]
@@ -68,6 +75,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { listen } => serve::run(listen),
         Command::Migrate => setup::migrate_only(),
+        Command::Backup { out } => backup::run(out),
         Command::Admin { command } => admin::run(command),
         Command::Keys { command } => keys::run(command),
         Command::Coins { command } => coins::run(command),

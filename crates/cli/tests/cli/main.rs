@@ -14,6 +14,7 @@ use infobank_testkit::TestDb;
 use serde_json::{Value, json};
 
 mod audit;
+mod backup;
 mod coins;
 mod keys;
 
