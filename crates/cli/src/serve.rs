@@ -20,8 +20,14 @@ pub fn run(listen: Option<String>) -> Result<(), CliError> {
         .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", ready.config.listen)))?;
     let bound = listener.local_addr().map_err(|e| CliError::Other(e.to_string()))?;
     let database = ready.pool.url().to_string();
-    let state =
-        AppState::new(ready.pool, ready.keys, ready.config.json_limit).map_err(|e| CliError::Other(e.to_string()))?;
+    let limits = ready.config.rate_limits;
+    let state = AppState::new(ready.pool, ready.keys, ready.config.json_limit)
+        .map_err(|e| CliError::Other(e.to_string()))?
+        .with_limits(infobank_web::limits::RateLimits::from_rates(
+            limits.login_per_minute,
+            limits.token_per_minute,
+            limits.disclosures_per_second,
+        ));
     let options = ServerOptions {
         workers: None,
         handle_signals: true,

@@ -22,6 +22,16 @@ pub struct Config {
     /// The reward policy to publish: the defaults with the `[rewards]` table of the file applied
     /// (docs/rewards.md). Publishing different parameters creates a new policy version.
     pub rewards: RewardPolicy,
+    /// Sign-in and token requests per minute per client address, disclosures per second per
+    /// company (0 turns a limit off).
+    pub rate_limits: RateLimitConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub login_per_minute: u32,
+    pub token_per_minute: u32,
+    pub disclosures_per_second: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -42,6 +52,9 @@ struct FileConfig {
     pool_size: Option<u32>,
     json_limit: Option<usize>,
     rewards: Option<PolicyOverrides>,
+    rate_limit_login: Option<u32>,
+    rate_limit_token: Option<u32>,
+    rate_limit_disclosure: Option<u32>,
 }
 
 impl Config {
@@ -116,6 +129,17 @@ impl Config {
             message: e.to_string(),
         })?;
 
+        let rate_limits = RateLimitConfig {
+            login_per_minute: parse_number(&env, "INFOBANK_RATE_LIMIT_LOGIN", file.rate_limit_login, 60)?,
+            token_per_minute: parse_number(&env, "INFOBANK_RATE_LIMIT_TOKEN", file.rate_limit_token, 60)?,
+            disclosures_per_second: parse_number(
+                &env,
+                "INFOBANK_RATE_LIMIT_DISCLOSURE",
+                file.rate_limit_disclosure,
+                100,
+            )?,
+        };
+
         Ok(Self {
             listen,
             data_dir,
@@ -124,6 +148,7 @@ impl Config {
             pool_size,
             json_limit,
             rewards,
+            rate_limits,
         })
     }
 }

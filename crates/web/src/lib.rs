@@ -7,6 +7,7 @@ pub mod background;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 mod observe;
 pub mod openapi;

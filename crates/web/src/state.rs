@@ -7,6 +7,7 @@ use infobank_crypto::{Ed25519Signer, KeyRing, TokenSigner};
 use infobank_db::{DbConnection, Pool};
 
 use crate::error::ApiError;
+use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::portal::i18n::Catalogue;
 
@@ -20,6 +21,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub catalogue: Arc<Catalogue>,
     pub json_limit: usize,
+    pub limits: Arc<RateLimits>,
 }
 
 impl AppState {
@@ -34,7 +36,14 @@ impl AppState {
             metrics: Metrics::new().map_err(|e| StateError(e.to_string()))?,
             catalogue: Arc::new(Catalogue::load().map_err(StateError)?),
             json_limit,
+            limits: Arc::new(RateLimits::from_rates(60, 60, 100)),
         })
+    }
+
+    /// The same state with these rate limits (the defaults are the configuration's defaults).
+    pub fn with_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = Arc::new(limits);
+        self
     }
 
     /// Runs blocking database work on the blocking thread pool with one pooled connection.

@@ -236,12 +236,14 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
         (status = 400, description = "unsupported_grant_type", body = crate::error::Problem),
         (status = 401, description = "invalid_client", body = crate::error::Problem),
         (status = 403, description = "company_not_approved", body = crate::error::Problem),
+        (status = 429, description = "rate_limited, with Retry-After", body = crate::error::Problem),
     ))]
 pub async fn token(
     state: Data<AppState>,
     req: HttpRequest,
     form: Form<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    crate::limits::enforce(state.limits.token.as_ref(), &crate::api::session::client_address(&req))?;
     if form.grant_type != "client_credentials" {
         return Err(ApiError::bad_request(
             "unsupported_grant_type",

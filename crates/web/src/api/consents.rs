@@ -151,6 +151,7 @@ pub async fn held(
     (status = 200, body = Object),
     (status = 403, description = "consent_revoked, consent_paused, consent_expired, company_suspended, quota_exceeded, …", body = crate::error::Problem),
     (status = 404, description = "a consent this company does not hold", body = crate::error::Problem),
+    (status = 429, description = "rate_limited (per company), with Retry-After", body = crate::error::Problem),
 ))]
 pub async fn data(
     state: Data<AppState>,

@@ -463,6 +463,31 @@ fn portal_language_follows_cookie_then_accept_language(app: &TestApp) {
     app.get("/lang/fr").assert_problem(404, "not_found");
 }
 
+/// Per client address, 60 sign-in attempts a minute (the default), whatever the email (the
+/// per-email throttle is separate): after the burst the next attempt is refused with Retry-After.
+fn sign_in_is_rate_limited_per_client_address(app: &TestApp) {
+    let attempt = |n: usize| {
+        app.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": format!("nobody{n}@example.jp"), "password": "wrong password here"}),
+        )
+    };
+    let mut allowed = 0;
+    let refused = loop {
+        let r = attempt(allowed);
+        if r.status != 401 {
+            break r;
+        }
+        allowed += 1;
+        assert!(allowed < 120, "no limit after {allowed} attempts");
+    };
+    // 60 at once, plus the few the bucket refilled while the attempts ran.
+    assert!((60..70).contains(&allowed), "{allowed} attempts passed");
+    refused.assert_problem(429, "rate_limited");
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+}
+
 app_tests!(
     service_endpoints_answer,
     metrics_count_requests_by_route_and_status,
@@ -476,4 +501,5 @@ app_tests!(
     portal_sign_in_and_out_with_session_and_csrf,
     portal_sign_up_shows_inline_errors_and_then_succeeds,
     portal_language_follows_cookie_then_accept_language,
+    sign_in_is_rate_limited_per_client_address,
 );
