@@ -1,16 +1,18 @@
-//! Load script for the disclosure endpoint (docs/performance.md):
+//! Load script for disclosures and entrusts (docs/performance.md):
 //!
 //! ```sh
-//! cargo build --release -p infobank
-//! cargo run --release -p infobank --example disclosure_load -- [--database-url postgres://…] [--seconds 10]
+//! cargo build --release -p infobank --example disclosure_load
+//! ./target/release/examples/disclosure_load [--database-url postgres://…] [--nodes 2] [--seconds 10]
 //! ```
 //!
 //! Starts the release server on a fresh data directory (SQLite by default, durable:
 //! `synchronous=FULL`; or the given PostgreSQL database, which it migrates), seeds an approved
 //! company, a funded periodic offer and 100 citizens who consented, then for concurrency 4, 16
 //! and 64 sends `GET /api/v1/consents/{id}/data` (each one a durable transaction with its audit
-//! leaf) and, as the framework's ceiling, `GET /healthz`, for `--seconds` each. Prints requests
-//! per second and p50/p99 latency.
+//! leaf), `POST /api/v1/me/records` (an entrust) and, as the framework's ceiling, `GET /healthz`,
+//! for `--seconds` each. With `--nodes N` (PostgreSQL only) it starts N servers on the same
+//! database and keys and spreads the client threads over them. Prints requests per second and
+//! p50/p99 latency.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,7 +22,7 @@
 )] // a load script: it reads the clock and fails loudly
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -66,35 +68,44 @@ fn login(agent: &ureq::Agent, base: &str, email: &str) -> String {
         .to_owned()
 }
 
-/// Runs `concurrency` threads against `path(i)` for `seconds`; returns (requests/s, p50, p99).
-fn run(
-    base: &str,
-    token: &str,
-    concurrency: usize,
-    seconds: u64,
-    paths: &[String],
-) -> (f64, Duration, Duration, usize) {
+/// One request of the mix: GET or POST, path, bearer token, JSON body.
+struct Req {
+    post: bool,
+    path: String,
+    token: String,
+    body: Option<Value>,
+}
+
+/// Runs `concurrency` threads for `seconds`, thread `t` sending to node `t % nodes` and cycling
+/// through `reqs`; returns (requests/s, p50, p99, errors).
+fn run(bases: &[String], concurrency: usize, seconds: u64, reqs: &[Req]) -> (f64, Duration, Duration, usize) {
     let stop = AtomicBool::new(false);
     let started = Instant::now();
     let (latencies, errors): (Vec<Vec<Duration>>, Vec<usize>) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..concurrency)
             .map(|t| {
                 let stop = &stop;
+                let base = &bases[t % bases.len()];
                 s.spawn(move || {
                     let agent = ureq::AgentBuilder::new().build();
                     let mut lat = Vec::new();
                     let mut errors = 0;
                     let mut i = t;
                     while !stop.load(Ordering::Relaxed) {
-                        let url = format!("{base}{}", paths[i % paths.len()]);
+                        let req = &reqs[i % reqs.len()];
                         i += concurrency;
+                        let url = format!("{base}{}", req.path);
+                        let auth = format!("Bearer {}", req.token);
                         let begin = Instant::now();
-                        let ok = agent
-                            .get(&url)
-                            .set("Authorization", &format!("Bearer {token}"))
-                            .call()
-                            .map(|r| r.into_string().is_ok())
-                            .unwrap_or(false);
+                        let result = if req.post {
+                            agent
+                                .post(&url)
+                                .set("Authorization", &auth)
+                                .send_json(req.body.clone().unwrap_or(Value::Null))
+                        } else {
+                            agent.get(&url).set("Authorization", &auth).call()
+                        };
+                        let ok = result.map(|r| r.into_string().is_ok()).unwrap_or(false);
                         lat.push(begin.elapsed());
                         errors += usize::from(!ok);
                     }
@@ -113,18 +124,50 @@ fn run(
     (all.len() as f64 / elapsed, pct(0.50), pct(0.99), errors.iter().sum())
 }
 
+fn start_node(env: &[(String, String)], data: &std::path::Path, agent: &ureq::Agent) -> (Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .envs(env.iter().cloned())
+        .env("INFOBANK_DATA_DIR", data)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent.get(&format!("{base}/readyz")).call().is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, base)
+}
+
 fn main() {
     let seconds: u64 = arg("--seconds").map_or(10, |s| s.parse().unwrap());
     let database_url = arg("--database-url");
+    let node_count: usize = arg("--nodes").map_or(1, |s| s.parse().unwrap());
+    assert!(
+        node_count == 1 || database_url.is_some(),
+        "several nodes need --database-url (PostgreSQL)"
+    );
     let dir = tempfile::tempdir().unwrap();
-    let mut env: Vec<(String, String)> = vec![(
-        "INFOBANK_DATA_DIR".into(),
-        dir.path().join("data").display().to_string(),
-    )];
+    // Every node shares the keys (and, on PostgreSQL, the database).
+    let mut env: Vec<(String, String)> = vec![
+        (
+            "INFOBANK_DATA_DIR".into(),
+            dir.path().join("node0").display().to_string(),
+        ),
+        ("INFOBANK_KEY_DIR".into(), dir.path().join("keys").display().to_string()),
+        ("INFOBANK_POOL_SIZE".into(), "32".into()),
+        ("RUST_LOG".into(), "warn".into()),
+    ];
     if let Some(url) = &database_url {
         env.push(("INFOBANK_DATABASE_URL".into(), url.clone()));
     }
-    env.push(("INFOBANK_POOL_SIZE".into(), "32".into()));
     // The load comes from one address and one company: the per-client limits would measure
     // themselves, not the disclosure path.
     for limit in [
@@ -134,13 +177,6 @@ fn main() {
     ] {
         env.push((limit.into(), "0".into()));
     }
-    env.push(("RUST_LOG".into(), "warn".into()));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
 
     let mut create = Command::new(bin())
         .args(["admin", "create-operator", "--email", "load-op@example.jp"])
@@ -156,28 +192,24 @@ fn main() {
         .write_all(format!("{PASSWORD}\n").as_bytes())
         .unwrap();
     assert!(create.wait().unwrap().success());
-    let mut server = Command::new(bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .envs(env.clone())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
     let agent = ureq::AgentBuilder::new().build();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while agent.get(&format!("{base}/readyz")).call().is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(100));
+    let mut servers = Vec::new();
+    let mut bases = Vec::new();
+    for n in 0..node_count {
+        let (child, base) = start_node(&env, &dir.path().join(format!("node{n}")), &agent);
+        servers.push(child);
+        bases.push(base);
     }
+    let base = bases[0].clone();
 
     eprintln!("seeding: a company, an offer, {CITIZENS} citizens with consents…");
     let operator = login(&agent, &base, "load-op@example.jp");
-    let corporate = "1180301018771";
     let applied = post(
         &agent,
         &format!("{base}/api/v1/companies"),
         None,
         json!({
-        "legal_name": "Load K.K.", "corporate_number": corporate, "contact_email": "dpo@load.example.jp",
+        "legal_name": "Load K.K.", "corporate_number": "1180301018771", "contact_email": "dpo@load.example.jp",
         "privacy_policy_url": "https://load.example.jp/p",
         "security_certification": {"kind": "ISMS", "id": "IS 1", "expires_on": "2099-01-01"}}),
     );
@@ -226,7 +258,9 @@ fn main() {
         Some(&operator),
         json!({"reason": "load"}),
     );
-    let mut paths = Vec::new();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let mut disclosures = Vec::new();
+    let mut entrusts = Vec::new();
     for n in 0..CITIZENS {
         let email = format!("load{n}@example.jp");
         post(
@@ -243,38 +277,52 @@ fn main() {
             json!({"category": "residence",
             "data": {"prefecture": "Tokyo", "city": "Chiyoda", "postal_code": "100-0001"}}),
         );
-        post(
-            &agent,
-            &format!("{base}/api/v1/me/records"),
-            Some(&token),
-            json!({"category": "daily_mood",
-            "data": {"date": chrono::Utc::now().date_naive().to_string(), "score": 4, "note": "ok"}}),
-        );
+        let mood = json!({"category": "daily_mood", "data": {"date": today, "score": 4, "note": "ok"}});
+        post(&agent, &format!("{base}/api/v1/me/records"), Some(&token), mood.clone());
         let granted = post(
             &agent,
             &format!("{base}/api/v1/me/consents"),
             Some(&token),
             json!({"offer_id": offer}),
         );
-        paths.push(format!(
-            "/api/v1/consents/{}/data",
-            granted["consent"]["id"].as_str().unwrap()
-        ));
+        disclosures.push(Req {
+            post: false,
+            path: format!("/api/v1/consents/{}/data", granted["consent"]["id"].as_str().unwrap()),
+            token: company_token.clone(),
+            body: None,
+        });
+        entrusts.push(Req {
+            post: true,
+            path: "/api/v1/me/records".into(),
+            token,
+            body: Some(mood),
+        });
     }
-    let health = vec!["/healthz".to_owned()];
+    let health = vec![Req {
+        post: false,
+        path: "/healthz".into(),
+        token: String::new(),
+        body: None,
+    }];
     let backend = if database_url.is_some() { "postgres" } else { "sqlite" };
-    println!("| backend | endpoint | concurrency | requests/s | p50 | p99 | errors |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| backend | nodes | endpoint | concurrency | requests/s | p50 | p99 | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
     for concurrency in [4, 16, 64] {
-        for (name, list) in [("disclosure", &paths), ("/healthz", &health)] {
-            let (rps, p50, p99, errors) = run(&base, &company_token, concurrency, seconds, list);
+        for (name, list) in [
+            ("disclosure", &disclosures),
+            ("entrust", &entrusts),
+            ("/healthz", &health),
+        ] {
+            let (rps, p50, p99, errors) = run(&bases, concurrency, seconds, list);
             println!(
-                "| {backend} | {name} | {concurrency} | {rps:.0} | {:.2} ms | {:.2} ms | {errors} |",
+                "| {backend} | {node_count} | {name} | {concurrency} | {rps:.0} | {:.2} ms | {:.2} ms | {errors} |",
                 p50.as_secs_f64() * 1e3,
                 p99.as_secs_f64() * 1e3
             );
         }
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    for mut server in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
 }
