@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::context::PortalContext;
 use super::forms::t_owned;
 use super::i18n::Messages;
-use super::pages::{Layout, csrf_refused, error_page, render};
+use super::pages::{Layout, csrf_refused, error_page, refuse, render};
 use crate::error::ApiError;
 
 const PAGE_SIZE: i64 = 25;
@@ -31,17 +31,6 @@ const SOURCES: [(Reason, &str); 3] = [
     (Reason::BreadthBonus, "#1e6b3a"),
     (Reason::OfferReward, "#b25e09"),
 ];
-
-fn account_with_role(ctx: &PortalContext, role: Role) -> Option<String> {
-    ctx.account.as_ref().filter(|a| a.role == role).map(|a| a.id.clone())
-}
-
-fn refuse(ctx: &PortalContext) -> HttpResponse {
-    match ctx.account {
-        None => ctx.redirect("/signin").finish(),
-        Some(_) => error_page(ctx, StatusCode::FORBIDDEN, "error.forbidden_title", "error.forbidden"),
-    }
-}
 
 fn fill(template: &str, values: &[(&str, String)]) -> String {
     values.iter().fold(template.to_owned(), |text, (name, value)| {
@@ -310,7 +299,7 @@ async fn coins_page(
 }
 
 pub async fn index(ctx: PortalContext, query: Query<CoinsQuery>) -> Result<HttpResponse, ApiError> {
-    let Some(citizen) = account_with_role(&ctx, Role::Citizen) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let CoinsQuery { before, notice } = query.into_inner();
@@ -338,7 +327,7 @@ pub async fn redeem_submit(ctx: PortalContext, form: Form<RedeemForm>) -> Result
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(citizen) = account_with_role(&ctx, Role::Citizen) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let RedeemForm {
@@ -445,7 +434,7 @@ struct OperatorCoinsPage<'a> {
 }
 
 async fn operator_page(ctx: &PortalContext, company: Option<String>) -> Result<HttpResponse, ApiError> {
-    if account_with_role(ctx, Role::Operator).is_none() {
+    if ctx.account_id_as(Role::Operator).is_none() {
         return Ok(refuse(ctx));
     }
     let (list, selected) = ctx

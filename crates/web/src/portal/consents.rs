@@ -21,25 +21,11 @@ use serde::Deserialize;
 use super::context::PortalContext;
 use super::forms::{display_value, t_owned};
 use super::i18n::{Lang, Messages};
-use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, render};
+use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, refuse, render};
 use crate::error::ApiError;
 
 /// A consent this close to its end gets a notice on the dashboard.
 const EXPIRY_NOTICE_DAYS: i64 = 14;
-
-fn citizen_id(ctx: &PortalContext) -> Option<String> {
-    ctx.account
-        .as_ref()
-        .filter(|a| a.role == Role::Citizen)
-        .map(|a| a.id.clone())
-}
-
-fn refuse(ctx: &PortalContext) -> HttpResponse {
-    match ctx.account {
-        None => ctx.redirect("/signin").finish(),
-        Some(_) => error_page(ctx, StatusCode::FORBIDDEN, "error.forbidden_title", "error.forbidden"),
-    }
-}
 
 fn date(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
@@ -111,7 +97,7 @@ struct OffersPage<'a> {
 
 /// The inbox: every open offer.
 pub async fn inbox(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
-    if citizen_id(&ctx).is_none() {
+    if ctx.account_id_as(Role::Citizen).is_none() {
         return Ok(refuse(&ctx));
     }
     let list = ctx
@@ -193,7 +179,7 @@ fn preview_view(
 }
 
 async fn offer_page(ctx: &PortalContext, id: String, error: Option<&'static str>) -> Result<HttpResponse, ApiError> {
-    let Some(citizen) = citizen_id(ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(ctx));
     };
     let now = crate::clock::now();
@@ -243,7 +229,7 @@ pub async fn accept(ctx: PortalContext, id: Path<String>, form: Form<CsrfOnly>) 
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let offer_id = id.into_inner();
@@ -324,7 +310,7 @@ fn consent_row(ctx: &PortalContext, s: ConsentSummary, now: DateTime<Utc>) -> Co
 
 /// The consents dashboard.
 pub async fn dashboard(ctx: PortalContext, query: Query<NoticeQuery>) -> Result<HttpResponse, ApiError> {
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let list = ctx.state.db(move |conn, _| consents::dashboard(conn, &citizen)).await?;
@@ -367,7 +353,7 @@ pub async fn change(
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let (id, action) = path.into_inner();
@@ -414,7 +400,7 @@ struct ReceiptPage<'a> {
 
 /// The consent's latest receipt: the signed JWS and the record it carries.
 pub async fn receipt(ctx: PortalContext, id: Path<String>) -> Result<HttpResponse, ApiError> {
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let id = id.into_inner();
@@ -469,7 +455,7 @@ struct DisclosuresPage<'a> {
 
 /// Who received what, when, under which consent.
 pub async fn disclosures(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let list: Vec<DisclosureRecord> = ctx

@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
-use infobank_accounts::{Account, find_session};
+use infobank_accounts::{Account, Role, find_session};
 use infobank_crypto::hashing::constant_time_eq;
 
 use super::i18n::{LANG_COOKIE, Lang, Messages};
@@ -101,6 +101,11 @@ impl PortalContext {
 
     pub fn secure(&self) -> bool {
         self.secure
+    }
+
+    /// The signed-in account's id if it has `role`.
+    pub fn account_id_as(&self, role: Role) -> Option<String> {
+        self.account.as_ref().filter(|a| a.role == role).map(|a| a.id.clone())
     }
 }
 

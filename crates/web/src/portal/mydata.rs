@@ -19,24 +19,10 @@ use serde_json::Value;
 
 use super::context::{PortalContext, SESSION_COOKIE, cookie};
 use super::forms::{FieldView, display_value, field_views, form_to_data, t_owned};
-use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, render};
+use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, refuse, render};
 use crate::error::ApiError;
 
 const PAGE_SIZE: i64 = 50;
-
-fn citizen_id(ctx: &PortalContext) -> Option<String> {
-    ctx.account
-        .as_ref()
-        .filter(|a| a.role == Role::Citizen)
-        .map(|a| a.id.clone())
-}
-
-fn refuse(ctx: &PortalContext) -> HttpResponse {
-    match ctx.account {
-        None => ctx.redirect("/signin").finish(),
-        Some(_) => error_page(ctx, StatusCode::FORBIDDEN, "error.forbidden_title", "error.forbidden"),
-    }
-}
 
 fn sensitivity_key(s: Sensitivity) -> &'static str {
     match s {
@@ -68,7 +54,7 @@ struct IndexPage<'a> {
 }
 
 pub async fn index(ctx: PortalContext, query: Query<NoticeQuery>) -> Result<HttpResponse, ApiError> {
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let counts: HashMap<String, i64> = ctx
@@ -184,7 +170,7 @@ async fn category_page(
     notice: Option<&'static str>,
     input: PageInput,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(citizen) = citizen_id(ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(ctx));
     };
     let name = cat.name;
@@ -234,7 +220,7 @@ pub async fn show_category(
     name: Path<String>,
     query: Query<NoticeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if citizen_id(&ctx).is_none() {
+    if ctx.account_id_as(Role::Citizen).is_none() {
         return Ok(refuse(&ctx));
     }
     let Some(cat) = category(&name) else {
@@ -245,14 +231,14 @@ pub async fn show_category(
 }
 
 pub async fn edit_form(ctx: PortalContext, path: Path<(String, String)>) -> Result<HttpResponse, ApiError> {
-    if citizen_id(&ctx).is_none() {
+    if ctx.account_id_as(Role::Citizen).is_none() {
         return Ok(refuse(&ctx));
     }
     let (name, id) = path.into_inner();
     let Some(cat) = category(&name) else {
         return Ok(not_found(&ctx));
     };
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let record_id = id.clone();
@@ -339,7 +325,7 @@ pub async fn create(
     let Some(cat) = category(&name) else {
         return Ok(not_found(&ctx));
     };
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let data = form_to_data(cat, &form);
@@ -364,7 +350,7 @@ pub async fn update(
     let Some(cat) = category(&name) else {
         return Ok(not_found(&ctx));
     };
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let data = form_to_data(cat, &form);
@@ -386,7 +372,7 @@ pub async fn delete(
         return Ok(csrf_refused(&ctx));
     }
     let (name, id) = path.into_inner();
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let now = crate::clock::now();
@@ -413,7 +399,7 @@ pub async fn upload_page(ctx: PortalContext) -> HttpResponse {
 }
 
 pub async fn export(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let now = crate::clock::now();
@@ -470,7 +456,7 @@ pub async fn upload(ctx: PortalContext, mut multipart: Multipart) -> Result<Http
     if !ctx.csrf_matches(&csrf) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     let now = crate::clock::now();
@@ -527,7 +513,7 @@ struct DeletePage<'a> {
 }
 
 pub async fn delete_account_form(ctx: PortalContext) -> HttpResponse {
-    if citizen_id(&ctx).is_none() {
+    if ctx.account_id_as(Role::Citizen).is_none() {
         return refuse(&ctx);
     }
     render(
@@ -552,7 +538,7 @@ pub async fn delete_account(ctx: PortalContext, form: Form<DeleteAccountForm>) -
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(citizen) = citizen_id(&ctx) else {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
     if form.confirm.trim() != "DELETE" {

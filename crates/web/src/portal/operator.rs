@@ -13,22 +13,8 @@ use serde::Deserialize;
 
 use super::consents::{OfferCard, card};
 use super::context::PortalContext;
-use super::pages::{Layout, csrf_refused, error_page, render};
+use super::pages::{Layout, csrf_refused, error_page, refuse, render};
 use crate::error::ApiError;
-
-fn operator_id(ctx: &PortalContext) -> Option<String> {
-    ctx.account
-        .as_ref()
-        .filter(|a| a.role == Role::Operator)
-        .map(|a| a.id.clone())
-}
-
-fn refuse(ctx: &PortalContext) -> HttpResponse {
-    match ctx.account {
-        None => ctx.redirect("/signin").finish(),
-        Some(_) => error_page(ctx, StatusCode::FORBIDDEN, "error.forbidden_title", "error.forbidden"),
-    }
-}
 
 struct CompanyRow {
     id: String,
@@ -59,7 +45,7 @@ fn actions(status: CompanyStatus) -> Vec<&'static str> {
 }
 
 async fn companies_page(ctx: &PortalContext, error: Option<&'static str>) -> Result<HttpResponse, ApiError> {
-    if operator_id(ctx).is_none() {
+    if ctx.account_id_as(Role::Operator).is_none() {
         return Ok(refuse(ctx));
     }
     let list = ctx
@@ -134,7 +120,7 @@ pub async fn decide_company(
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(operator) = operator_id(&ctx) else {
+    let Some(operator) = ctx.account_id_as(Role::Operator) else {
         return Ok(refuse(&ctx));
     };
     let (id, decision) = path.into_inner();
@@ -183,7 +169,7 @@ pub struct ErrorQuery {
 
 /// The ethics review queue.
 pub async fn offers_queue(ctx: PortalContext, query: Query<ErrorQuery>) -> Result<HttpResponse, ApiError> {
-    if operator_id(&ctx).is_none() {
+    if ctx.account_id_as(Role::Operator).is_none() {
         return Ok(refuse(&ctx));
     }
     let list = ctx
@@ -223,7 +209,7 @@ pub async fn review_offer(
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(operator) = operator_id(&ctx) else {
+    let Some(operator) = ctx.account_id_as(Role::Operator) else {
         return Ok(refuse(&ctx));
     };
     let (id, decision) = path.into_inner();

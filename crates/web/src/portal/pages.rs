@@ -119,6 +119,14 @@ pub fn error_page(
     )
 }
 
+/// The answer to a page of another role: sign in first, or a 403 when signed in as someone else.
+pub fn refuse(ctx: &PortalContext) -> HttpResponse {
+    match ctx.account {
+        None => ctx.redirect("/signin").finish(),
+        Some(_) => error_page(ctx, StatusCode::FORBIDDEN, "error.forbidden_title", "error.forbidden"),
+    }
+}
+
 pub fn csrf_refused(ctx: &PortalContext) -> HttpResponse {
     tracing::warn!(path = %ctx.path, "portal form refused: CSRF token missing or wrong");
     error_page(ctx, StatusCode::FORBIDDEN, "error.csrf_title", "error.csrf")

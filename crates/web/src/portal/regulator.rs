@@ -11,7 +11,7 @@ use infobank_audit::{Action, AuditError, Filter, log, record_read, sth};
 use serde::Deserialize;
 
 use super::context::PortalContext;
-use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, render};
+use super::pages::{CsrfOnly, Layout, csrf_refused, refuse, render};
 use crate::error::ApiError;
 
 const PAGE_SIZE: u64 = 50;
@@ -85,28 +85,12 @@ pub struct LogQuery {
     before: Option<u64>,
 }
 
-/// The signed-in regulator's account id, if the visitor is one.
-fn regulator_id(ctx: &PortalContext) -> Option<String> {
-    ctx.account
-        .as_ref()
-        .filter(|a| a.role == Role::Regulator)
-        .map(|a| a.id.clone())
-}
-
-/// The answer for everyone else: sign in first, or a 403 for another role.
-fn refuse(ctx: &PortalContext) -> HttpResponse {
-    match ctx.account {
-        None => ctx.redirect("/signin").finish(),
-        Some(_) => error_page(ctx, StatusCode::FORBIDDEN, "error.forbidden_title", "error.forbidden"),
-    }
-}
-
 fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 pub async fn log_page(ctx: PortalContext, query: Query<LogQuery>) -> Result<HttpResponse, ApiError> {
-    let Some(regulator_id) = regulator_id(&ctx) else {
+    let Some(regulator_id) = ctx.account_id_as(Role::Regulator) else {
         return Ok(refuse(&ctx));
     };
     let LogQuery {
@@ -190,7 +174,7 @@ pub async fn acknowledge(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<Htt
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(regulator_id) = regulator_id(&ctx) else {
+    let Some(regulator_id) = ctx.account_id_as(Role::Regulator) else {
         return Ok(refuse(&ctx));
     };
     let now = crate::clock::now();
