@@ -28,6 +28,12 @@ enum Command {
         /// Address to listen on (overrides INFOBANK_LISTEN).
         #[arg(long)]
         listen: Option<String>,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key; overrides INFOBANK_TLS_CERT).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The PEM private key of --tls-cert (overrides INFOBANK_TLS_KEY).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -42,7 +48,7 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
-    /// Key-encryption keys: rotate, retire, status.
+    /// Keys: rotate and retire key-encryption keys and the token-signing key.
     Keys {
         #[command(subcommand)]
         command: keys::KeysCommand,
@@ -73,7 +79,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     setup::init_tracing();
     let result = match cli.command {
-        Command::Serve { listen } => serve::run(listen),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => serve::run(listen, tls_cert, tls_key),
         Command::Migrate => setup::migrate_only(),
         Command::Backup { out } => backup::run(out),
         Command::Admin { command } => admin::run(command),

@@ -1,13 +1,28 @@
 //! `infobank serve`.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 
+use infobank_web::config::tls_files;
 use infobank_web::{AppState, Config, ServerOptions, build_server};
 
 use crate::setup::{CliError, prepare};
 
-pub fn run(listen: Option<String>) -> Result<(), CliError> {
+/// `tls_cert`, `tls_key`: the files given on the command line, which win over the environment's.
+pub fn run(listen: Option<String>, tls_cert: Option<PathBuf>, tls_key: Option<PathBuf>) -> Result<(), CliError> {
     let mut config = Config::from_env()?;
+    if let Some(files) = tls_files(tls_cert, tls_key)? {
+        config.tls = Some(files);
+    }
+    // Read before anything is created, so a wrong path fails at once with its name.
+    let tls = match &config.tls {
+        Some(files) => Some(
+            infobank_web::tls::server_config(&files.cert_chain, &files.private_key)
+                .map_err(|e| CliError::Other(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if let Some(addr) = listen {
         config.listen = addr.parse().map_err(|_| {
             CliError::Other(format!(
@@ -31,6 +46,7 @@ pub fn run(listen: Option<String>) -> Result<(), CliError> {
     let options = ServerOptions {
         workers: None,
         handle_signals: true,
+        tls,
     };
 
     actix_web::rt::System::new().block_on(async move {
@@ -38,8 +54,8 @@ pub fn run(listen: Option<String>) -> Result<(), CliError> {
         actix_web::rt::spawn(infobank_web::background::expire_consents(state.clone()));
         let server = build_server(state, listener, &options).map_err(|e| CliError::Other(e.to_string()))?;
         println!("infobank is running");
-        println!("  portal:   http://{bound}/");
-        println!("  API docs: http://{bound}/api/docs/");
+        println!("  portal:   {scheme}://{bound}/");
+        println!("  API docs: {scheme}://{bound}/api/docs/");
         println!("  database: {database}");
         println!("  data:     {}", ready.config.data_dir.display());
         server.await.map_err(|e| CliError::Other(e.to_string()))

@@ -76,7 +76,7 @@ fn open_migrated(config: &Config) -> Result<Pool, CliError> {
     };
     let options = PoolOptions {
         max_size: config.pool_size,
-        ..PoolOptions::default()
+        connection_timeout: std::time::Duration::from_millis(config.pool_timeout_ms),
     };
     let pool = Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
     let mut conn = pool.get().map_err(|e| db_err(e.to_string()))?;

@@ -22,9 +22,14 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn spawn(db: TestDb) -> Self {
+        let pool = db.pool();
+        Self::spawn_on(db, pool)
+    }
+
+    /// The server on a pool the test built (a small one, to exhaust it).
+    pub fn spawn_on(db: TestDb, pool: Pool) -> Self {
         let key_dir = tempfile::tempdir().unwrap();
         let keys = KeyRing::load_or_create(key_dir.path()).unwrap();
-        let pool = db.pool();
         // As `infobank serve` does at start: the default reward policy is published.
         infobank_coins::policy::publish(
             &mut pool.get().unwrap(),
@@ -41,6 +46,7 @@ impl TestApp {
                 let options = ServerOptions {
                     workers: Some(2),
                     handle_signals: false,
+                    tls: None,
                 };
                 let server = build_server(state, listener, &options).unwrap();
                 tx.send(server.handle()).unwrap();

@@ -49,7 +49,12 @@ impl TestDb {
 
     /// A pool on this database with every migration applied.
     pub fn pool(&self) -> Pool {
-        let pool = self.pool_unmigrated();
+        self.pool_with(&PoolOptions::default())
+    }
+
+    /// A migrated pool with other sizes or timeouts (the pool-exhaustion tests).
+    pub fn pool_with(&self, options: &PoolOptions) -> Pool {
+        let pool = Pool::open(self.url.clone(), options).unwrap();
         run_migrations(&mut pool.get().unwrap()).unwrap();
         pool
     }

@@ -17,6 +17,9 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub key_dir: PathBuf,
     pub pool_size: u32,
+    /// How long a request waits for a free database connection before it is answered 503
+    /// `database_busy` (rather than queueing without bound behind a stuck database).
+    pub pool_timeout_ms: u64,
     /// Largest JSON body accepted by the API, in bytes.
     pub json_limit: usize,
     /// The reward policy to publish: the defaults with the `[rewards]` table of the file applied
@@ -25,6 +28,15 @@ pub struct Config {
     /// Sign-in and token requests per minute per client address, disclosures per second per
     /// company (0 turns a limit off).
     pub rate_limits: RateLimitConfig,
+    /// Serve HTTPS with this certificate chain and key (PEM); plain HTTP when absent, for
+    /// running behind a TLS-terminating proxy.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert_chain: PathBuf,
+    pub private_key: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,11 +62,14 @@ struct FileConfig {
     database_url: Option<String>,
     key_dir: Option<PathBuf>,
     pool_size: Option<u32>,
+    pool_timeout_ms: Option<u64>,
     json_limit: Option<usize>,
     rewards: Option<PolicyOverrides>,
     rate_limit_login: Option<u32>,
     rate_limit_token: Option<u32>,
     rate_limit_disclosure: Option<u32>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -116,6 +131,13 @@ impl Config {
                 message: "must be between 1 and 256".into(),
             });
         }
+        let pool_timeout_ms = parse_number(&env, "INFOBANK_POOL_TIMEOUT_MS", file.pool_timeout_ms, 5_000)?;
+        if !(50..=60_000).contains(&pool_timeout_ms) {
+            return Err(ConfigError {
+                setting: "INFOBANK_POOL_TIMEOUT_MS",
+                message: "must be between 50 and 60000 milliseconds".into(),
+            });
+        }
         let json_limit = parse_number(&env, "INFOBANK_JSON_LIMIT", file.json_limit, 256 * 1024)?;
         if json_limit < 1024 {
             return Err(ConfigError {
@@ -140,16 +162,43 @@ impl Config {
             )?,
         };
 
+        let tls = tls_files(
+            env("INFOBANK_TLS_CERT").map(PathBuf::from).or(file.tls_cert),
+            env("INFOBANK_TLS_KEY").map(PathBuf::from).or(file.tls_key),
+        )?;
+
         Ok(Self {
             listen,
             data_dir,
             database_url,
             key_dir,
             pool_size,
+            pool_timeout_ms,
             json_limit,
             rewards,
             rate_limits,
+            tls,
         })
+    }
+}
+
+/// Both files or neither: a certificate without its key (or the reverse) is a mistake to name,
+/// not a reason to fall back to plain HTTP.
+pub fn tls_files(cert_chain: Option<PathBuf>, private_key: Option<PathBuf>) -> Result<Option<TlsFiles>, ConfigError> {
+    match (cert_chain, private_key) {
+        (Some(cert_chain), Some(private_key)) => Ok(Some(TlsFiles {
+            cert_chain,
+            private_key,
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError {
+            setting: "INFOBANK_TLS_KEY",
+            message: "a TLS certificate needs its private key too".into(),
+        }),
+        (None, Some(_)) => Err(ConfigError {
+            setting: "INFOBANK_TLS_CERT",
+            message: "a TLS private key needs its certificate too".into(),
+        }),
     }
 }
 
@@ -214,6 +263,16 @@ mod tests {
         assert_eq!(
             with(&[("INFOBANK_POOL_SIZE", "0")]).unwrap_err().setting,
             "INFOBANK_POOL_SIZE"
+        );
+        assert_eq!(
+            with(&[("INFOBANK_POOL_TIMEOUT_MS", "10")]).unwrap_err().setting,
+            "INFOBANK_POOL_TIMEOUT_MS"
+        );
+        assert_eq!(
+            with(&[("INFOBANK_TLS_CERT", "/etc/infobank/tls.crt")])
+                .unwrap_err()
+                .setting,
+            "INFOBANK_TLS_KEY"
         );
         let e = with(&[("INFOBANK_CONFIG", "/nonexistent/infobank.toml")]).unwrap_err();
         assert_eq!(e.setting, "INFOBANK_CONFIG");

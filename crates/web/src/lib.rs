@@ -16,6 +16,7 @@ mod routing;
 mod security_headers;
 mod server;
 pub mod state;
+pub mod tls;
 
 pub use config::{Config, ConfigError};
 pub use server::{ServerOptions, build_server};

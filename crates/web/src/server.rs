@@ -14,12 +14,18 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::{api, observe, portal, security_headers};
 
+/// The JSON body limit of every endpoint but the record ones: sign-up, sign-in, applications,
+/// offers (a 2,000-character description, escaped, fits many times), consents, redemptions.
+pub const SMALL_JSON_LIMIT: usize = 32 * 1024;
+
 #[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
     /// Worker threads; `None` means one per core.
     pub workers: Option<usize>,
     /// Stop gracefully on SIGINT/SIGTERM (the CLI); tests stop servers through their handle.
     pub handle_signals: bool,
+    /// Serve HTTPS with this configuration instead of plain HTTP.
+    pub tls: Option<rustls::ServerConfig>,
 }
 
 /// Binds the app to an already-open listener (port 0 in tests) and returns the running server.
@@ -27,16 +33,22 @@ pub fn build_server(state: AppState, listener: TcpListener, options: &ServerOpti
     let json_limit = state.json_limit;
     let state = Data::new(state);
     let openapi = ApiDoc::openapi();
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(web::JsonConfig::default().limit(json_limit).error_handler(json_error))
+            // Every JSON body is small except a record's data (`api::routes` raises the limit for
+            // those routes alone); a bulk import streams through its own 10 MiB limit.
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(SMALL_JSON_LIMIT.min(json_limit))
+                    .error_handler(json_error),
+            )
             .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(form_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .wrap(security_headers::security_headers())
             .wrap(from_fn(observe::observe))
-            .configure(api::routes)
+            .configure(|cfg| api::routes(cfg, json_limit))
             .configure(portal::routes)
             .service(web::resource("/api/docs").route(web::get().to(|| async {
                 HttpResponse::PermanentRedirect()
@@ -45,8 +57,11 @@ pub fn build_server(state: AppState, listener: TcpListener, options: &ServerOpti
             })))
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
             .default_service(web::to(not_found))
-    })
-    .listen(listener)?;
+    });
+    let mut server = match &options.tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls.clone())?,
+        None => server.listen(listener)?,
+    };
     if !options.handle_signals {
         server = server.disable_signals();
     }

@@ -17,6 +17,7 @@ mod audit;
 mod backup;
 mod coins;
 mod keys;
+mod tls;
 
 const PASSWORD: &str = "a long and secret passphrase";
 
@@ -66,7 +67,10 @@ impl Server {
                 break url.trim().trim_end_matches('/').to_owned();
             }
         };
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        assert!(
+            base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"),
+            "{base}"
+        );
         Self {
             child,
             base,
@@ -99,6 +103,16 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// A test that panics before `stop` must not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -15,7 +15,14 @@ use actix_web::web;
 
 use crate::routing::resource;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// `record_json_limit`: the body limit of the routes that carry a record's data (the
+/// configurable `INFOBANK_JSON_LIMIT`); every other route keeps the app's small limit.
+pub fn routes(cfg: &mut web::ServiceConfig, record_json_limit: usize) {
+    let record_body = || {
+        web::JsonConfig::default()
+            .limit(record_json_limit)
+            .error_handler(crate::error::json_error)
+    };
     cfg.service(resource("/healthz").route(web::get().to(service::healthz)))
         .service(resource("/readyz").route(web::get().to(service::readyz)))
         .service(resource("/metrics").route(web::get().to(service::metrics)))
@@ -29,12 +36,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/categories").route(web::get().to(vault::categories)))
         .service(
             resource("/api/v1/me/records")
+                .app_data(record_body())
                 .route(web::get().to(vault::list))
                 .route(web::post().to(vault::create)),
         )
         .service(resource("/api/v1/me/records/import").route(web::post().to(vault::import_records)))
         .service(
             resource("/api/v1/me/records/{id}")
+                .app_data(record_body())
                 .route(web::get().to(vault::get))
                 .route(web::put().to(vault::update))
                 .route(web::delete().to(vault::delete)),
