@@ -1,14 +1,27 @@
-//! `infobank keys …`: key-encryption key rotation and retirement.
+//! `infobank keys …`: key-encryption key rotation and retirement, and token-signing key rotation.
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use infobank_accounts::rotation::{keys_per_version, keys_to_rewrap, rewrap_batch};
+use infobank_crypto::KeyRing;
 use infobank_web::Config;
 
 use crate::setup::{CliError, prepare};
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
+    #[command(flatten)]
+    Kek(KekCommand),
+    /// Replace the token-signing key (access tokens, consent receipts). The old public key stays
+    /// in the JWKS so that what it signed still verifies; restart the servers to sign with the new one.
+    RotateSigning,
+    /// Remove an earlier token-signing key from the JWKS: tokens and receipts it signed stop verifying.
+    RetireSigning { key_id: String },
+}
+
+/// The key-encryption keys, which wrap every data key in the database.
+#[derive(Subcommand)]
+pub enum KekCommand {
     /// Create a new KEK version and re-wrap every data key under it (or finish an interrupted
     /// rotation). Safe while servers are running; safe to interrupt and run again.
     Rotate {
@@ -27,11 +40,31 @@ fn other(e: impl std::fmt::Display) -> CliError {
 }
 
 pub fn run(command: KeysCommand) -> Result<(), CliError> {
-    let ready = prepare(Config::from_env()?)?;
+    let config = Config::from_env()?;
+    // The signing key lives in the key directory alone; no database is needed to rotate it.
+    match command {
+        KeysCommand::Kek(command) => run_kek(config, command),
+        KeysCommand::RotateSigning => {
+            KeyRing::load_or_create(&config.key_dir).map_err(other)?;
+            let key_id = KeyRing::rotate_signing_key(&config.key_dir).map_err(other)?;
+            println!("new token-signing key {key_id}; the previous key stays in the JWKS");
+            println!("restart every server to sign with it (docs/operations.md, signing-key rotation)");
+            Ok(())
+        }
+        KeysCommand::RetireSigning { key_id } => {
+            KeyRing::retire_signing_key(&config.key_dir, &key_id).map_err(other)?;
+            println!("retired token-signing key {key_id}; restart every server to stop publishing it");
+            Ok(())
+        }
+    }
+}
+
+fn run_kek(config: Config, command: KekCommand) -> Result<(), CliError> {
+    let ready = prepare(config)?;
     let keys = &ready.keys;
     let mut conn = ready.pool.get().map_err(other)?;
     match command {
-        KeysCommand::Status => {
+        KekCommand::Status => {
             let usage = keys_per_version(&mut conn).map_err(other)?;
             for version in keys.kek_versions() {
                 let n = usage.iter().find(|(v, _)| *v == version).map_or(0, |(_, n)| *n);
@@ -39,7 +72,7 @@ pub fn run(command: KeysCommand) -> Result<(), CliError> {
             }
             Ok(())
         }
-        KeysCommand::Rotate { batch_size } => {
+        KekCommand::Rotate { batch_size } => {
             let current = keys
                 .current_kek()
                 .map(|k| k.version())
@@ -75,7 +108,7 @@ pub fn run(command: KeysCommand) -> Result<(), CliError> {
             );
             Ok(())
         }
-        KeysCommand::Retire { version } => {
+        KekCommand::Retire { version } => {
             let current = keys
                 .current_kek()
                 .map(|k| k.version())

@@ -562,7 +562,7 @@ fn receipts_verify_with_another_ed25519_implementation(db: &TestDb) {
     let paused = consents::change(conn, &w.signer, &alice, &consent.id, Change::Pause, t0()).unwrap();
     assert_ne!(paused.receipt, consent.receipt, "every change issues a new receipt");
 
-    let jwk = w.signer.jwk();
+    let jwk = w.signer.jwks_keys().remove(0);
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let x: [u8; 32] = b64.decode(jwk["x"].as_str().unwrap()).unwrap().try_into().unwrap();
     let key = VerifyingKey::from_bytes(&x).unwrap();

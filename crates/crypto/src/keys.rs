@@ -2,6 +2,9 @@
 //! (mode 0600) from the OS random number generator; later starts load them. Files:
 //!
 //! - `token-signing.ed25519.pk8`: Ed25519 key pair (PKCS#8) signing access tokens and receipts;
+//! - `token-signing.previous.{kid}.pub`: the public halves of earlier token-signing keys, left by
+//!   `infobank keys rotate-signing`. Only verification needs them (tokens issued before the
+//!   rotation, receipts held by citizens and companies), so their private halves are destroyed;
 //! - `audit-log.ed25519.pk8`: Ed25519 key pair signing the audit log's tree heads;
 //! - `kek.v{N}.key`: 32-byte key-encryption keys, one per version, the highest is current;
 //! - `pseudonym.key`: 32-byte root secret for blind indexes and per-company pseudonyms.
@@ -20,6 +23,8 @@ use crate::hashing::{BlindIndexKey, hex};
 const SIGNING_FILE: &str = "token-signing.ed25519.pk8";
 const LOG_SIGNING_FILE: &str = "audit-log.ed25519.pk8";
 const PSEUDONYM_FILE: &str = "pseudonym.key";
+const PREVIOUS_SIGNING_PREFIX: &str = "token-signing.previous.";
+const PREVIOUS_SIGNING_SUFFIX: &str = ".pub";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -51,6 +56,8 @@ pub struct KeyRing {
     log_signing_pkcs8: Vec<u8>,
     signing_public: Vec<u8>,
     signing_key_id: String,
+    /// Earlier token-signing keys (public halves), oldest file name first.
+    previous_signing_publics: Vec<Vec<u8>>,
     /// Versions found so far. New versions written by `infobank keys rotate` in another process
     /// are picked up from disk when first needed, so a running server follows a rotation.
     keks: RwLock<BTreeMap<u32, Arc<Kek>>>,
@@ -77,6 +84,8 @@ impl KeyRing {
         // A short, stable id derived from the public key: JWKS consumers pick keys by it.
         let signing_key_id = crate::signing::key_id_of(&signing_public);
 
+        let previous_signing_publics = load_previous_signing_publics(dir)?;
+
         let mut keks = load_keks(dir)?;
         if keks.is_empty() {
             let path = kek_path(dir, 1);
@@ -95,9 +104,62 @@ impl KeyRing {
             log_signing_pkcs8,
             signing_public,
             signing_key_id,
+            previous_signing_publics,
             keks,
             pseudonym_secret,
         })
+    }
+
+    /// Replaces the token-signing key with a new one and keeps the old public half, so that what
+    /// it signed still verifies and the JWKS carries both. Returns the new key id. Running
+    /// servers keep signing with the key they loaded until they restart (docs/operations.md).
+    /// Safe to run again after an interruption: each step either happened whole or not at all.
+    pub fn rotate_signing_key(dir: &Path) -> Result<String, KeyError> {
+        let current_path = dir.join(SIGNING_FILE);
+        let current = read_private(&current_path)?.ok_or_else(|| KeyError::Invalid {
+            path: current_path.clone(),
+            reason: "no token-signing key to rotate (start the server once first)".into(),
+        })?;
+        let pair = Ed25519KeyPair::from_pkcs8(&current).map_err(|e| KeyError::Invalid {
+            path: current_path.clone(),
+            reason: e.to_string(),
+        })?;
+        let public = pair.public_key().as_ref();
+        let previous_path = previous_signing_path(dir, &crate::signing::key_id_of(public));
+        match write_private(&previous_path, public) {
+            Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+            other => other?,
+        }
+        // The new key is written whole under a temporary name, then renamed over the old one:
+        // a crash leaves either the old key or the new one, never a torn file.
+        let fresh = generate_ed25519()?;
+        let staged = dir.join(format!(".rotating-{}", hex(&crate::random::bytes::<8>()?)));
+        write_private(&staged, &fresh)?;
+        fs::rename(&staged, &current_path).map_err(io_err(&current_path))?;
+        let pair = Ed25519KeyPair::from_pkcs8(&fresh).map_err(|e| KeyError::Invalid {
+            path: current_path,
+            reason: e.to_string(),
+        })?;
+        Ok(crate::signing::key_id_of(pair.public_key().as_ref()))
+    }
+
+    /// Removes an earlier token-signing key from the key set: tokens and receipts it signed no
+    /// longer verify. For a key that may have leaked, or one whose receipts nobody needs.
+    pub fn retire_signing_key(dir: &Path, key_id: &str) -> Result<(), KeyError> {
+        let well_formed = key_id.len() == 16 && key_id.bytes().all(|b| b.is_ascii_hexdigit());
+        let path = previous_signing_path(dir, key_id);
+        if !well_formed || !path.is_file() {
+            return Err(KeyError::Invalid {
+                path,
+                reason: format!("{key_id:?} is not an earlier token-signing key id"),
+            });
+        }
+        fs::remove_file(&path).map_err(io_err(&path))
+    }
+
+    /// The public halves of the earlier token-signing keys still published.
+    pub fn previous_signing_public_keys(&self) -> &[Vec<u8>] {
+        &self.previous_signing_publics
     }
 
     pub fn signing_pkcs8(&self) -> &[u8] {
@@ -204,6 +266,38 @@ fn generate_ed25519() -> Result<Vec<u8>, crate::random::RandomError> {
     Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
         .map(|doc| doc.as_ref().to_vec())
         .map_err(|_| crate::random::RandomError)
+}
+
+fn previous_signing_path(dir: &Path, key_id: &str) -> PathBuf {
+    dir.join(format!("{PREVIOUS_SIGNING_PREFIX}{key_id}{PREVIOUS_SIGNING_SUFFIX}"))
+}
+
+fn load_previous_signing_publics(dir: &Path) -> Result<Vec<Vec<u8>>, KeyError> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(PREVIOUS_SIGNING_PREFIX) && name.ends_with(PREVIOUS_SIGNING_SUFFIX) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    let mut keys = Vec::new();
+    for name in names {
+        let path = dir.join(&name);
+        if let Some(bytes) = read_private(&path)? {
+            // 32 bytes, and the file is named after the key it holds: a swapped file is refused.
+            let key = to_key32(&path, &bytes)?;
+            if path != previous_signing_path(dir, &crate::signing::key_id_of(&key)) {
+                return Err(KeyError::Invalid {
+                    path,
+                    reason: "the key does not match the key id in its file name".into(),
+                });
+            }
+            keys.push(key.to_vec());
+        }
+    }
+    Ok(keys)
 }
 
 fn kek_path(dir: &Path, version: u32) -> PathBuf {

@@ -35,20 +35,40 @@ pub enum TokenError {
     Invalid(String),
 }
 
+/// A public key that verifies tokens, under its key id.
+struct VerifyingKey {
+    key_id: String,
+    decoding: DecodingKey,
+    public_key: Vec<u8>,
+}
+
+impl VerifyingKey {
+    fn new(public_key: &[u8]) -> Self {
+        Self {
+            key_id: crate::signing::key_id_of(public_key),
+            decoding: DecodingKey::from_ed_der(public_key),
+            public_key: public_key.to_vec(),
+        }
+    }
+}
+
+/// Signs with the current key; verifies with the current key and every earlier one still
+/// published (a rotation must not sign everybody out or orphan the receipts already issued).
 pub struct TokenSigner {
     encoding: EncodingKey,
-    decoding: DecodingKey,
     key_id: String,
-    public_key: Vec<u8>,
+    /// The current key first, then the earlier ones.
+    verifying: Vec<VerifyingKey>,
 }
 
 impl TokenSigner {
     pub fn new(keys: &KeyRing) -> Self {
+        let mut verifying = vec![VerifyingKey::new(keys.signing_public_key())];
+        verifying.extend(keys.previous_signing_public_keys().iter().map(|k| VerifyingKey::new(k)));
         Self {
             encoding: EncodingKey::from_ed_der(keys.signing_pkcs8()),
-            decoding: DecodingKey::from_ed_der(keys.signing_public_key()),
             key_id: keys.signing_key_id().to_owned(),
-            public_key: keys.signing_public_key().to_vec(),
+            verifying,
         }
     }
 
@@ -96,7 +116,14 @@ impl TokenSigner {
         // jsonwebtoken would read the system clock; expiry is checked below against `now`.
         validation.validate_exp = false;
         validation.leeway = 0;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation)
+        // The header's key id picks the key; a token without one, or naming a key this
+        // installation does not publish, is refused before any signature check.
+        let header = jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let key = header
+            .kid
+            .and_then(|kid| self.verifying.iter().find(|k| k.key_id == kid))
+            .ok_or_else(|| TokenError::Invalid("unknown signing key".into()))?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         if data.claims.exp <= now.timestamp() {
             return Err(TokenError::Expired);
@@ -104,14 +131,17 @@ impl TokenSigner {
         Ok(data.claims)
     }
 
-    /// This signer's public key as a JWK (RFC 7517, OKP key type per RFC 8037).
-    pub fn jwk(&self) -> serde_json::Value {
-        crate::signing::jwk(&self.key_id, &self.public_key)
+    /// Every verifying key as a JWK (RFC 7517, OKP key type per RFC 8037), the current first.
+    pub fn jwks_keys(&self) -> Vec<serde_json::Value> {
+        self.verifying
+            .iter()
+            .map(|k| crate::signing::jwk(&k.key_id, &k.public_key))
+            .collect()
     }
 
-    /// A JSON Web Key Set with just this key.
+    /// A JSON Web Key Set of the verifying keys.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": [self.jwk()] })
+        serde_json::json!({ "keys": self.jwks_keys() })
     }
 }
 
@@ -200,5 +230,84 @@ mod tests {
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_audience(&["aud"]);
         assert!(jsonwebtoken::decode::<AccessClaims>(&t.token, &decoding, &v).is_ok());
+    }
+
+    /// After a rotation the new key signs; tokens the old key signed still verify, and the key
+    /// set carries both. Retiring the old key refuses its tokens. A token whose header names the
+    /// old key but which a stranger signed is refused.
+    #[test]
+    fn rotation_keeps_old_tokens_valid_until_the_old_key_is_retired() {
+        let tmp = tempfile::tempdir().unwrap();
+        let before = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
+        let now = t0();
+        let old = before.issue("a", "citizen", "aud", Duration::minutes(15), now).unwrap();
+
+        let new_kid = KeyRing::rotate_signing_key(tmp.path()).unwrap();
+        assert_ne!(new_kid, before.key_id());
+        let after = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
+        assert_eq!(after.key_id(), new_kid);
+        let kids: Vec<String> = after
+            .jwks_keys()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kids, [new_kid.clone(), before.key_id().to_owned()]);
+        assert_eq!(after.verify(&old.token, "aud", now).unwrap().sub, "a");
+        let fresh = after.issue("b", "citizen", "aud", Duration::minutes(15), now).unwrap();
+        assert_eq!(after.verify(&fresh.token, "aud", now).unwrap().sub, "b");
+        assert!(
+            before.verify(&fresh.token, "aud", now).is_err(),
+            "the old signer knows no new key"
+        );
+
+        // A stranger's key under the old key id: the signature check still fails.
+        let (_tmp, stranger) = signer();
+        let forged_claims = AccessClaims {
+            iss: ISSUER.into(),
+            aud: "aud".into(),
+            sub: "c".into(),
+            role: "operator".into(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + 60,
+            jti: "x".into(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(before.key_id().to_owned());
+        let forged = jsonwebtoken::encode(&header, &forged_claims, &stranger.encoding).unwrap();
+        assert!(after.verify(&forged, "aud", now).is_err());
+
+        KeyRing::retire_signing_key(tmp.path(), before.key_id()).unwrap();
+        let retired = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
+        assert_eq!(retired.jwks_keys().len(), 1);
+        assert_eq!(
+            retired.verify(&old.token, "aud", now),
+            Err(TokenError::Invalid("unknown signing key".into()))
+        );
+        assert!(retired.verify(&fresh.token, "aud", now).is_ok());
+        // Only an earlier key can be retired; the current one and nonsense are refused.
+        assert!(KeyRing::retire_signing_key(tmp.path(), &new_kid).is_err());
+        assert!(KeyRing::retire_signing_key(tmp.path(), "../pseudonym").is_err());
+    }
+
+    /// A file of earlier keys that holds another key than its name says is refused at start.
+    #[test]
+    fn a_previous_key_file_must_match_its_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        KeyRing::load_or_create(tmp.path()).unwrap();
+        let kid = KeyRing::rotate_signing_key(tmp.path()).unwrap();
+        KeyRing::rotate_signing_key(tmp.path()).unwrap();
+        let names: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("token-signing.previous."))
+            .collect();
+        assert_eq!(names.len(), 2);
+        let keep = tmp.path().join(format!("token-signing.previous.{kid}.pub"));
+        let other = names.iter().find(|n| !n.contains(&kid)).unwrap();
+        std::fs::copy(tmp.path().join(other), &keep).unwrap();
+        assert!(matches!(
+            KeyRing::load_or_create(tmp.path()),
+            Err(crate::KeyError::Invalid { .. })
+        ));
     }
 }

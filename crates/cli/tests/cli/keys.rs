@@ -131,3 +131,79 @@ fn an_interrupted_rotation_is_finished_by_the_next_run() {
     let (_, status, _) = keys_cli(cwd.path(), &["status"]);
     assert_eq!(status, "kek v1: 0 data keys\nkek v2: 3 data keys\n");
 }
+
+fn jwks_kids(server: &Server) -> Vec<String> {
+    let (_, body) = server.call("GET", "/.well-known/jwks.json", None);
+    let jwks: Value = serde_json::from_str(&body).unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let header: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+fn me(server: &Server, token: &str) -> u16 {
+    match ureq::get(&format!("{}/api/v1/me", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// `keys rotate-signing`: after a restart the new key signs, a token the old key signed still
+/// works, and the JWKS carries both (then the log's key). `keys retire-signing` drops the old one.
+#[test]
+fn signing_key_rotation_keeps_old_tokens_until_the_old_key_is_retired() {
+    let cwd = tempfile::tempdir().unwrap();
+    let server = Server::start(infobank(cwd.path()));
+    let old_token = super::sign_up_and_in(&server, "rotate@example.jp");
+    let old_kid = kid_of(&old_token);
+    let before = jwks_kids(&server);
+    assert_eq!(before.len(), 2, "token key and log key");
+    assert_eq!(before[0], old_kid);
+    server.stop();
+
+    let (code, out, err) = keys_cli(cwd.path(), &["rotate-signing"]);
+    assert_eq!(code, 0, "{err}");
+    let server = Server::start(infobank(cwd.path()));
+    let kids = jwks_kids(&server);
+    assert_eq!(kids.len(), 3, "{kids:?}");
+    assert!(out.contains(&kids[0]), "the new key id is printed: {out}");
+    assert_eq!(kids[1], old_kid);
+    assert_eq!(kids[2], before[1], "the log's key is untouched");
+    assert_eq!(me(&server, &old_token), 200);
+    let (_, body) = server.call(
+        "POST",
+        "/api/v1/auth/login",
+        Some(json!({"email": "rotate@example.jp", "password": PASSWORD})),
+    );
+    let new_token = serde_json::from_str::<Value>(&body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(kid_of(&new_token), kids[0]);
+    server.stop();
+
+    let (code, _, err) = keys_cli(cwd.path(), &["retire-signing", &kids[0]]);
+    assert_eq!(code, 1, "the current key cannot be retired");
+    assert!(err.contains("not an earlier token-signing key"), "{err}");
+    let (code, _, err) = keys_cli(cwd.path(), &["retire-signing", &old_kid]);
+    assert_eq!(code, 0, "{err}");
+    let server = Server::start(infobank(cwd.path()));
+    assert_eq!(jwks_kids(&server), [kids[0].clone(), kids[2].clone()]);
+    assert_eq!(me(&server, &old_token), 401);
+    assert_eq!(me(&server, &new_token), 200);
+    server.stop();
+}

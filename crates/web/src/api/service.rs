@@ -43,7 +43,11 @@ pub async fn metrics(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
 /// The public keys that verify access tokens, consent receipts and the audit log's tree heads.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "service", responses((status = 200, description = "JSON Web Key Set")))]
 pub async fn jwks(state: Data<AppState>) -> impl Responder {
-    let keys = json!({ "keys": [state.tokens.jwk(), state.log_signer.jwk()] });
+    // Token and receipt keys (the current one first, then those a rotation kept), then the
+    // audit log's tree-head key.
+    let mut keys = state.tokens.jwks_keys();
+    keys.push(state.log_signer.jwk());
+    let keys = json!({ "keys": keys });
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(keys)
