@@ -183,6 +183,20 @@ impl From<infobank_db::DbError> for ApiError {
     }
 }
 
+/// A database error at the edge of the API: a NUL in a text value that PostgreSQL refuses
+/// (SQLSTATE 22021, "invalid byte sequence ... 0x00") is the client's bad input, a 400; anything
+/// else is ours, a 500. The request paths and queries are screened for NUL before this
+/// (`nul_guard`); this catches a NUL in a JSON body field that no validator looked at.
+fn database_error(e: infobank_db::diesel::result::Error) -> ApiError {
+    use infobank_db::diesel::result::Error as D;
+    match &e {
+        D::DatabaseError(_, info) if info.message().contains("0x00") => {
+            ApiError::bad_request("invalid_request", "text must not contain NUL characters")
+        }
+        _ => ApiError::internal(e),
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         Self::internal(e)
@@ -292,6 +306,7 @@ impl From<infobank_accounts::AccountError> for ApiError {
             }]),
             A::NotFound => Self::not_found(),
             A::Audit(e) => e.into(),
+            A::Database(e) => database_error(e),
             other => Self::internal(other),
         }
     }
@@ -363,6 +378,7 @@ impl From<infobank_vault::VaultError> for ApiError {
             V::Account(e) => e.into(),
             V::Audit(e) => e.into(),
             V::Coins(e) => e.into(),
+            V::Database(e) => database_error(e),
             other => Self::internal(other),
         }
     }
@@ -394,6 +410,7 @@ impl From<infobank_coins::CoinsError> for ApiError {
             }
             C::Invalid(message) => Self::bad_request("invalid_request", message),
             C::Audit(e) => e.into(),
+            C::Database(e) => database_error(e),
             other => Self::internal(other),
         }
     }
@@ -427,6 +444,7 @@ impl From<infobank_consent::ConsentError> for ApiError {
             C::Coins(e) => e.into(),
             C::Vault(e) => e.into(),
             C::Audit(e) => e.into(),
+            C::Database(e) => database_error(e),
             other => Self::internal(other),
         }
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+pub mod nul_guard;
 mod observe;
 pub mod openapi;
 pub mod portal;

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{form_error, json_error, not_found, path_error, query_error};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
-use crate::{api, observe, portal, security_headers};
+use crate::{api, nul_guard, observe, portal, security_headers};
 
 /// The JSON body limit of every endpoint but the record ones: sign-up, sign-in, applications,
 /// offers (a 2,000-character description, escaped, fits many times), consents, redemptions.
@@ -46,6 +46,7 @@ pub fn build_server(state: AppState, listener: TcpListener, options: &ServerOpti
             .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(form_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
+            .wrap(from_fn(nul_guard::refuse_nul))
             .wrap(security_headers::security_headers())
             .wrap(from_fn(observe::observe))
             .configure(|cfg| api::routes(cfg, json_limit))

@@ -223,7 +223,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
         return None;
     }
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
+    // A NUL can be in no stored id or secret (and PostgreSQL text refuses it).
+    let text = String::from_utf8(decoded).ok().filter(|t| !t.contains('\0'))?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
 }

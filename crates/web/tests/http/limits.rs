@@ -47,7 +47,50 @@ fn json_body_limits_differ_per_endpoint(app: &TestApp) {
     );
 }
 
-app_tests!(json_body_limits_differ_per_endpoint);
+/// PostgreSQL text cannot hold U+0000: a NUL in an id, a cursor, a body field or a client id is
+/// the client's bad input (4xx with a problem code), never a 500, on either database.
+fn nul_characters_are_bad_input_not_server_errors(app: &TestApp) {
+    let token = citizen_token(app);
+    for path in [
+        "/api/v1/me/records/%00",
+        "/api/v1/me/coins?before=%00",
+        "/api/v1/me/records?after=a%00b",
+        "/api/v1/me/consents/%00",
+    ] {
+        app.get_with_token(path, &token).assert_problem(400, "invalid_request");
+    }
+    app.get("/api/v1/companies?after=%00")
+        .assert_problem(400, "invalid_request");
+
+    let accepted = post_with_token(app, "/api/v1/me/consents", &token, &json!({"offer_id": "\u{0}"}));
+    // SQLite stores the NUL and finds no such offer (409 offer_not_open); PostgreSQL refuses it (400).
+    assert!(
+        matches!(accepted.status, 400 | 409),
+        "{} {}",
+        accepted.status,
+        accepted.body
+    );
+    accepted.assert_problem(accepted.status, accepted.json()["code"].as_str().unwrap());
+
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(b"a\0b:secret");
+    let token_request = app
+        .request("POST", "/api/v1/oauth/token")
+        .set("Authorization", &format!("Basic {basic}"))
+        .set("Content-Type", "application/x-www-form-urlencoded");
+    let refused = app.send_bytes(token_request, b"grant_type=client_credentials");
+    assert!(
+        matches!(refused.status, 400 | 401),
+        "{} {}",
+        refused.status,
+        refused.body
+    );
+}
+
+app_tests!(
+    json_body_limits_differ_per_endpoint,
+    nul_characters_are_bad_input_not_server_errors
+);
 
 /// Every connection of a two-connection pool is held by someone else: the request waits the
 /// pool's timeout, then gets 503 with Retry-After; once a connection frees, the same request works.
