@@ -157,6 +157,7 @@ pub struct WalletQuery {
     /// The `next_before` of the previous page.
     pub before: Option<String>,
     /// Entries per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

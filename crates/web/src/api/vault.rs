@@ -110,6 +110,7 @@ pub struct ListQuery {
     /// The last record id of the previous page.
     pub after: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -121,7 +122,10 @@ pub struct RecordPage {
 }
 
 /// The signed-in citizen's records, oldest first, paginated.
-#[utoipa::path(get, path = "/api/v1/me/records", tag = "vault", params(ListQuery), security(("citizen" = [])), responses((status = 200, body = RecordPage)))]
+#[utoipa::path(get, path = "/api/v1/me/records", tag = "vault", params(ListQuery), security(("citizen" = [])), responses(
+    (status = 200, body = RecordPage),
+    (status = 422, description = "unknown_category", body = crate::error::Problem),
+))]
 pub async fn list(
     state: Data<AppState>,
     who: Authenticated<Citizen>,
@@ -223,13 +227,20 @@ pub async fn export(state: Data<AppState>, who: Authenticated<Citizen>) -> Resul
 }
 
 /// Delete the account: live consents revoked, records deleted, data key destroyed, email free again.
-#[utoipa::path(delete, path = "/api/v1/me", tag = "vault", security(("citizen" = [])), responses((status = 204)))]
+#[utoipa::path(delete, path = "/api/v1/me", tag = "vault", security(("citizen" = [])), responses(
+    (status = 204),
+    (status = 404, description = "not_found: the account is already deleted (its token is still unexpired)", body = crate::error::Problem),
+))]
 pub async fn delete_me(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<HttpResponse, ApiError> {
     let now = crate::clock::now();
     let tokens = state.tokens.clone();
     state
         .db(move |conn, _| infobank_consent::account::delete_account(conn, &tokens, &who.account_id, now))
-        .await?;
+        .await
+        .map_err(|e| match e.code {
+            "not_found" => ApiError::not_found().detail("no such account; it has been deleted"),
+            _ => e,
+        })?;
     Ok(HttpResponse::NoContent().finish())
 }
 
