@@ -45,9 +45,12 @@ pub fn run(command: KeysCommand) -> Result<(), CliError> {
     match command {
         KeysCommand::Kek(command) => run_kek(config, command),
         KeysCommand::RotateSigning => {
-            KeyRing::load_or_create(&config.key_dir).map_err(other)?;
+            // Never creates a key set: a wrong INFOBANK_KEY_DIR must fail, not rotate a new one.
             let key_id = KeyRing::rotate_signing_key(&config.key_dir).map_err(other)?;
-            println!("new token-signing key {key_id}; the previous key stays in the JWKS");
+            println!(
+                "new token-signing key {key_id} in {}; the previous key stays in the JWKS",
+                config.key_dir.display()
+            );
             println!("restart every server to sign with it (docs/operations.md, signing-key rotation)");
             Ok(())
         }

@@ -25,6 +25,7 @@ const LOG_SIGNING_FILE: &str = "audit-log.ed25519.pk8";
 const PSEUDONYM_FILE: &str = "pseudonym.key";
 const PREVIOUS_SIGNING_PREFIX: &str = "token-signing.previous.";
 const PREVIOUS_SIGNING_SUFFIX: &str = ".pub";
+const STAGED_PREFIX: &str = ".rotating-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -56,7 +57,7 @@ pub struct KeyRing {
     log_signing_pkcs8: Vec<u8>,
     signing_public: Vec<u8>,
     signing_key_id: String,
-    /// Earlier token-signing keys (public halves), oldest file name first.
+    /// Earlier token-signing keys (public halves), in key-id order; never the current key.
     previous_signing_publics: Vec<Vec<u8>>,
     /// Versions found so far. New versions written by `infobank keys rotate` in another process
     /// are picked up from disk when first needed, so a running server follows a rotation.
@@ -72,19 +73,15 @@ impl KeyRing {
         let signing_pkcs8 = load_or_generate(&signing_path, generate_ed25519)?;
         let log_signing_path = dir.join(LOG_SIGNING_FILE);
         let log_signing_pkcs8 = load_or_generate(&log_signing_path, generate_ed25519)?;
-        Ed25519KeyPair::from_pkcs8(&log_signing_pkcs8).map_err(|e| KeyError::Invalid {
-            path: log_signing_path.clone(),
-            reason: e.to_string(),
-        })?;
-        let pair = Ed25519KeyPair::from_pkcs8(&signing_pkcs8).map_err(|e| KeyError::Invalid {
-            path: signing_path.clone(),
-            reason: e.to_string(),
-        })?;
-        let signing_public = pair.public_key().as_ref().to_vec();
+        ed25519_public_key(&log_signing_path, &log_signing_pkcs8)?;
+        let signing_public = ed25519_public_key(&signing_path, &signing_pkcs8)?;
         // A short, stable id derived from the public key: JWKS consumers pick keys by it.
         let signing_key_id = crate::signing::key_id_of(&signing_public);
 
-        let previous_signing_publics = load_previous_signing_publics(dir)?;
+        // A rotation interrupted before its new key was in place has already kept the current
+        // key's public half: it is the current key, not an earlier one.
+        let mut previous_signing_publics = load_previous_signing_publics(dir)?;
+        previous_signing_publics.retain(|k| *k != signing_public);
 
         let mut keks = load_keks(dir)?;
         if keks.is_empty() {
@@ -118,13 +115,11 @@ impl KeyRing {
         let current_path = dir.join(SIGNING_FILE);
         let current = read_private(&current_path)?.ok_or_else(|| KeyError::Invalid {
             path: current_path.clone(),
-            reason: "no token-signing key to rotate (start the server once first)".into(),
+            reason: "no token-signing key to rotate (is this the server's key directory?)".into(),
         })?;
-        let pair = Ed25519KeyPair::from_pkcs8(&current).map_err(|e| KeyError::Invalid {
-            path: current_path.clone(),
-            reason: e.to_string(),
-        })?;
-        let public = pair.public_key().as_ref();
+        let public = ed25519_public_key(&current_path, &current)?;
+        remove_staged_keys(dir)?;
+        let public = public.as_slice();
         let previous_path = previous_signing_path(dir, &crate::signing::key_id_of(public));
         match write_private(&previous_path, public) {
             Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -133,14 +128,10 @@ impl KeyRing {
         // The new key is written whole under a temporary name, then renamed over the old one:
         // a crash leaves either the old key or the new one, never a torn file.
         let fresh = generate_ed25519()?;
-        let staged = dir.join(format!(".rotating-{}", hex(&crate::random::bytes::<8>()?)));
+        let staged = dir.join(format!("{STAGED_PREFIX}{}", hex(&crate::random::bytes::<8>()?)));
         write_private(&staged, &fresh)?;
         fs::rename(&staged, &current_path).map_err(io_err(&current_path))?;
-        let pair = Ed25519KeyPair::from_pkcs8(&fresh).map_err(|e| KeyError::Invalid {
-            path: current_path,
-            reason: e.to_string(),
-        })?;
-        Ok(crate::signing::key_id_of(pair.public_key().as_ref()))
+        Ok(crate::signing::key_id_of(&ed25519_public_key(&current_path, &fresh)?))
     }
 
     /// Removes an earlier token-signing key from the key set: tokens and receipts it signed no
@@ -148,7 +139,12 @@ impl KeyRing {
     pub fn retire_signing_key(dir: &Path, key_id: &str) -> Result<(), KeyError> {
         let well_formed = key_id.len() == 16 && key_id.bytes().all(|b| b.is_ascii_hexdigit());
         let path = previous_signing_path(dir, key_id);
-        if !well_formed || !path.is_file() {
+        let current_path = dir.join(SIGNING_FILE);
+        let is_current = match read_private(&current_path)? {
+            Some(current) => crate::signing::key_id_of(&ed25519_public_key(&current_path, &current)?) == key_id,
+            None => false,
+        };
+        if !well_formed || is_current || !path.is_file() {
             return Err(KeyError::Invalid {
                 path,
                 reason: format!("{key_id:?} is not an earlier token-signing key id"),
@@ -266,6 +262,27 @@ fn generate_ed25519() -> Result<Vec<u8>, crate::random::RandomError> {
     Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
         .map(|doc| doc.as_ref().to_vec())
         .map_err(|_| crate::random::RandomError)
+}
+
+/// The public half of a PKCS#8 Ed25519 key pair read from `path`.
+fn ed25519_public_key(path: &Path, pkcs8: &[u8]) -> Result<Vec<u8>, KeyError> {
+    Ed25519KeyPair::from_pkcs8(pkcs8)
+        .map(|pair| pair.public_key().as_ref().to_vec())
+        .map_err(|e| KeyError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
+/// A new signing key written by a rotation that stopped before renaming it into place.
+fn remove_staged_keys(dir: &Path) -> Result<(), KeyError> {
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        if entry.file_name().to_string_lossy().starts_with(STAGED_PREFIX) {
+            fs::remove_file(entry.path()).map_err(io_err(&entry.path()))?;
+        }
+    }
+    Ok(())
 }
 
 fn previous_signing_path(dir: &Path, key_id: &str) -> PathBuf {

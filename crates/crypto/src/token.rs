@@ -284,9 +284,46 @@ mod tests {
             Err(TokenError::Invalid("unknown signing key".into()))
         );
         assert!(retired.verify(&fresh.token, "aud", now).is_ok());
-        // Only an earlier key can be retired; the current one and nonsense are refused.
+        // Only an earlier key can be retired: the current one and an id that is not one (even
+        // when a file of that name exists) are refused, and nothing is removed.
         assert!(KeyRing::retire_signing_key(tmp.path(), &new_kid).is_err());
-        assert!(KeyRing::retire_signing_key(tmp.path(), "../pseudonym").is_err());
+        let odd = tmp.path().join("token-signing.previous.abc.pub");
+        std::fs::write(&odd, b"x").unwrap();
+        assert!(KeyRing::retire_signing_key(tmp.path(), "abc").is_err());
+        assert!(odd.exists());
+    }
+
+    /// A rotation stopped after keeping the current key's public half (and after staging its new
+    /// key) leaves the current key published once, not retirable, and the next rotation clears
+    /// the staged file. Rotating a directory with no keys creates nothing.
+    #[test]
+    fn an_interrupted_rotation_leaves_one_current_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let keys = KeyRing::load_or_create(tmp.path()).unwrap();
+        let kid = keys.signing_key_id().to_owned();
+        let kept = tmp.path().join(format!("token-signing.previous.{kid}.pub"));
+        std::fs::write(&kept, keys.signing_public_key()).unwrap();
+        std::fs::set_permissions(&kept, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        let staged = tmp.path().join(".rotating-0123456789abcdef");
+        std::fs::write(&staged, b"half a rotation").unwrap();
+
+        let signer = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
+        assert_eq!(signer.jwks_keys().len(), 1);
+        assert!(KeyRing::retire_signing_key(tmp.path(), &kid).is_err());
+        assert!(kept.exists());
+
+        let new_kid = KeyRing::rotate_signing_key(tmp.path()).unwrap();
+        assert!(!staged.exists());
+        let kids: Vec<String> = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap())
+            .jwks_keys()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kids, [new_kid, kid]);
+
+        let empty = tempfile::tempdir().unwrap();
+        assert!(KeyRing::rotate_signing_key(empty.path()).is_err());
+        assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
     }
 
     /// A file of earlier keys that holds another key than its name says is refused at start.
