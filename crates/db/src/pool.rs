@@ -25,6 +25,9 @@ fn enable_wal(path: &std::path::Path) -> Result<(), DbError> {
         .map_err(|e| DbError::Connect(e.to_string()))
 }
 
+/// How long `Pool::open` waits for its first connection.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database connection failed: {0}")]
@@ -116,10 +119,14 @@ impl Pool {
         if let DatabaseUrl::Sqlite(path) = &url {
             enable_wal(path)?;
         }
+        // `build` would wait for every connection of the pool within the request timeout, which
+        // is meant to be short; at start one connection is enough, with time for a remote server.
         let inner = r2d2::Pool::builder()
             .max_size(options.max_size)
             .connection_timeout(options.connection_timeout)
-            .build(Manager { url: url.clone() })
+            .build_unchecked(Manager { url: url.clone() });
+        inner
+            .get_timeout(options.connection_timeout.max(STARTUP_TIMEOUT))
             .map_err(|e| DbError::Connect(e.to_string()))?;
         Ok(Self { inner, url })
     }
