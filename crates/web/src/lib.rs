@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod nul_guard;
 mod observe;
 pub mod openapi;
+pub mod optional_json;
 pub mod portal;
 mod routing;
 mod security_headers;

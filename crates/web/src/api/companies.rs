@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{ACCESS_TOKEN_TTL, Authenticated, COMPANY_AUDIENCE, COMPANY_ROLE, Company, Operator};
 use crate::error::ApiError;
+use crate::optional_json::OptionalJson;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -184,7 +185,7 @@ pub async fn decide(
     state: Data<AppState>,
     who: Authenticated<Operator>,
     path: Path<(String, String)>,
-    body: Option<Json<Reason>>,
+    body: OptionalJson<Reason>,
 ) -> Result<Json<CompanyView>, ApiError> {
     let (id, decision) = path.into_inner();
     let to = match decision.as_str() {
@@ -194,7 +195,7 @@ pub async fn decide(
         "revoke" => CompanyStatus::Revoked,
         _ => return Err(ApiError::not_found()),
     };
-    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    let reason = body.0.and_then(|b| b.reason);
     let now = crate::clock::now();
     let company = state
         .db(move |conn, _| companies::decide(conn, &id, to, reason.as_deref(), &who.account_id, now))

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::api::companies::Reason;
 use crate::auth::{Authenticated, Citizen, Company, Operator};
 use crate::error::ApiError;
+use crate::optional_json::OptionalJson;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -176,7 +177,7 @@ pub async fn review(
     state: Data<AppState>,
     who: Authenticated<Operator>,
     path: Path<(String, String)>,
-    body: Option<Json<Reason>>,
+    body: OptionalJson<Reason>,
 ) -> Result<Json<OfferView>, ApiError> {
     let (id, decision) = path.into_inner();
     let approve = match decision.as_str() {
@@ -184,7 +185,7 @@ pub async fn review(
         "reject" => false,
         _ => return Err(ApiError::not_found()),
     };
-    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    let reason = body.0.and_then(|b| b.reason);
     let now = crate::clock::now();
     let offer = state
         .db(move |conn, _| offers::review(conn, &id, approve, reason.as_deref(), &who.account_id, now))

@@ -40,11 +40,42 @@ fn json_body_limits_differ_per_endpoint(app: &TestApp) {
     post_with_token(app, "/api/v1/me/records", &token, &mood(&big)).assert_problem(422, "validation_failed");
     let huge = "x".repeat(70 * 1024);
     post_with_token(app, "/api/v1/me/records", &token, &mood(&huge)).assert_problem(413, "payload_too_large");
-    // Within every limit, the same request is stored.
-    assert_eq!(
-        post_with_token(app, "/api/v1/me/records", &token, &mood("fine")).status,
-        201
-    );
+    // Within every limit, the same request is stored; updating it has the record's limit too.
+    let stored = post_with_token(app, "/api/v1/me/records", &token, &mood("fine"));
+    assert_eq!(stored.status, 201);
+    let path = format!("/api/v1/me/records/{}", stored.json()["id"].as_str().unwrap());
+    let put = |body: &serde_json::Value| {
+        let req = app
+            .request("PUT", &path)
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Content-Type", "application/json");
+        app.send_bytes(req, body.to_string().as_bytes())
+    };
+    put(&json!({"data": {"date": "2026-11-01", "score": 3, "note": big}})).assert_problem(422, "validation_failed");
+    put(&json!({"data": {"date": "2026-11-01", "score": 3, "note": huge}})).assert_problem(413, "payload_too_large");
+}
+
+/// A decision's body may be left out (approving needs no reason), but a body that is there must
+/// be JSON: a malformed one is 400 before anything is decided, not taken as "no reason".
+fn an_optional_body_that_is_sent_must_be_json(app: &TestApp) {
+    let email = unique_email("operator");
+    crate::create_staff(app, infobank_accounts::Role::Operator, &email);
+    let operator = app.token(&email, PASSWORD);
+    let path = "/api/v1/operator/offers/0190a3c2-0000-7000-8000-000000000000/approve";
+    let decide = |content_type: Option<&str>, body: &[u8]| {
+        let mut req = app
+            .request("POST", path)
+            .set("Authorization", &format!("Bearer {operator}"));
+        if let Some(ct) = content_type {
+            req = req.set("Content-Type", ct);
+        }
+        app.send_bytes(req, body)
+    };
+    decide(Some("application/json"), b"{\"reason\": ").assert_problem(400, "malformed_json");
+    decide(Some("text/plain"), b"ok").assert_problem(415, "unsupported_media_type");
+    // No body, or an empty object: the decision goes ahead (and finds no such offer).
+    decide(None, b"").assert_problem(404, "not_found");
+    decide(Some("application/json"), b"{}").assert_problem(404, "not_found");
 }
 
 /// PostgreSQL text cannot hold U+0000: a NUL in an id, a cursor, a body field or a client id is
@@ -63,14 +94,11 @@ fn nul_characters_are_bad_input_not_server_errors(app: &TestApp) {
         .assert_problem(400, "invalid_request");
 
     let accepted = post_with_token(app, "/api/v1/me/consents", &token, &json!({"offer_id": "\u{0}"}));
-    // SQLite stores the NUL and finds no such offer (409 offer_not_open); PostgreSQL refuses it (400).
-    assert!(
-        matches!(accepted.status, 400 | 409),
-        "{} {}",
-        accepted.status,
-        accepted.body
-    );
-    accepted.assert_problem(accepted.status, accepted.json()["code"].as_str().unwrap());
+    // SQLite can hold the NUL and finds no such offer; PostgreSQL refuses the text itself.
+    match app.db.backend() {
+        infobank_db::Backend::Postgres => accepted.assert_problem(400, "invalid_request"),
+        infobank_db::Backend::Sqlite => accepted.assert_problem(409, "offer_not_open"),
+    };
 
     use base64::Engine as _;
     let basic = base64::engine::general_purpose::STANDARD.encode(b"a\0b:secret");
@@ -78,18 +106,14 @@ fn nul_characters_are_bad_input_not_server_errors(app: &TestApp) {
         .request("POST", "/api/v1/oauth/token")
         .set("Authorization", &format!("Basic {basic}"))
         .set("Content-Type", "application/x-www-form-urlencoded");
-    let refused = app.send_bytes(token_request, b"grant_type=client_credentials");
-    assert!(
-        matches!(refused.status, 400 | 401),
-        "{} {}",
-        refused.status,
-        refused.body
-    );
+    app.send_bytes(token_request, b"grant_type=client_credentials")
+        .assert_problem(401, "invalid_client");
 }
 
 app_tests!(
     json_body_limits_differ_per_endpoint,
-    nul_characters_are_bad_input_not_server_errors
+    nul_characters_are_bad_input_not_server_errors,
+    an_optional_body_that_is_sent_must_be_json
 );
 
 /// Every connection of a two-connection pool is held by someone else: the request waits the
