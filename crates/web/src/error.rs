@@ -96,6 +96,10 @@ impl ApiError {
         e
     }
 
+    pub fn payload_too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large").detail(detail)
+    }
+
     pub fn unavailable(code: &'static str, detail: &str) -> Self {
         let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable").detail(detail);
         e.retry_after_secs = Some(1);
@@ -203,13 +207,19 @@ impl From<actix_web::error::BlockingError> for ApiError {
     }
 }
 
+/// The JSON extractor's configuration: `limit` bytes, and problem+json for every failure.
+pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(json_error)
+}
+
 /// Malformed, oversized or mistyped JSON bodies.
 pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     let api = match &err {
         E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
-                .detail(format!("request body exceeds {limit} bytes"))
+            ApiError::payload_too_large(format!("request body exceeds {limit} bytes"))
         }
         E::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -259,7 +269,7 @@ pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix
 pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::UrlencodedError as E;
     let api = match err {
-        E::Overflow { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
+        E::Overflow { limit, .. } => ApiError::payload_too_large(format!("request body exceeds {limit} bytes")),
         E::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

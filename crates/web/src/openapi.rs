@@ -67,9 +67,12 @@ fn add_problems(operation: &mut Operation, path: &str) {
         add("403", "wrong_role: a token of another role");
     }
     if has_body {
-        add("400", "malformed_json: the body is not JSON");
+        add("400", "malformed_json or malformed_form: the body cannot be read");
         add("413", "payload_too_large");
-        add("415", "unsupported_media_type: send Content-Type: application/json");
+        add(
+            "415",
+            "unsupported_media_type: the body is not of the documented content type",
+        );
         add("422", "validation_failed: the fields named in `errors`");
     }
     if has_query || has_path {
@@ -86,7 +89,8 @@ fn add_problems(operation: &mut Operation, path: &str) {
     }
     // Error answers the annotations declared as JSON are problem+json too.
     for (status, response) in responses.iter_mut() {
-        if let (true, RefOr::T(response)) = (status.as_str() >= "400", response)
+        let is_error = status.parse::<u16>().is_ok_and(|code| code >= 400);
+        if let (true, RefOr::T(response)) = (is_error, response)
             && let Some(content) = response.content.shift_remove("application/json")
         {
             response.content.insert(PROBLEM_TYPE.to_owned(), content);

@@ -9,7 +9,7 @@ use actix_web::{App, HttpResponse, HttpServer};
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{form_error, json_error, not_found, path_error, query_error};
+use crate::error::{form_error, json_config, not_found, path_error, query_error};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::{api, nul_guard, observe, portal, security_headers};
@@ -31,6 +31,7 @@ pub struct ServerOptions {
 /// Binds the app to an already-open listener (port 0 in tests) and returns the running server.
 pub fn build_server(state: AppState, listener: TcpListener, options: &ServerOptions) -> std::io::Result<Server> {
     let json_limit = state.json_limit;
+    let tls = options.tls.is_some();
     let state = Data::new(state);
     let openapi = ApiDoc::openapi();
     let server = HttpServer::new(move || {
@@ -38,16 +39,12 @@ pub fn build_server(state: AppState, listener: TcpListener, options: &ServerOpti
             .app_data(state.clone())
             // Every JSON body is small except a record's data (`api::routes` raises the limit for
             // those routes alone); a bulk import streams through its own 10 MiB limit.
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(SMALL_JSON_LIMIT.min(json_limit))
-                    .error_handler(json_error),
-            )
+            .app_data(json_config(SMALL_JSON_LIMIT.min(json_limit)))
             .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(form_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .wrap(from_fn(nul_guard::refuse_nul))
-            .wrap(security_headers::security_headers())
+            .wrap(security_headers::security_headers(tls))
             .wrap(from_fn(observe::observe))
             .configure(|cfg| api::routes(cfg, json_limit))
             .configure(portal::routes)

@@ -18,11 +18,7 @@ use crate::routing::resource;
 /// `record_json_limit`: the body limit of the routes that carry a record's data (the
 /// configurable `INFOBANK_JSON_LIMIT`); every other route keeps the app's small limit.
 pub fn routes(cfg: &mut web::ServiceConfig, record_json_limit: usize) {
-    let record_body = || {
-        web::JsonConfig::default()
-            .limit(record_json_limit)
-            .error_handler(crate::error::json_error)
-    };
+    let record_body = || crate::error::json_config(record_json_limit);
     cfg.service(resource("/healthz").route(web::get().to(service::healthz)))
         .service(resource("/readyz").route(web::get().to(service::readyz)))
         .service(resource("/metrics").route(web::get().to(service::metrics)))

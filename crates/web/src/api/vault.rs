@@ -305,12 +305,9 @@ pub async fn import_records(
             ));
         }
         Err(_) => {
-            return Err(ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "Payload too large",
-            )
-            .detail("an import is at most 10 MiB; split the file"));
+            return Err(ApiError::payload_too_large(
+                "an import is at most 10 MiB; split the file",
+            ));
         }
     };
     let category = query.into_inner().category;

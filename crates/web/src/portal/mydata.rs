@@ -440,10 +440,7 @@ pub async fn upload(ctx: PortalContext, mut multipart: Multipart) -> Result<Http
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|_| ApiError::bad_request("malformed_body", "unreadable upload"))?;
             if bytes.len() + chunk.len() > MAX_IMPORT_BYTES {
-                return Err(
-                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large")
-                        .detail("an upload is at most 10 MiB"),
-                );
+                return Err(ApiError::payload_too_large("an upload is at most 10 MiB"));
             }
             bytes.extend_from_slice(&chunk);
         }

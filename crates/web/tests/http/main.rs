@@ -86,6 +86,8 @@ fn every_response_carries_security_headers_and_a_request_id(app: &TestApp) {
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
         assert!(r.header("x-request-id").is_some_and(|id| id.len() >= 16));
+        // Plain HTTP (the test server): HSTS is the TLS proxy's, or `serve --tls-cert`'s, to send.
+        assert_eq!(r.header("strict-transport-security"), None);
     }
     let echoed = app.send(app.request("GET", "/healthz").set("X-Request-Id", "trace-abc_123"));
     assert_eq!(echoed.header("x-request-id"), Some("trace-abc_123"));
