@@ -4,7 +4,8 @@
 //! - [`merkle`]: the pure tree math and proof verification (no I/O);
 //! - [`log`]: the persistent log: `append` inside the caller's transaction, roots and proofs
 //!   from stored subtree hashes;
-//! - [`sth`]: signed tree heads; [`checkpoint`]: what each regulator last acknowledged.
+//! - [`sth`]: signed tree heads; [`checkpoint`]: what each regulator last acknowledged;
+//! - [`verifier`]: checking the documents the bank serves (heads, entries, proofs), no I/O.
 
 pub mod canonical;
 pub mod checkpoint;
@@ -13,6 +14,7 @@ mod event;
 pub mod log;
 pub mod merkle;
 pub mod sth;
+pub mod verifier;
 
 use chrono::{DateTime, Utc};
 use infobank_db::{DbConnection, write_transaction};

@@ -6,15 +6,15 @@
 use std::io::{BufRead as _, BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use infobank_audit::merkle::{self, Hash, MemoryTree};
-use infobank_audit::sth::signed_bytes;
-use infobank_crypto::signing::key_id_of;
-use infobank_crypto::verify_ed25519;
+use infobank_audit::merkle::{self, Hash};
+use infobank_audit::verifier::{
+    ConsistencyDoc, ConsistencyFile, EntriesPage, EntryDoc, HeadDoc, InclusionFile, Recomputed, b64, key_from_jwks,
+    unb64,
+};
 use infobank_web::Config;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::setup::{CliError, prepare};
 
@@ -55,8 +55,7 @@ pub enum AuditCommand {
 }
 
 /// A failed check: the reason goes to stderr and the exit code is 1.
-#[derive(Debug)]
-pub struct Invalid(pub String);
+pub use infobank_audit::verifier::Invalid;
 
 pub fn run(command: AuditCommand) -> Result<Result<(), Invalid>, CliError> {
     match command {
@@ -83,87 +82,21 @@ pub fn run(command: AuditCommand) -> Result<Result<(), Invalid>, CliError> {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn unb64(what: &str, s: &str) -> Result<Vec<u8>, Invalid> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|e| Invalid(format!("{what} is not standard base64: {e}")))
-}
-
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Invalid> {
     let text = std::fs::read_to_string(path).map_err(|e| Invalid(format!("cannot read {}: {e}", path.display())))?;
     serde_json::from_str(&text).map_err(|e| Invalid(format!("{}: {e}", path.display())))
 }
 
-// ---- proof files (the RFC 6962 vector format; the API's snake_case names are accepted too) ----
-
-#[derive(Deserialize)]
-struct InclusionFile {
-    #[serde(alias = "leaf_index")]
-    #[serde(rename = "leafIdx")]
-    leaf_idx: u64,
-    #[serde(rename = "treeSize", alias = "tree_size")]
-    tree_size: u64,
-    #[serde(alias = "root_hash")]
-    root: String,
-    #[serde(rename = "leafHash", alias = "leaf_hash")]
-    leaf_hash: String,
-    #[serde(default)]
-    proof: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct ConsistencyFile {
-    #[serde(alias = "first")]
-    size1: u64,
-    #[serde(alias = "second")]
-    size2: u64,
-    #[serde(alias = "first_root")]
-    root1: String,
-    #[serde(alias = "second_root")]
-    root2: String,
-    #[serde(default)]
-    proof: Option<Vec<String>>,
-}
-
-fn decode_proof(proof: Option<Vec<String>>) -> Result<Vec<Vec<u8>>, Invalid> {
-    proof
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-        .map(|(i, p)| unb64(&format!("proof[{i}]"), p))
-        .collect()
-}
-
 fn verify_inclusion_file(path: &Path) -> Result<(), Invalid> {
     let f: InclusionFile = read_json(path)?;
-    let proof = decode_proof(f.proof)?;
-    merkle::verify_inclusion(
-        f.leaf_idx,
-        f.tree_size,
-        &unb64("leafHash", &f.leaf_hash)?,
-        &proof,
-        &unb64("root", &f.root)?,
-    )
-    .map_err(|e| Invalid(e.to_string()))?;
+    f.check()?;
     println!("valid: leaf {} is in the tree of {} leaves", f.leaf_idx, f.tree_size);
     Ok(())
 }
 
 fn verify_consistency_file(path: &Path) -> Result<(), Invalid> {
     let f: ConsistencyFile = read_json(path)?;
-    let proof = decode_proof(f.proof)?;
-    merkle::verify_consistency(
-        f.size1,
-        f.size2,
-        &unb64("root1", &f.root1)?,
-        &unb64("root2", &f.root2)?,
-        &proof,
-    )
-    .map_err(|e| Invalid(e.to_string()))?;
+    f.check()?;
     println!(
         "valid: the tree of {} leaves is a prefix of the tree of {} leaves",
         f.size1, f.size2
@@ -173,32 +106,6 @@ fn verify_consistency_file(path: &Path) -> Result<(), Invalid> {
 
 // ---- signed tree heads ----
 
-/// A signed tree head as the API serves it; `public_key` is only in exports.
-#[derive(Debug, Serialize, Deserialize)]
-struct HeadDoc {
-    tree_size: u64,
-    root_hash: String,
-    timestamp: String,
-    signature: String,
-    key_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    public_key: Option<String>,
-}
-
-fn head_doc(head: &infobank_audit::SignedTreeHead, public_key: Option<&[u8]>) -> HeadDoc {
-    HeadDoc {
-        tree_size: head.tree_size,
-        root_hash: b64(&head.root_hash),
-        timestamp: head
-            .timestamp()
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .unwrap_or_default(),
-        signature: b64(&head.signature),
-        key_id: head.key_id.clone(),
-        public_key: public_key.map(b64),
-    }
-}
-
 fn print_sth() -> Result<(), CliError> {
     let ready = prepare(Config::from_env()?)?;
     let signer = ready.keys.log_signer()?;
@@ -206,55 +113,12 @@ fn print_sth() -> Result<(), CliError> {
     // On request: a head for the tree as it is now (the once-a-second limit is for the server).
     let head = infobank_audit::sth::sign_current(&mut conn, &signer, infobank_web::clock::now())
         .map_err(|e| CliError::Other(e.to_string()))?;
-    let doc = serde_json::to_string_pretty(&head_doc(&head, None)).map_err(|e| CliError::Other(e.to_string()))?;
+    let doc = serde_json::to_string_pretty(&HeadDoc::new(&head, None)).map_err(|e| CliError::Other(e.to_string()))?;
     println!("{doc}");
     Ok(())
 }
 
-/// Checks the head's signature with `public_key` and returns its decoded root.
-fn check_head(head: &HeadDoc, public_key: &[u8]) -> Result<Hash, Invalid> {
-    if key_id_of(public_key) != head.key_id {
-        return Err(Invalid(format!(
-            "the head was signed with key {}, not the published key {}",
-            head.key_id,
-            key_id_of(public_key)
-        )));
-    }
-    let root: Hash = unb64("root_hash", &head.root_hash)?
-        .try_into()
-        .map_err(|_| Invalid("root_hash is not 32 bytes".into()))?;
-    let timestamp = chrono::DateTime::parse_from_rfc3339(&head.timestamp)
-        .map_err(|e| Invalid(format!("timestamp: {e}")))?
-        .timestamp_millis();
-    let timestamp = u64::try_from(timestamp).map_err(|_| Invalid("timestamp before 1970".into()))?;
-    let signature = unb64("signature", &head.signature)?;
-    if !verify_ed25519(public_key, &signed_bytes(head.tree_size, timestamp, &root), &signature) {
-        return Err(Invalid("the tree head's signature does not verify".into()));
-    }
-    Ok(root)
-}
-
-/// Finds the key with `kid` in a JWKS document.
-fn key_from_jwks(jwks: &serde_json::Value, kid: &str) -> Result<Vec<u8>, Invalid> {
-    let key = jwks["keys"]
-        .as_array()
-        .and_then(|keys| keys.iter().find(|k| k["kid"] == kid))
-        .ok_or_else(|| Invalid(format!("the JWKS has no key {kid}")))?;
-    let x = key["x"].as_str().ok_or_else(|| Invalid("JWK without x".into()))?;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(x)
-        .map_err(|e| Invalid(format!("JWK x: {e}")))
-}
-
 // ---- whole-log verification ----
-
-/// One exported or served leaf.
-#[derive(Debug, Serialize, Deserialize)]
-struct EntryDoc {
-    index: u64,
-    leaf: String,
-    leaf_hash: String,
-}
 
 fn progress(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
@@ -263,36 +127,6 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     }
     bar.set_message(what.to_owned());
     bar
-}
-
-/// Recomputes each leaf hash and compares it with the one the log recorded; returns the hashes.
-struct Recomputed {
-    tree: MemoryTree,
-}
-
-impl Recomputed {
-    fn new() -> Self {
-        Self {
-            tree: MemoryTree::default(),
-        }
-    }
-
-    fn push(&mut self, expected_index: u64, entry: &EntryDoc) -> Result<(), Invalid> {
-        if entry.index != expected_index {
-            return Err(Invalid(format!(
-                "entry {expected_index}: the log skipped to index {}",
-                entry.index
-            )));
-        }
-        let hash = merkle::leaf_hash(entry.leaf.as_bytes());
-        if b64(&hash) != entry.leaf_hash {
-            return Err(Invalid(format!(
-                "entry {expected_index}: its leaf does not hash to the recorded leaf hash"
-            )));
-        }
-        self.tree.push(hash);
-        Ok(())
-    }
 }
 
 fn verify_offline(log: &Path, sth: &Path, jwks: Option<&Path>) -> Result<(), Invalid> {
@@ -307,10 +141,10 @@ fn verify_offline(log: &Path, sth: &Path, jwks: Option<&Path>) -> Result<(), Inv
         }
         (None, None) => return Err(Invalid("no key to check the signature: pass --jwks FILE".into())),
     };
-    let root = check_head(&head, &public_key)?;
+    let root = head.check(&public_key)?;
     let file = std::fs::File::open(log).map_err(|e| Invalid(format!("cannot read {}: {e}", log.display())))?;
     let bar = progress(head.tree_size, "verifying");
-    let mut recomputed = Recomputed::new();
+    let mut recomputed = Recomputed::default();
     for (i, line) in BufReader::new(file)
         .lines()
         .enumerate()
@@ -325,17 +159,9 @@ fn verify_offline(log: &Path, sth: &Path, jwks: Option<&Path>) -> Result<(), Inv
     finish(&recomputed, &head, root)
 }
 
+/// The recomputed log against the signed head, and the line a regulator reads.
 fn finish(recomputed: &Recomputed, head: &HeadDoc, root: Hash) -> Result<(), Invalid> {
-    if recomputed.tree.size() != head.tree_size {
-        return Err(Invalid(format!(
-            "the log has {} entries, the signed head says {}",
-            recomputed.tree.size(),
-            head.tree_size
-        )));
-    }
-    if recomputed.tree.root(head.tree_size) != Some(root) {
-        return Err(Invalid("the recomputed root does not match the signed root".into()));
-    }
+    recomputed.matches(head, root)?;
     println!(
         "valid: {} entries, root {} signed by key {}",
         head.tree_size, head.root_hash, head.key_id
@@ -366,16 +192,6 @@ impl Client {
     }
 }
 
-#[derive(Deserialize)]
-struct EntriesPage {
-    entries: Vec<EntryDoc>,
-}
-
-#[derive(Deserialize)]
-struct ConsistencyDoc {
-    proof: Vec<String>,
-}
-
 fn verify_online(url: &str, token: &str) -> Result<(), Invalid> {
     let client = Client {
         base: url.trim_end_matches('/').to_owned(),
@@ -384,10 +200,10 @@ fn verify_online(url: &str, token: &str) -> Result<(), Invalid> {
     };
     let head: HeadDoc = client.get("/api/v1/audit/sth", false)?;
     let jwks: serde_json::Value = client.get("/.well-known/jwks.json", false)?;
-    let root = check_head(&head, &key_from_jwks(&jwks, &head.key_id)?)?;
+    let root = head.check(&key_from_jwks(&jwks, &head.key_id)?)?;
 
     let bar = progress(head.tree_size, "downloading and verifying");
-    let mut recomputed = Recomputed::new();
+    let mut recomputed = Recomputed::default();
     let mut start = 0;
     while start < head.tree_size {
         let end = (start + 1000).min(head.tree_size);
@@ -424,7 +240,7 @@ fn verify_online(url: &str, token: &str) -> Result<(), Invalid> {
 /// O(log n) proofs.
 fn first_bad_leaf(client: &Client, recomputed: &Recomputed, head: &HeadDoc, root: Hash) -> Result<u64, Invalid> {
     let genuine_prefix = |size: u64| -> Result<bool, Invalid> {
-        let Some(prefix_root) = recomputed.tree.root(size) else {
+        let Some(prefix_root) = recomputed.root(size) else {
             return Ok(false);
         };
         let doc: ConsistencyDoc = client.get(
@@ -473,7 +289,7 @@ fn export(out: &Path, sth_out: Option<PathBuf>) -> Result<(), CliError> {
     writer.flush().map_err(|e| other(&e))?;
     bar.finish_and_clear();
     let sth_path = sth_out.unwrap_or_else(|| PathBuf::from(format!("{}.sth.json", out.display())));
-    let doc = serde_json::to_string_pretty(&head_doc(&head, Some(signer.public_key()))).map_err(|e| other(&e))?;
+    let doc = serde_json::to_string_pretty(&HeadDoc::new(&head, Some(signer.public_key()))).map_err(|e| other(&e))?;
     std::fs::write(&sth_path, doc).map_err(|e| CliError::Other(format!("{}: {e}", sth_path.display())))?;
     println!(
         "exported {} entries to {} and the signed head to {}",
