@@ -221,10 +221,18 @@ fn last4(value: &Value) -> Check {
 }
 
 /// Whether any string in `value` holds a payment card number: 13 to 19 digits (spaces and
-/// hyphens allowed between them) that pass the Luhn check.
+/// hyphens allowed between them) that pass the Luhn check. A number is judged by its integer
+/// part: the digits after a decimal point are a measurement's precision, not a card number
+/// (2.1666666666666665 hours, 130 minutes, would otherwise pass the Luhn check and be refused).
 pub fn contains_card_number(value: &Value) -> bool {
     match value {
         Value::String(s) => text_has_card_number(s),
+        // Beyond 1e19 a number has more than 19 integer digits: not a card number.
+        Value::Number(n) if n.is_f64() => n
+            .as_f64()
+            .map(f64::trunc)
+            .filter(|f| f.abs() < 1e19)
+            .is_some_and(|f| text_has_card_number(&format!("{f:.0}"))),
         Value::Number(n) => text_has_card_number(&n.to_string()),
         Value::Array(items) => items.iter().any(contains_card_number),
         Value::Object(map) => map.values().any(contains_card_number),
