@@ -64,8 +64,9 @@ pub fn payment_dedup_key(keys: &KeyRing, citizen_id: &str, data: &Value) -> Stri
     keys.blind_index("payment-dedup-v1").index(&identity)
 }
 
-/// Parses the body into one JSON object per data row (or a whole-body error).
-fn parse_rows(body: ImportBody<'_>) -> Result<Vec<Result<Value, RejectedRow>>, VaultError> {
+/// Parses the body into one JSON object per data row (or a whole-body error). Pure: no database,
+/// no keys; [`import`] validates and stores what it returns. Public for the fuzz targets (fuzz/).
+pub fn parse_rows(body: ImportBody<'_>) -> Result<Vec<Result<Value, RejectedRow>>, VaultError> {
     match body {
         ImportBody::Json(bytes) => {
             let value: Value =
