@@ -25,7 +25,7 @@
 # whose security requirement names that role ("public": the operations without one, sent with no
 # token). No operation is left out; the one that would destroy the setup, DELETE /api/v1/me, runs
 # last ("delete") with a citizen of its own, so the citizen run keeps its account.
-# Reports land in target/schemathesis/: per run the console log, the command line, JUnit XML and
+# Reports land in target/schemathesis/{sqlite,postgres}/: per run the console log, the command line, JUnit XML and
 # NDJSON; findings.txt is the deduplicated list of failures (.ci/schemathesis-report.py), with a
 # curl command for each.
 set -euo pipefail
@@ -48,7 +48,7 @@ fi
 max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-200}
 seed=${SCHEMATHESIS_SEED:-20261125}
 roles=${SCHEMATHESIS_ROLES:-public company citizen regulator operator delete}
-out=$PWD/target/schemathesis
+out=$PWD/target/schemathesis/$([ -n "$database_url" ] && echo postgres || echo sqlite)
 rm -rf "$out" && mkdir -p "$out"
 
 work=$(mktemp -d)
