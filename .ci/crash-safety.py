@@ -25,7 +25,6 @@ counted as 2xx. After the restart:
 usage: crash-safety.py BINARY [POSTGRES_URL]   (default: the embedded SQLite in a fresh data
 directory; with a URL, that fresh, empty PostgreSQL database)
 """
-import base64
 import collections
 import concurrent.futures
 import http.client
@@ -34,7 +33,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +40,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from httpkit import decode, free_port, request  # noqa: E402  (a sibling file, not a package)
 
 if len(sys.argv) not in (2, 3):
     sys.exit(__doc__)
@@ -64,35 +65,10 @@ class Lost(Exception):
     """The connection failed: the request's outcome is unknown (or it never reached a server)."""
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def call(base, method, path, token=None, body=None, form=None, basic=None, timeout=30):
     """(status, decoded body). Connection failures raise Lost(kind) with kind 'refused' (nothing
     was sent) or 'unknown' (the request may or may not have been executed)."""
-    headers = {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if form is not None:
-        data = form.encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if basic:
-        headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-
-    def decode(raw):
-        try:
-            return json.loads(raw or b"null")
-        except ValueError:
-            return raw.decode(errors="replace")
-
+    req = request(base, method, path, token, body, form, basic)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, decode(r.read())

@@ -15,41 +15,29 @@ category names and consent actions / operator decisions real ones, so that reque
 "not found" into the code behind it.
 Standard library only.
 """
-import base64
 import json
+import os
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from httpkit import decode, request  # noqa: E402  (a sibling file, not a package)
+
 BIN, BASE, OUT, TOML = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3], sys.argv[4]
 PASSWORD = "schemathesis passphrase 42"
 
 
 def call(method, path, token=None, body=None, form=None, basic=None, expect=None):
-    headers = {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if form is not None:
-        data = form.encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if basic:
-        headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
-    req = urllib.request.Request(BASE + path, data=data, method=method, headers=headers)
+    req = request(BASE, method, path, token, body, form, basic)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             status, raw = r.status, r.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
-    try:
-        parsed = json.loads(raw or b"null")
-    except ValueError:
-        parsed = raw.decode(errors="replace")
+    parsed = decode(raw)
     if expect is not None and status != expect:
         sys.exit(f"setup: {method} {path} answered {status}, expected {expect}: {parsed}")
     return parsed

@@ -7,10 +7,7 @@ balances (`infobank coins check`).
 
 usage: two-nodes.py BINARY POSTGRES_URL   (a fresh, empty database)
 """
-import base64
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,37 +16,22 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from httpkit import decode, free_port, request  # noqa: E402  (a sibling file, not a package)
+
 BIN, DB = sys.argv[1], sys.argv[2]
 PASSWORD = "two nodes passphrase"
 CITIZENS = 24
 THREADS = 8
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def call(base, method, path, token=None, body=None, form=None, basic=None):
-    headers = {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    if form is not None:
-        data = form.encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if basic:
-        headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    req = request(base, method, path, token, body, form, basic)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
+            return r.status, decode(r.read())
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+        return e.code, decode(e.read())
 
 
 work = tempfile.mkdtemp()
