@@ -25,7 +25,7 @@ fn enable_wal(path: &std::path::Path) -> Result<(), DbError> {
         .map_err(|e| DbError::Connect(e.to_string()))
 }
 
-/// How long `Pool::open` waits for its first connection.
+/// How long `Pool::open` waits for the pool's connections.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,8 @@ impl Default for PoolOptions {
 pub struct Pool {
     inner: r2d2::Pool<Manager>,
     url: DatabaseUrl,
+    /// How long `get` waits for a free connection.
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for Pool {
@@ -119,20 +121,26 @@ impl Pool {
         if let DatabaseUrl::Sqlite(path) = &url {
             enable_wal(path)?;
         }
-        // `build` would wait for every connection of the pool within the request timeout, which
-        // is meant to be short; at start one connection is enough, with time for a remote server.
+        // `build` opens every connection before it returns, within the pool's own timeout: give
+        // it time for a remote server. (Opening them in the background instead, `build_unchecked`,
+        // let a short CLI command exit while a thread was still opening SQLite: a crash at exit.)
+        // Requests wait only `connection_timeout`, through `get`.
         let inner = r2d2::Pool::builder()
             .max_size(options.max_size)
-            .connection_timeout(options.connection_timeout)
-            .build_unchecked(Manager { url: url.clone() });
-        inner
-            .get_timeout(options.connection_timeout.max(STARTUP_TIMEOUT))
+            .connection_timeout(options.connection_timeout.max(STARTUP_TIMEOUT))
+            .build(Manager { url: url.clone() })
             .map_err(|e| DbError::Connect(e.to_string()))?;
-        Ok(Self { inner, url })
+        Ok(Self {
+            inner,
+            url,
+            request_timeout: options.connection_timeout,
+        })
     }
 
     pub fn get(&self) -> Result<PooledConn, DbError> {
-        self.inner.get().map_err(|_| DbError::PoolTimeout)
+        self.inner
+            .get_timeout(self.request_timeout)
+            .map_err(|_| DbError::PoolTimeout)
     }
 
     pub fn url(&self) -> &DatabaseUrl {
