@@ -108,21 +108,26 @@ pub async fn propose(
 ))]
 pub async fn list(
     state: Data<AppState>,
-    company: Option<Authenticated<Company>>,
-    citizen: Option<Authenticated<Citizen>>,
+    company: Result<Authenticated<Company>, ApiError>,
+    citizen: Result<Authenticated<Citizen>, ApiError>,
 ) -> Result<Json<Vec<OfferView>>, ApiError> {
     let list = match (company, citizen) {
-        (Some(c), _) => {
+        (Ok(c), _) => {
             state
                 .db(move |conn, _| offers::for_company(conn, &c.account_id, 200))
                 .await?
         }
-        (None, Some(_)) => state.db(|conn, _| offers::open(conn, 200)).await?,
-        (None, None) => {
-            return Err(ApiError::unauthenticated(
-                "unauthenticated",
-                "send a company or citizen access token",
-            ));
+        (Err(_), Ok(_)) => state.db(|conn, _| offers::open(conn, 200)).await?,
+        // Neither role: say why as precisely as the two refusals allow (a staff token is the
+        // wrong role for both; an expired company token is expired, not invalid).
+        (Err(as_company), Err(as_citizen)) => {
+            return Err(
+                if as_citizen.code == "wrong_role" || as_company.code == "token_expired" {
+                    as_company
+                } else {
+                    as_citizen
+                },
+            );
         }
     };
     Ok(Json(list.into_iter().map(offer_view).collect()))

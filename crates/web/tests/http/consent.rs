@@ -317,6 +317,10 @@ fn the_token_endpoint_and_roles_refuse_cleanly(app: &TestApp) {
         None,
     )
     .assert_problem(403, "wrong_role");
+    // The offer list takes a company's or a citizen's token: a staff token is the wrong role
+    // there too, no token at all is 401.
+    send(app, "GET", "/api/v1/offers", &operator, None).assert_problem(403, "wrong_role");
+    app.get("/api/v1/offers").assert_problem(401, "unauthenticated");
     send(
         app,
         "POST",
