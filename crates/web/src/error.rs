@@ -285,14 +285,18 @@ pub async fn not_found() -> HttpResponse {
     ApiError::not_found().detail("no such resource").error_response()
 }
 
-/// A known path with a method it does not support.
-pub async fn method_not_allowed() -> HttpResponse {
-    ApiError::new(
+/// A known path with a method it does not support; `allow` lists the ones it does.
+pub fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut response = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "Method not allowed",
     )
-    .error_response()
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 impl From<infobank_accounts::AccountError> for ApiError {

@@ -183,9 +183,15 @@ fn bad_inputs_get_their_status_and_code(app: &TestApp) {
     .assert_problem(415, "unsupported_media_type");
 
     app.get("/api/v1/no-such-thing").assert_problem(404, "not_found");
-    app.send(app.request("DELETE", "/api/v1/auth/login"))
-        .assert_problem(405, "method_not_allowed");
+    let wrong_method = app.send(app.request("DELETE", "/api/v1/auth/login"));
+    wrong_method.assert_problem(405, "method_not_allowed");
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
+    let wrong_method = app.send(app.request("PATCH", "/api/v1/me/records/x"));
+    wrong_method.assert_problem(405, "method_not_allowed");
+    assert_eq!(wrong_method.header("allow"), Some("GET, PUT, DELETE"));
     app.get("/api/v1/citizens").assert_problem(405, "method_not_allowed");
+    let portal = app.send(app.request("PUT", "/signin"));
+    assert_eq!((portal.status, portal.header("allow")), (405, Some("GET, POST")));
 
     let email = unique_email("dup");
     app.sign_up(&email, PASSWORD);
