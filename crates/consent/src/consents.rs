@@ -214,6 +214,33 @@ impl Change {
     }
 }
 
+/// The statuses of a consent that still allows access (or may again, once resumed).
+const LIVE: [&str; 2] = ["active", "paused"];
+
+fn is_live(status: &str) -> bool {
+    LIVE.contains(&status)
+}
+
+/// A live consent whose time is up ends as `expired`, by the system rather than by anyone.
+fn expire(
+    conn: &mut DbConnection,
+    signer: &TokenSigner,
+    current: &ConsentRow,
+    offer: &Offer,
+    now: DateTime<Utc>,
+) -> Result<(), ConsentError> {
+    transition(
+        conn,
+        signer,
+        current,
+        offer,
+        "expired",
+        Action::ConsentExpired,
+        Actor::system(),
+        now,
+    )
+}
+
 /// Moves the consent to `status` with its leaf and a new receipt; releases the reservation when
 /// the consent ends. Runs in the caller's transaction.
 #[allow(clippy::too_many_arguments)]
@@ -288,17 +315,8 @@ pub fn change(
             .filter(|c| c.citizen_id == citizen_id)
             .ok_or(ConsentError::NotFound)?;
         let offer = get_offer(conn, &current.offer_id)?;
-        if matches!(current.status.as_str(), "active" | "paused") && current.expires_at.and_utc() <= now {
-            transition(
-                conn,
-                signer,
-                &current,
-                &offer,
-                "expired",
-                Action::ConsentExpired,
-                Actor::system(),
-                now,
-            )?;
+        if is_live(&current.status) && current.expires_at.and_utc() <= now {
+            expire(conn, signer, &current, &offer, now)?;
             // Commit the expiry; the change itself is refused below.
             return Ok(Err(ConsentError::InvalidTransition {
                 from: "expired".into(),
@@ -331,22 +349,13 @@ pub(crate) fn end_all_in_transaction(
     let now = now.trunc_subsecs(6);
     let live: Vec<ConsentRow> = consents::table
         .filter(consents::citizen_id.eq(citizen_id))
-        .filter(consents::status.eq_any(["active", "paused"]))
+        .filter(consents::status.eq_any(LIVE))
         .select(ConsentRow::as_select())
         .load(conn)?;
     for current in &live {
         let offer = get_offer(conn, &current.offer_id)?;
         if current.expires_at.and_utc() <= now {
-            transition(
-                conn,
-                signer,
-                current,
-                &offer,
-                "expired",
-                Action::ConsentExpired,
-                Actor::system(),
-                now,
-            )?;
+            expire(conn, signer, current, &offer, now)?;
         } else {
             let actor = Actor::new("citizen", citizen_id);
             transition(
@@ -374,7 +383,7 @@ pub fn expire_due(
 ) -> Result<usize, ConsentError> {
     let now = now.trunc_subsecs(6);
     let due: Vec<String> = consents::table
-        .filter(consents::status.eq_any(["active", "paused"]))
+        .filter(consents::status.eq_any(LIVE))
         .filter(consents::expires_at.le(now.naive_utc()))
         .select(consents::id)
         .limit(batch)
@@ -383,20 +392,11 @@ pub fn expire_due(
     for id in due {
         let done = write_transaction(conn, |conn| {
             lock_appends(conn)?;
-            let Some(current) = row(conn, &id)?.filter(|c| matches!(c.status.as_str(), "active" | "paused")) else {
+            let Some(current) = row(conn, &id)?.filter(|c| is_live(&c.status)) else {
                 return Ok::<_, ConsentError>(false);
             };
             let offer = get_offer(conn, &current.offer_id)?;
-            transition(
-                conn,
-                signer,
-                &current,
-                &offer,
-                "expired",
-                Action::ConsentExpired,
-                Actor::system(),
-                now,
-            )?;
+            expire(conn, signer, &current, &offer, now)?;
             Ok(true)
         })?;
         expired += usize::from(done);
@@ -538,7 +538,7 @@ pub fn counts_for_company(
     for (offer, status, uses) in rows {
         let entry: &mut (i64, i64, i64) = counts.entry(offer).or_default();
         entry.0 += 1;
-        entry.1 += i64::from(matches!(status.as_str(), "active" | "paused"));
+        entry.1 += i64::from(is_live(&status));
         entry.2 += uses;
     }
     Ok(counts)
