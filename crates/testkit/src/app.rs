@@ -28,6 +28,16 @@ impl TestApp {
 
     /// The server on a pool the test built (a small one, to exhaust it).
     pub fn spawn_on(db: TestDb, pool: Pool) -> Self {
+        Self::spawn_with(db, pool, infobank_web::limits::RateLimits::from_rates(60, 60, 100))
+    }
+
+    /// The server with rate limits of the test's choosing.
+    pub fn spawn_limited(db: TestDb, limits: infobank_web::limits::RateLimits) -> Self {
+        let pool = db.pool();
+        Self::spawn_with(db, pool, limits)
+    }
+
+    fn spawn_with(db: TestDb, pool: Pool, limits: infobank_web::limits::RateLimits) -> Self {
         let key_dir = tempfile::tempdir().unwrap();
         let keys = KeyRing::load_or_create(key_dir.path()).unwrap();
         // As `infobank serve` does at start: the default reward policy is published.
@@ -37,7 +47,9 @@ impl TestApp {
             infobank_web::clock::now(),
         )
         .unwrap();
-        let state = AppState::new(pool.clone(), keys, 64 * 1024).unwrap();
+        let state = AppState::new(pool.clone(), keys, 64 * 1024)
+            .unwrap()
+            .with_limits(limits);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = mpsc::channel();

@@ -158,6 +158,8 @@ pub async fn data(
     who: Authenticated<Company>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    // Per company, before any database work: the limit exists to shield the database.
+    crate::limits::enforce(state.limits.disclosure.as_ref(), &who.account_id)?;
     let id = id.into_inner();
     let now = crate::clock::now();
     let disclosed: Disclosure = state

@@ -537,6 +537,69 @@ fn the_authorisation_matrix_holds_over_http(app: &TestApp) {
     infobank_coins::ledger::check_books(conn).unwrap();
 }
 
+/// Disclosures are rate-limited per company: with a burst of two and (practically) no refill, a
+/// company's third fetch is 429 with Retry-After, while another company's fetch still passes.
+fn disclosures_are_rate_limited_per_company(db: infobank_testkit::TestDb) {
+    let limits = infobank_web::limits::RateLimits {
+        disclosure: Some(infobank_web::limits::Limiter::new(0.001, 2)),
+        ..Default::default()
+    };
+    let app = &TestApp::spawn_limited(db, limits);
+    let operator = operator_token(app);
+    let consent_to = |partner: &Partner| {
+        let offer = approved_offer(app, &operator, partner, &["hobbies"], 0);
+        send(
+            app,
+            "POST",
+            "/api/v1/me/consents",
+            &citizen(app),
+            Some(json!({"offer_id": offer})),
+        )
+        .json()["consent"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (alpha, bravo) = (
+        approved_partner(app, &operator, 301, 0),
+        approved_partner(app, &operator, 302, 0),
+    );
+    let (for_alpha, for_bravo) = (consent_to(&alpha), consent_to(&bravo));
+    let fetch = |partner: &Partner, consent: &str| {
+        send(
+            app,
+            "GET",
+            &format!("/api/v1/consents/{consent}/data"),
+            &partner.token,
+            None,
+        )
+    };
+    assert_eq!(fetch(&alpha, &for_alpha).status, 200);
+    assert_eq!(fetch(&alpha, &for_alpha).status, 200);
+    let refused = fetch(&alpha, &for_alpha);
+    refused.assert_problem(429, "rate_limited");
+    assert!(
+        refused
+            .header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().unwrap() >= 1)
+    );
+    assert_eq!(fetch(&bravo, &for_bravo).status, 200);
+}
+
+mod disclosure_rate_limit {
+    #[test]
+    fn sqlite() {
+        super::disclosures_are_rate_limited_per_company(infobank_testkit::TestDb::sqlite());
+    }
+
+    #[test]
+    fn postgres() {
+        if let Some(db) = infobank_testkit::TestDb::postgres() {
+            super::disclosures_are_rate_limited_per_company(db);
+        }
+    }
+}
+
 app_tests!(
     a_partner_walks_from_application_to_disclosure,
     the_token_endpoint_and_roles_refuse_cleanly,
