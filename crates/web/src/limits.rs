@@ -4,10 +4,15 @@
 //! (docs/operations.md). A refused request gets 429 `rate_limited` with `Retry-After`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Buckets kept before idle (full) ones are dropped, so many clients cannot grow memory unbounded.
+use actix_web::HttpRequest;
+
+/// The most buckets one limit keeps. Past it idle (full) buckets are dropped first, then the
+/// fullest one, so that many clients cannot grow memory without bound and a client that is being
+/// refused (an empty bucket) is the last to be forgotten.
 const MAX_BUCKETS: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,8 +42,18 @@ impl Limiter {
     pub fn check(&self, key: &str, now: Instant) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
-            let (rate, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, b| b.tokens + rate * now.saturating_duration_since(b.updated).as_secs_f64() < burst);
+            let level =
+                |b: &Bucket| b.tokens + self.per_second * now.saturating_duration_since(b.updated).as_secs_f64();
+            buckets.retain(|_, b| level(b) < self.burst);
+            if buckets.len() >= MAX_BUCKETS {
+                let fullest = buckets
+                    .iter()
+                    .max_by(|a, b| level(a.1).total_cmp(&level(b.1)))
+                    .map(|(k, _)| k.clone());
+                if let Some(fullest) = fullest {
+                    buckets.remove(&fullest);
+                }
+            }
         }
         let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             tokens: self.burst,
@@ -83,15 +98,30 @@ impl RateLimits {
     }
 }
 
-/// Checks `limiter` (if any) for `key` now, as a 429 `rate_limited` with `Retry-After`.
-pub fn enforce(limiter: Option<&Limiter>, key: &str) -> Result<(), crate::error::ApiError> {
-    match limiter.map(|l| l.check(key, Instant::now())) {
-        Some(Err(retry_after)) => Err(crate::error::ApiError::too_many_requests(
-            "rate_limited",
-            i64::try_from(retry_after).unwrap_or(60),
-        )),
-        _ => Ok(()),
+/// The client's key for per-address limits: the connection's peer (not X-Forwarded-For, which a
+/// client can write; behind a proxy, limit at the proxy too). An IPv6 client is keyed by its /64,
+/// the smallest block a network hands out, or one host could take a fresh address per attempt.
+pub fn client_address(req: &HttpRequest) -> String {
+    match req.peer_addr().map(|a| a.ip()) {
+        Some(IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_none() => {
+            let s = ip.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(ip) => ip.to_canonical().to_string(),
+        None => "unknown".to_owned(),
     }
+}
+
+/// Takes one request for `key` from `limiter` (if any) now; `Err(seconds)` says when to retry.
+pub fn check(limiter: Option<&Limiter>, key: &str) -> Result<(), u64> {
+    limiter.map_or(Ok(()), |l| l.check(key, Instant::now()))
+}
+
+/// [`check`] as a 429 `rate_limited` with `Retry-After`.
+pub fn enforce(limiter: Option<&Limiter>, key: &str) -> Result<(), crate::error::ApiError> {
+    check(limiter, key).map_err(|retry_after| {
+        crate::error::ApiError::too_many_requests("rate_limited", i64::try_from(retry_after).unwrap_or(60))
+    })
 }
 
 #[cfg(test)]
@@ -134,5 +164,44 @@ mod tests {
         let later = t0 + Duration::from_secs(1);
         limiter.check("new", later).unwrap();
         assert!(limiter.buckets.lock().unwrap().len() < MAX_BUCKETS);
+    }
+
+    #[test]
+    fn clients_are_keyed_by_address_and_ipv6_by_its_64() {
+        let key = |addr: &str| {
+            let req = actix_web::test::TestRequest::default()
+                .peer_addr(addr.parse().unwrap())
+                .to_http_request();
+            client_address(&req)
+        };
+        assert_eq!(key("192.0.2.7:5000"), "192.0.2.7");
+        assert_eq!(key("[2001:db8:1:2:aaaa::1]:5000"), "2001:db8:1:2::/64");
+        assert_eq!(key("[2001:db8:1:2:bbbb::9]:6000"), key("[2001:db8:1:2:aaaa::1]:5000"));
+        assert_ne!(key("[2001:db8:1:3::1]:5000"), key("[2001:db8:1:2::1]:5000"));
+        assert_eq!(
+            key("[::ffff:192.0.2.7]:5000"),
+            "192.0.2.7",
+            "an IPv4 client over IPv6 is itself"
+        );
+        let none = actix_web::test::TestRequest::default().to_http_request();
+        assert_eq!(client_address(&none), "unknown");
+    }
+
+    /// When every bucket is in use (none idle), a new client still costs no memory: the fullest
+    /// bucket makes room, and a client that is being refused keeps its empty bucket.
+    #[test]
+    fn a_full_map_forgets_the_fullest_bucket_not_a_refused_client() {
+        let limiter = Limiter::new(0.001, 2);
+        let t0 = Instant::now();
+        assert!(limiter.check("guesser", t0).is_ok() && limiter.check("guesser", t0).is_ok());
+        assert!(limiter.check("guesser", t0).is_err());
+        for n in 0..MAX_BUCKETS {
+            let _ = limiter.check(&n.to_string(), t0);
+        }
+        assert_eq!(limiter.buckets.lock().unwrap().len(), MAX_BUCKETS);
+        assert!(
+            limiter.check("guesser", t0).is_err(),
+            "still refused after {MAX_BUCKETS} others"
+        );
     }
 }

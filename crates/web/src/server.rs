@@ -18,6 +18,10 @@ use crate::{api, nul_guard, observe, portal, security_headers};
 /// offers (a 2,000-character description, escaped, fits many times), consents, redemptions.
 pub const SMALL_JSON_LIMIT: usize = 32 * 1024;
 
+/// The form body limit of the portal. Browsers percent-encode every byte of non-ASCII text, so a
+/// Japanese character costs 9 bytes: an offer's 2,000-character description is 18 KB on the wire.
+pub const PORTAL_FORM_LIMIT: usize = 64 * 1024;
+
 #[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
     /// Worker threads; `None` means one per core.
@@ -40,7 +44,11 @@ pub fn build_server(state: AppState, listener: TcpListener, options: &ServerOpti
             // Every JSON body is small except a record's data (`api::routes` raises the limit for
             // those routes alone); a bulk import streams through its own 10 MiB limit.
             .app_data(json_config(SMALL_JSON_LIMIT.min(json_limit)))
-            .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(form_error))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(PORTAL_FORM_LIMIT)
+                    .error_handler(form_error),
+            )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .wrap(from_fn(nul_guard::refuse_nul))

@@ -245,7 +245,7 @@ pub async fn token(
     req: HttpRequest,
     form: Form<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::limits::enforce(state.limits.token.as_ref(), &crate::api::session::client_address(&req))?;
+    crate::limits::enforce(state.limits.token.as_ref(), &crate::limits::client_address(&req))?;
     if form.grant_type != "client_credentials" {
         return Err(ApiError::bad_request(
             "unsupported_grant_type",

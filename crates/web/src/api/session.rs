@@ -32,13 +32,6 @@ pub struct AccessToken {
     pub role: String,
 }
 
-/// The client's address for rate limits: the connection's peer (not X-Forwarded-For, which a
-/// client can write; behind a proxy, limit at the proxy too).
-pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
-}
-
 /// Sign in as a citizen, operator or regulator.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = Login, responses(
     (status = 200, body = AccessToken),
@@ -46,7 +39,7 @@ pub fn client_address(req: &HttpRequest) -> String {
     (status = 429, description = "too_many_attempts (this email) or rate_limited (this client), with Retry-After", body = crate::error::Problem),
 ))]
 pub async fn login(state: Data<AppState>, req: HttpRequest, body: Json<Login>) -> Result<Json<AccessToken>, ApiError> {
-    crate::limits::enforce(state.limits.login.as_ref(), &client_address(&req))?;
+    crate::limits::enforce(state.limits.login.as_ref(), &crate::limits::client_address(&req))?;
     let Login { email, password } = body.into_inner();
     let now = crate::clock::now();
     let account = state

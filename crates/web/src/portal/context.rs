@@ -33,6 +33,8 @@ pub struct PortalContext {
     /// The company portal's session token (a short-lived JWT), if any.
     pub company_session: Option<String>,
     pub path: String,
+    /// The key of per-address rate limits ([`crate::limits::client_address`]).
+    pub client_address: String,
     secure: bool,
 }
 
@@ -128,6 +130,7 @@ impl FromRequest for PortalContext {
             .path_and_query()
             .map_or_else(|| req.path().to_owned(), |pq| pq.as_str().to_owned());
         let secure = is_secure(req);
+        let client_address = crate::limits::client_address(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let (csrf_token, csrf_is_new) = match existing_csrf {
@@ -153,6 +156,7 @@ impl FromRequest for PortalContext {
                 session_token,
                 company_session,
                 path,
+                client_address,
                 secure,
             })
         })

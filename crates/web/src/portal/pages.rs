@@ -127,6 +127,23 @@ pub fn refuse(ctx: &PortalContext) -> HttpResponse {
     }
 }
 
+/// The sign-in forms count against the same per-address limits as the API's sign-in and token
+/// endpoints (one bucket each, whichever way the guesses come): over the limit, the error page
+/// with 429 and `Retry-After`, before any password is hashed.
+pub fn rate_limited(ctx: &PortalContext, limiter: Option<&crate::limits::Limiter>) -> Option<HttpResponse> {
+    let retry_after = crate::limits::check(limiter, &ctx.client_address).err()?;
+    let mut res = error_page(
+        ctx,
+        StatusCode::TOO_MANY_REQUESTS,
+        "error.rate_limited_title",
+        "error.rate_limited",
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&retry_after.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Some(res)
+}
+
 pub fn csrf_refused(ctx: &PortalContext) -> HttpResponse {
     tracing::warn!(path = %ctx.path, "portal form refused: CSRF token missing or wrong");
     error_page(ctx, StatusCode::FORBIDDEN, "error.csrf_title", "error.csrf")
@@ -258,6 +275,9 @@ pub struct SignInForm {
 }
 
 pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result<HttpResponse, ApiError> {
+    if let Some(refused) = rate_limited(&ctx, ctx.state.limits.login.as_ref()) {
+        return Ok(refused);
+    }
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }

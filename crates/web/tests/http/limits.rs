@@ -110,7 +110,32 @@ fn nul_characters_are_bad_input_not_server_errors(app: &TestApp) {
         .assert_problem(401, "invalid_client");
 }
 
+/// A browser percent-encodes each byte of a Japanese character (9 bytes a character): an offer's
+/// 2,000-character description must still reach the handler (here, the sign-in redirect of a
+/// visitor without a company session), and only a body past the portal's limit is 413.
+fn portal_forms_fit_a_japanese_offer(app: &TestApp) {
+    let form = app.get("/company/signin");
+    let csrf = crate::cookie_value(&form, "infobank_csrf");
+    let cookie = format!("infobank_csrf={csrf}");
+    let description = "米".repeat(2_000);
+    let offer = |description: &str| {
+        app.post_form(
+            "/company/offers",
+            &cookie,
+            &[
+                ("csrf_token", &csrf),
+                ("title", "お米のクーポン"),
+                ("description", description),
+            ],
+        )
+    };
+    let fits = offer(&description);
+    assert_eq!((fits.status, fits.header("location")), (303, Some("/company/signin")));
+    offer(&"米".repeat(8_000)).assert_problem(413, "payload_too_large");
+}
+
 app_tests!(
+    portal_forms_fit_a_japanese_offer,
     json_body_limits_differ_per_endpoint,
     nul_characters_are_bad_input_not_server_errors,
     an_optional_body_that_is_sent_must_be_json
@@ -146,6 +171,89 @@ mod pool_exhaustion {
     fn postgres() {
         if let Some(db) = infobank_testkit::TestDb::postgres() {
             super::exhausted_pool_answers_503_then_recovers(db);
+        }
+    }
+}
+
+/// Every way to guess a password or a client secret shares one per-address bucket: the portal's
+/// sign-in form and the API's sign-in for people, the company portal's sign-in and the token
+/// endpoint for client credentials. Over the limit the form answers its error page with 429 and
+/// Retry-After, before any credential is checked.
+fn portal_sign_in_forms_share_the_api_rate_limits(db: TestDb) {
+    let limits = infobank_web::limits::RateLimits {
+        login: Some(infobank_web::limits::Limiter::new(0.001, 3)),
+        token: Some(infobank_web::limits::Limiter::new(0.001, 3)),
+        ..Default::default()
+    };
+    let app = TestApp::spawn_limited(db, limits);
+    let form = app.get("/signin");
+    let csrf = crate::cookie_value(&form, "infobank_csrf");
+    let cookie = format!("infobank_csrf={csrf}");
+    let refused_page = |r: &infobank_testkit::Response| {
+        assert_eq!(r.status, 429, "{}", r.body);
+        assert!(r.header("content-type").is_some_and(|c| c.starts_with("text/html")));
+        assert!(r.header("retry-after").is_some_and(|s| s.parse::<u64>().unwrap() >= 1));
+        assert!(r.body.contains("Too many sign-in attempts"), "{}", r.body);
+    };
+
+    let email = unique_email("guessed");
+    app.sign_up(&email, PASSWORD);
+    let guess = |password: &str| {
+        app.post_form(
+            "/signin",
+            &cookie,
+            &[("csrf_token", &csrf), ("email", &email), ("password", password)],
+        )
+    };
+    assert_eq!(guess("wrong password one").status, 401);
+    assert_eq!(guess("wrong password two").status, 401);
+    app.post_json(
+        "/api/v1/auth/login",
+        &json!({"email": email, "password": "wrong password three"}),
+    )
+    .assert_problem(401, "invalid_credentials");
+    // The fourth attempt is refused even with the right password: the address is over its limit.
+    refused_page(&guess(PASSWORD));
+    app.post_json("/api/v1/auth/login", &json!({"email": email, "password": PASSWORD}))
+        .assert_problem(429, "rate_limited");
+
+    let company_guess = |secret: &str| {
+        app.post_form(
+            "/company/signin",
+            &cookie,
+            &[
+                ("csrf_token", &csrf),
+                ("client_id", "ibc_nobody"),
+                ("client_secret", secret),
+            ],
+        )
+    };
+    assert_eq!(company_guess("ibs_one").status, 401);
+    assert_eq!(company_guess("ibs_two").status, 401);
+    use base64::Engine as _;
+    let token_request = |secret: &str| {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("ibc_nobody:{secret}"));
+        let req = app
+            .request("POST", "/api/v1/oauth/token")
+            .set("Authorization", &format!("Basic {basic}"))
+            .set("Content-Type", "application/x-www-form-urlencoded");
+        app.send_bytes(req, b"grant_type=client_credentials")
+    };
+    token_request("ibs_three").assert_problem(401, "invalid_client");
+    refused_page(&company_guess("ibs_four"));
+    token_request("ibs_five").assert_problem(429, "rate_limited");
+}
+
+mod portal_sign_in_limits {
+    #[test]
+    fn sqlite() {
+        super::portal_sign_in_forms_share_the_api_rate_limits(infobank_testkit::TestDb::sqlite());
+    }
+
+    #[test]
+    fn postgres() {
+        if let Some(db) = infobank_testkit::TestDb::postgres() {
+            super::portal_sign_in_forms_share_the_api_rate_limits(db);
         }
     }
 }
