@@ -41,6 +41,10 @@ pub enum CompanyCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Issue new client credentials, whatever the company's status (after a leak): the old secret
+    /// and every company-portal session stop working at once. Prints `{client_id, client_secret}`;
+    /// hand the secret to the company out of band.
+    ResetSecret { id: String },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +93,14 @@ pub fn run_company(command: CompanyCommand) -> Result<(), CliError> {
         CompanyCommand::Reject { id, reason } => (id, CompanyStatus::Rejected, Some(reason)),
         CompanyCommand::Suspend { id, reason } => (id, CompanyStatus::Suspended, Some(reason)),
         CompanyCommand::Revoke { id, reason } => (id, CompanyStatus::Revoked, Some(reason)),
+        CompanyCommand::ResetSecret { id } => {
+            let creds = companies::reset_secret(&mut conn, &id, "cli", now).map_err(fail)?;
+            println!(
+                "{}",
+                json!({"client_id": creds.client_id, "client_secret": creds.client_secret})
+            );
+            return Ok(());
+        }
     };
     let company = companies::decide(&mut conn, &id, to, reason.as_deref(), "cli", now).map_err(fail)?;
     println!("company {} is now {}", company.id, company.status.as_str());

@@ -410,24 +410,60 @@ pub fn authenticate_client(
     Ok(company)
 }
 
-/// A new client secret; the old one stops working at once.
+/// The company replaces its own client secret; the old one stops working at once, and so does
+/// every company-portal session signed in before now. Only an applicant or an approved company
+/// may: credentials that leaked from a suspended company must not let the holder lock the company
+/// out before it is reinstated (the operator resets them instead, [`reset_secret`]).
 pub fn rotate_secret(
     conn: &mut DbConnection,
     company_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Credentials, ConsentError> {
+    replace_secret(
+        conn,
+        company_id,
+        Actor::new("company", company_id),
+        now,
+        |company| match company.status {
+            CompanyStatus::Applied | CompanyStatus::Approved => Ok(()),
+            _ => Err(ConsentError::CompanyNotApproved),
+        },
+    )
+}
+
+/// The operator replaces a company's client secret, whatever its status (after a leak, to hand
+/// new credentials over out of band): the old secret and every portal session end at once.
+pub fn reset_secret(
+    conn: &mut DbConnection,
+    company_id: &str,
+    operator: &str,
+    now: DateTime<Utc>,
+) -> Result<Credentials, ConsentError> {
+    replace_secret(conn, company_id, Actor::new("operator", operator), now, |_| Ok(()))
+}
+
+fn replace_secret(
+    conn: &mut DbConnection,
+    company_id: &str,
+    actor: Actor,
+    now: DateTime<Utc>,
+    allowed: impl FnOnce(&Company) -> Result<(), ConsentError>,
+) -> Result<Credentials, ConsentError> {
     let (client_secret, hash) = new_secret()?;
+    let now = now.trunc_subsecs(6);
     let client_id = write_transaction(conn, |conn| {
         // The append lock first, as every writer takes it: no lock-order cycle with `decide`.
         lock_appends(conn)?;
         let company = get(conn, company_id)?;
+        allowed(&company)?;
         diesel::update(companies::table.find(company_id))
             .set((
                 companies::secret_hash.eq(&hash),
-                companies::updated_at.eq(now.trunc_subsecs(6).naive_utc()),
+                companies::updated_at.eq(now.naive_utc()),
+                companies::secret_rotated_at.eq(Some(now.naive_utc())),
             ))
             .execute(conn)?;
-        let event = AuditEvent::new(Action::CompanySecretRotated, Actor::new("company", company_id))
+        let event = AuditEvent::new(Action::CompanySecretRotated, actor)
             .company(company_id)
             .object("company", company_id);
         append(conn, &event, now)?;
@@ -436,6 +472,22 @@ pub fn rotate_secret(
     Ok(Credentials {
         client_id,
         client_secret,
+    })
+}
+
+/// Whether a company-portal session signed in at `signed_in_at` (a token's `iat`, whole seconds)
+/// is still current: no secret replacement since. A session from the same second as the
+/// replacement counts as current, since whole seconds cannot tell them apart.
+pub fn session_is_current(conn: &mut DbConnection, company_id: &str, signed_in_at: i64) -> Result<bool, ConsentError> {
+    let rotated: Option<Option<NaiveDateTime>> = companies::table
+        .find(company_id)
+        .select(companies::secret_rotated_at)
+        .first(conn)
+        .optional()?;
+    Ok(match rotated {
+        None => false,
+        Some(None) => true,
+        Some(Some(at)) => at.and_utc().timestamp() <= signed_in_at,
     })
 }
 

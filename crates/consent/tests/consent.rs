@@ -203,8 +203,36 @@ fn companies_are_vetted_and_their_credentials_work_only_when_approved(db: &TestD
         companies::authenticate_client(conn, &rotated.client_id, &rotated.client_secret),
         Err(ConsentError::CompanyNotApproved)
     ));
+    // Suspended, the company cannot replace its own secret (leaked credentials must not lock it
+    // out); the operator can, and that ends the old secret and every earlier portal session.
+    assert!(matches!(
+        companies::rotate_secret(conn, &company.id, t0()),
+        Err(ConsentError::CompanyNotApproved)
+    ));
+    let signed_in = t0().timestamp() + 60;
+    assert!(companies::session_is_current(conn, &company.id, signed_in).unwrap());
+    let reset = companies::reset_secret(conn, &company.id, "op", t0() + chrono::Duration::minutes(5)).unwrap();
+    assert!(!companies::session_is_current(conn, &company.id, signed_in).unwrap());
+    assert!(companies::session_is_current(conn, &company.id, signed_in + 240).unwrap());
+    assert!(!companies::session_is_current(conn, "no-such-company", signed_in + 240).unwrap());
+    companies::decide(conn, &company.id, CompanyStatus::Approved, None, "op", t0()).unwrap();
+    assert!(matches!(
+        companies::authenticate_client(conn, &rotated.client_id, &rotated.client_secret),
+        Err(ConsentError::InvalidCredentials)
+    ));
+    assert_eq!(
+        companies::authenticate_client(conn, &reset.client_id, &reset.client_secret)
+            .unwrap()
+            .id,
+        company.id
+    );
+    companies::decide(conn, &company.id, CompanyStatus::Revoked, Some("breach"), "op", t0()).unwrap();
+    assert!(matches!(
+        companies::authenticate_client(conn, &reset.client_id, &reset.client_secret),
+        Err(ConsentError::CompanyNotApproved)
+    ));
     let decisions = companies::decisions(conn, &company.id).unwrap();
-    assert_eq!(decisions.len(), 2);
+    assert_eq!(decisions.len(), 4);
     assert_eq!(
         (decisions[1].to.as_str(), decisions[1].reason.as_str()),
         ("suspended", "late audit report")

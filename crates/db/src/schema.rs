@@ -168,6 +168,7 @@ diesel::table! {
         secret_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        secret_rotated_at -> Nullable<Timestamp>,
     }
 }
 

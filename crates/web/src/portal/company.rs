@@ -21,22 +21,46 @@ use serde::Deserialize;
 use super::context::{PortalContext, cookie};
 use super::forms::t_owned;
 use super::i18n::Lang;
-use super::pages::{CsrfOnly, Layout, csrf_refused, render};
+use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, rate_limited, render};
 use crate::error::ApiError;
 
 const COOKIE: &str = "infobank_company";
 const AUDIENCE: &str = "infobank:company-portal";
 const SESSION: Duration = Duration::minutes(60);
 
-/// The signed-in company's id, from the portal cookie.
-fn company_id(ctx: &PortalContext) -> Option<String> {
-    let token = ctx.company_session.as_deref()?;
-    ctx.state
-        .tokens
-        .verify(token, AUDIENCE, crate::clock::now())
-        .ok()
+/// The signed-in company's id, from the portal cookie, while its session is current: replacing
+/// the client secret ends every session signed in before it.
+async fn company_id(ctx: &PortalContext) -> Result<Option<String>, ApiError> {
+    let Some(claims) = ctx
+        .company_session
+        .as_deref()
+        .and_then(|token| ctx.state.tokens.verify(token, AUDIENCE, crate::clock::now()).ok())
         .filter(|c| c.role == "company")
-        .map(|c| c.sub)
+    else {
+        return Ok(None);
+    };
+    let (id, signed_in_at) = (claims.sub, claims.iat);
+    let company = id.clone();
+    let current = ctx
+        .state
+        .db(move |conn, _| companies::session_is_current(conn, &company, signed_in_at))
+        .await?;
+    Ok(current.then_some(id))
+}
+
+/// The portal's session cookie for `company_id`, signed in now.
+fn session_cookie(ctx: &PortalContext, company_id: &str) -> Result<actix_web::cookie::Cookie<'static>, ApiError> {
+    let issued = ctx
+        .state
+        .tokens
+        .issue(company_id, "company", AUDIENCE, SESSION, crate::clock::now())
+        .map_err(ApiError::internal)?;
+    Ok(cookie(
+        COOKIE,
+        issued.token,
+        CookieDuration::minutes(SESSION.num_minutes()),
+        ctx.secure(),
+    ))
 }
 
 #[derive(Template)]
@@ -152,6 +176,10 @@ pub struct SignInForm {
 }
 
 pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result<HttpResponse, ApiError> {
+    // The token endpoint's limit: the same client credentials, tried through the portal.
+    if let Some(refused) = rate_limited(&ctx, ctx.state.limits.token.as_ref()) {
+        return Ok(refused);
+    }
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
@@ -184,18 +212,10 @@ pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result
         }
         Err(e) => return Err(e.into()),
     };
-    let issued = ctx
-        .state
-        .tokens
-        .issue(&company.id, "company", AUDIENCE, SESSION, crate::clock::now())
-        .map_err(ApiError::internal)?;
-    let session = cookie(
-        COOKIE,
-        issued.token,
-        CookieDuration::minutes(SESSION.num_minutes()),
-        ctx.secure(),
-    );
-    Ok(ctx.redirect("/company").cookie(session).finish())
+    Ok(ctx
+        .redirect("/company")
+        .cookie(session_cookie(&ctx, &company.id)?)
+        .finish())
 }
 
 pub async fn signout(ctx: PortalContext, form: Form<CsrfOnly>) -> HttpResponse {
@@ -288,7 +308,7 @@ pub async fn dashboard(
     ctx: PortalContext,
     query: actix_web::web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(id) = company_id(&ctx) else {
+    let Some(id) = company_id(&ctx).await? else {
         return Ok(ctx.redirect("/company/signin").finish());
     };
     let created = query.get("notice").is_some_and(|n| n == "offer_created");
@@ -299,16 +319,32 @@ pub async fn rotate_secret(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<H
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(id) = company_id(&ctx) else {
+    let Some(id) = company_id(&ctx).await? else {
         return Ok(ctx.redirect("/company/signin").finish());
     };
     let now = crate::clock::now();
     let company = id.clone();
-    let creds = ctx
+    let rotated = ctx
         .state
-        .db(move |conn, _| companies::rotate_secret(conn, &company, now))
+        .db(move |conn, _| Ok::<_, ApiError>(companies::rotate_secret(conn, &company, now)))
         .await?;
-    dashboard_page(&ctx, id, Some(creds.client_secret), None, false).await
+    let creds = match rotated {
+        Ok(creds) => creds,
+        Err(ConsentError::CompanyNotApproved) => {
+            return Ok(error_page(
+                &ctx,
+                StatusCode::FORBIDDEN,
+                "error.forbidden_title",
+                "company.secret_by_operator",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Every session from before the rotation has ended; this one signs in again with the new secret.
+    let mut page = dashboard_page(&ctx, id.clone(), Some(creds.client_secret), None, false).await?;
+    page.add_cookie(&session_cookie(&ctx, &id)?)
+        .map_err(ApiError::internal)?;
+    Ok(page)
 }
 
 pub async fn create_offer(ctx: PortalContext, form: Form<Vec<(String, String)>>) -> Result<HttpResponse, ApiError> {
@@ -323,7 +359,7 @@ pub async fn create_offer(ctx: PortalContext, form: Form<Vec<(String, String)>>)
     if !ctx.csrf_matches(&one("csrf_token")) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(id) = company_id(&ctx) else {
+    let Some(id) = company_id(&ctx).await? else {
         return Ok(ctx.redirect("/company/signin").finish());
     };
     let number = |name: &str| one(name).trim().parse::<i64>().unwrap_or(-1);

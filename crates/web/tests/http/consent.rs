@@ -537,6 +537,109 @@ fn the_authorisation_matrix_holds_over_http(app: &TestApp) {
     infobank_coins::ledger::check_books(conn).unwrap();
 }
 
+/// Replacing a client secret ends the old secret and every company-portal session signed in
+/// before it; the company that rotates in its portal stays signed in. A suspended company cannot
+/// replace its own secret (not with a still-valid access token, not in its portal): leaked
+/// credentials must not lock it out. The operator's reset ends every session, whatever the status.
+fn a_replaced_secret_ends_earlier_sessions_and_a_suspended_company_cannot_replace_it(app: &TestApp) {
+    let operator = operator_token(app);
+    let applied = app.post_json("/api/v1/companies", &application(401)).json();
+    let id = applied["id"].as_str().unwrap().to_owned();
+    let client_id = applied["client_id"].as_str().unwrap().to_owned();
+    let first_secret = applied["client_secret"].as_str().unwrap().to_owned();
+    let approve = send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/approve"),
+        &operator,
+        None,
+    );
+    assert_eq!(approve.status, 200, "{}", approve.body);
+
+    let form = app.get("/company/signin");
+    let csrf = super::cookie_value(&form, "infobank_csrf");
+    let anon = format!("infobank_csrf={csrf}");
+    let with_session = |token: &str| format!("{anon}; infobank_company={token}");
+    let dashboard = |cookie: &str| app.get_with_cookie("/company", cookie);
+    let signed_out = |r: &Response| r.status == 303 && r.header("location") == Some("/company/signin");
+    // A session signed in half a minute ago, before any rotation.
+    let earlier = infobank_crypto::TokenSigner::new(&app.keys())
+        .issue(
+            &id,
+            "company",
+            "infobank:company-portal",
+            chrono::Duration::minutes(60),
+            chrono::Utc::now() - chrono::Duration::seconds(30),
+        )
+        .unwrap()
+        .token;
+    let earlier = with_session(&earlier);
+    assert_eq!(dashboard(&earlier).status, 200);
+
+    let rotated = app.post_form("/company/secret", &earlier, &[("csrf_token", &csrf)]);
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let new_secret = rotated
+        .body
+        .split(r#"<code id="new-secret">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let current = with_session(&super::cookie_value(&rotated, "infobank_company"));
+    assert!(
+        signed_out(&dashboard(&earlier)),
+        "the session from before the rotation has ended"
+    );
+    assert_eq!(dashboard(&current).status, 200, "the rotating session goes on");
+    company_token(app, &client_id, &first_secret).assert_problem(401, "invalid_client");
+    let access = company_token(app, &client_id, &new_secret).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let suspend = send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/suspend"),
+        &operator,
+        Some(json!({"reason": "credentials posted online"})),
+    );
+    assert_eq!(suspend.status, 200, "{}", suspend.body);
+    send(app, "POST", "/api/v1/companies/me/secret", &access, None).assert_problem(403, "company_not_approved");
+    let page = dashboard(&current);
+    assert!(
+        page.body.contains(r#"id="secret-by-operator""#) && !page.body.contains(r#"id="rotate-secret""#),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        app.post_form("/company/secret", &current, &[("csrf_token", &csrf)])
+            .status,
+        403
+    );
+    company_token(app, &client_id, &new_secret).assert_problem(403, "company_not_approved");
+
+    // The operator's reset (a few minutes on: time is a parameter) ends the current session too.
+    let reset = infobank_consent::companies::reset_secret(
+        &mut app.pool.get().unwrap(),
+        &id,
+        "operator",
+        chrono::Utc::now() + chrono::Duration::minutes(2),
+    )
+    .unwrap();
+    assert!(signed_out(&dashboard(&current)));
+    let reinstate = send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/approve"),
+        &operator,
+        None,
+    );
+    assert_eq!(reinstate.status, 200, "{}", reinstate.body);
+    company_token(app, &client_id, &new_secret).assert_problem(401, "invalid_client");
+    assert_eq!(company_token(app, &reset.client_id, &reset.client_secret).status, 200);
+}
+
 /// Disclosures are rate-limited per company: with a burst of two and (practically) no refill, a
 /// company's third fetch is 429 with Retry-After, while another company's fetch still passes.
 fn disclosures_are_rate_limited_per_company(db: infobank_testkit::TestDb) {
@@ -602,6 +705,7 @@ mod disclosure_rate_limit {
 
 app_tests!(
     a_partner_walks_from_application_to_disclosure,
+    a_replaced_secret_ends_earlier_sessions_and_a_suspended_company_cannot_replace_it,
     the_token_endpoint_and_roles_refuse_cleanly,
     the_authorisation_matrix_holds_over_http,
 );
