@@ -1,7 +1,7 @@
 //! `infobank backup --out FILE`: an online, consistent copy of the SQLite database (SQLite's
 //! `VACUUM INTO`, safe while the server runs). The key directory is not in it, on purpose: keys
 //! and database are backed up and stored apart (docs/operations.md). On PostgreSQL, use
-//! `pg_dump`; this command says so.
+//! `pg_dump`; this command says so. It changes nothing: no migration, no key, no new database.
 
 use std::path::PathBuf;
 
@@ -9,10 +9,10 @@ use infobank_db::Backend;
 use infobank_db::diesel::RunQueryDsl as _;
 use infobank_web::Config;
 
-use crate::setup::{CliError, prepare};
+use crate::setup::{CliError, open_existing};
 
 pub fn run(out: PathBuf) -> Result<(), CliError> {
-    let ready = prepare(Config::from_env()?)?;
+    let ready = open_existing(Config::from_env()?)?;
     if ready.pool.url().backend() == Backend::Postgres {
         return Err(CliError::Other(
             "the database is PostgreSQL: back it up with pg_dump (docs/operations.md)".into(),

@@ -6,7 +6,7 @@ use infobank_accounts::rotation::{keys_per_version, keys_to_rewrap, rewrap_batch
 use infobank_crypto::KeyRing;
 use infobank_web::Config;
 
-use crate::setup::{CliError, prepare};
+use crate::setup::{CliError, open_existing};
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -63,7 +63,8 @@ pub fn run(command: KeysCommand) -> Result<(), CliError> {
 }
 
 fn run_kek(config: Config, command: KekCommand) -> Result<(), CliError> {
-    let ready = prepare(config)?;
+    // Never creates a key set or a database: a wrong directory must fail, not rotate a new one.
+    let ready = open_existing(config)?;
     let keys = &ready.keys;
     let mut conn = ready.pool.get().map_err(other)?;
     match command {

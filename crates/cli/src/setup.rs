@@ -49,6 +49,35 @@ pub fn prepare(config: Config) -> Result<Ready, CliError> {
     Ok(Ready { config, keys, pool })
 }
 
+/// For the commands that work on an existing installation (backup, key-encryption-key
+/// rotation): its database and key set must be there and are opened as they are, without
+/// migrating or publishing anything, so that a wrong `INFOBANK_DATA_DIR` or `INFOBANK_KEY_DIR`
+/// fails instead of creating, and copying or rotating, a new empty installation.
+pub fn open_existing(config: Config) -> Result<Ready, CliError> {
+    let url = config.database_url.to_string();
+    let db_err = |message: String| CliError::Database {
+        url: url.clone(),
+        message,
+    };
+    if let infobank_db::DatabaseUrl::Sqlite(path) = &config.database_url
+        && !path.is_file()
+    {
+        return Err(db_err("no database there (is INFOBANK_DATA_DIR the server's?)".into()));
+    }
+    let keys = KeyRing::load_existing(&config.key_dir)?;
+    let options = PoolOptions {
+        max_size: 2,
+        connection_timeout: std::time::Duration::from_millis(config.pool_timeout_ms),
+    };
+    let pool = Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
+    let mut conn = pool.get().map_err(|e| db_err(e.to_string()))?;
+    if !infobank_db::is_fully_migrated(&mut conn).map_err(|e| db_err(e.to_string()))? {
+        return Err(db_err("migrations are pending: run `infobank migrate` first".into()));
+    }
+    drop(conn);
+    Ok(Ready { config, keys, pool })
+}
+
 /// Creates the data directory private to the service user (0700). An existing directory is left
 /// as the operator set it up.
 fn create_data_dir(dir: &std::path::Path) -> Result<(), CliError> {

@@ -107,6 +107,23 @@ impl KeyRing {
         })
     }
 
+    /// Loads the keys in `dir`, which must already hold a key set: for the commands that work on
+    /// an installation's keys, where a wrong `INFOBANK_KEY_DIR` must fail rather than create one.
+    pub fn load_existing(dir: &Path) -> Result<Self, KeyError> {
+        let missing = [SIGNING_FILE, LOG_SIGNING_FILE, PSEUDONYM_FILE]
+            .into_iter()
+            .map(|name| dir.join(name))
+            .find(|path| !path.is_file());
+        let keks_missing = load_keks(dir).map_or(true, |keks| keks.is_empty());
+        if let Some(path) = missing.or_else(|| keks_missing.then(|| kek_path(dir, 1))) {
+            return Err(KeyError::Invalid {
+                path,
+                reason: "missing: this directory holds no key set (is it the server's key directory?)".into(),
+            });
+        }
+        Self::load_or_create(dir)
+    }
+
     /// Replaces the token-signing key with a new one and keeps the old public half, so that what
     /// it signed still verifies and the JWKS carries both. Returns the new key id. Running
     /// servers keep signing with the key they loaded until they restart (docs/operations.md).
@@ -436,6 +453,24 @@ mod tests {
 
     /// A directory the operator provides (a Kubernetes Secret mount is read-only and not 0700) is
     /// used as it is: its mode is not touched, and its key files load.
+    #[test]
+    fn load_existing_never_creates_a_key_set() {
+        let tmp = tempfile::tempdir().unwrap();
+        let empty = tmp.path().join("empty");
+        assert!(KeyRing::load_existing(&empty).is_err());
+        assert!(!empty.exists(), "nothing was created");
+        let dir = tmp.path().join("keys");
+        let created = KeyRing::load_or_create(&dir).unwrap();
+        let loaded = KeyRing::load_existing(&dir).unwrap();
+        assert_eq!(loaded.signing_key_id(), created.signing_key_id());
+        fs::remove_file(kek_path(&dir, 1)).unwrap();
+        assert!(
+            KeyRing::load_existing(&dir).is_err(),
+            "a key set without a KEK is not whole"
+        );
+        assert!(!kek_path(&dir, 1).exists());
+    }
+
     #[test]
     fn an_existing_key_directory_is_used_as_set_up() {
         let tmp = tempfile::tempdir().unwrap();

@@ -101,3 +101,41 @@ fn a_backup_restores_into_a_fresh_data_directory_with_every_record_readable() {
     stranger.stop();
     assert_eq!(status, 401);
 }
+
+/// Pointed at the wrong directory, the commands that work on an installation's database and keys
+/// fail and create nothing: no new empty database copied as a "backup", no new key set rotated.
+#[test]
+fn backup_and_key_commands_in_a_wrong_directory_fail_and_create_nothing() {
+    let empty = tempfile::tempdir().unwrap();
+    let out_file = empty.path().join("backup.db");
+    for args in [
+        vec!["backup", "--out", out_file.to_str().unwrap()],
+        vec!["keys", "status"],
+        vec!["keys", "rotate"],
+    ] {
+        let out = infobank(empty.path()).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("no database there"), "{args:?}: {stderr}");
+        assert_eq!(
+            std::fs::read_dir(empty.path()).unwrap().count(),
+            0,
+            "{args:?} created something"
+        );
+    }
+
+    // A database without its key set is refused too (the keys are kept apart, and may be missing).
+    let live = tempfile::tempdir().unwrap();
+    Server::start(infobank(live.path())).stop();
+    let mut cmd = infobank(live.path());
+    let elsewhere = empty.path().join("keys");
+    let out = cmd
+        .env("INFOBANK_KEY_DIR", &elsewhere)
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("holds no key set"), "{stderr}");
+    assert!(!elsewhere.exists());
+}

@@ -21,7 +21,11 @@ pub async fn healthz() -> impl Responder {
 pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let migrated = state
         .db(|conn, _| {
-            infobank_db::is_fully_migrated(conn).map_err(|e| ApiError::unavailable("not_ready", &e.to_string()))
+            // The database's own words stay in the log: a public endpoint names no host or path.
+            infobank_db::is_fully_migrated(conn).map_err(|e| {
+                tracing::warn!(error = %e, "readiness check failed");
+                ApiError::unavailable("not_ready", "the database cannot be read")
+            })
         })
         .await?;
     if migrated {
