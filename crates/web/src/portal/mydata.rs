@@ -429,33 +429,51 @@ struct ImportPage<'a> {
     bad_file: bool,
 }
 
-/// The upload form posts `multipart/form-data` with `csrf_token` and `file`.
+/// The CSRF token field's size at most (a token is 43 characters); an upload's other fields are
+/// the file and nothing else.
+const MAX_CSRF_FIELD_BYTES: usize = 256;
+
+/// The upload form posts `multipart/form-data` with `csrf_token` and `file`. The session is
+/// checked before the body is read, and the whole body is bounded, not only each field: a
+/// visitor cannot make the server buffer an upload it would refuse anyway.
 pub async fn upload(ctx: PortalContext, mut multipart: Multipart) -> Result<HttpResponse, ApiError> {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
+        return Ok(refuse(&ctx));
+    };
+    let unreadable = || ApiError::bad_request("malformed_body", "unreadable upload");
     let mut csrf = String::new();
     let mut file: Vec<u8> = Vec::new();
+    let mut total = 0usize;
     while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|_| ApiError::bad_request("malformed_body", "unreadable upload"))?;
+        let mut field = field.map_err(|_| unreadable())?;
         let name = field.name().unwrap_or_default().to_owned();
+        let limit = match name.as_str() {
+            "csrf_token" => MAX_CSRF_FIELD_BYTES,
+            "file" => MAX_IMPORT_BYTES,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "malformed_body",
+                    "an upload has a file and a csrf_token only",
+                ));
+            }
+        };
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| ApiError::bad_request("malformed_body", "unreadable upload"))?;
-            if bytes.len() + chunk.len() > MAX_IMPORT_BYTES {
+            let chunk = chunk.map_err(|_| unreadable())?;
+            total += chunk.len();
+            if bytes.len() + chunk.len() > limit || total > MAX_IMPORT_BYTES + MAX_CSRF_FIELD_BYTES {
                 return Err(ApiError::payload_too_large("an upload is at most 10 MiB"));
             }
             bytes.extend_from_slice(&chunk);
         }
         match name.as_str() {
             "csrf_token" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-            "file" => file = bytes,
-            _ => {}
+            _ => file = bytes,
         }
     }
     if !ctx.csrf_matches(&csrf) {
         return Ok(csrf_refused(&ctx));
     }
-    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
-        return Ok(refuse(&ctx));
-    };
     let now = crate::clock::now();
     let outcome = ctx
         .state

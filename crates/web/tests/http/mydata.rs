@@ -262,7 +262,58 @@ fn my_data_is_for_signed_in_citizens_only(app: &TestApp) {
     );
 }
 
+/// The upload is bounded as a whole and by field: no session is refused before the body is read
+/// (the sign-in redirect), a field beside the token and the file is refused (a second 6 MiB
+/// field cannot slip past the per-field limit), and an oversized token field is 413.
+fn portal_uploads_are_bounded_before_anything_is_buffered(app: &TestApp) {
+    let upload = |cookies: &str, parts: &[(&str, &[u8])]| {
+        let boundary = "----infobankBoundsBoundary";
+        let mut body = Vec::new();
+        for (name, value) in parts {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(value);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        app.send_bytes(
+            app.request("POST", "/data/import")
+                .set("Cookie", cookies)
+                .set("Content-Type", &format!("multipart/form-data; boundary={boundary}")),
+            &body,
+        )
+    };
+    let big = vec![b'x'; 6 * 1024 * 1024];
+    let anonymous = upload("", &[("file", &big)]);
+    assert_eq!((anonymous.status, anonymous.header("location")), (303, Some("/signin")));
+
+    let (cookies, csrf) = portal_session(app, &unique_email("uploader"));
+    upload(
+        &cookies,
+        &[("csrf_token", csrf.as_bytes()), ("file", &big), ("extra", &big)],
+    )
+    .assert_problem(400, "malformed_body");
+    upload(&cookies, &[("csrf_token", &big), ("file", b"date\n")]).assert_problem(413, "payload_too_large");
+    let fine = upload(
+        &cookies,
+        &[
+            ("csrf_token", csrf.as_bytes()),
+            (
+                "file",
+                b"date,merchant,amount,currency,method,merchant_category\n2026-11-01,Lawson,480,JPY,qr,grocery\n",
+            ),
+        ],
+    );
+    assert!(
+        fine.body.contains(r#"<strong id="imported-count">1</strong>"#),
+        "{}",
+        fine.body
+    );
+}
+
 app_tests!(
+    portal_uploads_are_bounded_before_anything_is_buffered,
     a_citizen_adds_edits_and_deletes_records_in_the_portal,
     upload_export_and_delete_the_account_in_the_portal,
     my_data_is_for_signed_in_citizens_only,
