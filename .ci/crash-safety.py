@@ -149,6 +149,9 @@ class Server:
         raise Failure(f"server start {self.starts}: /readyz not 200 within 60 s (its output is below)")
 
     def kill9(self):
+        # A server that died on its own before the kill must not pass for a crash we caused.
+        if self.proc.poll() is not None:
+            raise Failure(f"the server exited by itself (status {self.proc.returncode}) before the kill")
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
@@ -535,6 +538,16 @@ def check_all(cycle, regulator, company_token, company_id, offer_id, before, jwk
         ledger_entries = int(books.split("ledger balances: ", 1)[1].split(" entries", 1)[0])
     except (IndexError, ValueError):
         raise Failure(f"coins check: unexpected output {books!r}") from None
+    # And the other way: no account or record leaf without its row (a leaf committed, the row not).
+    citizen_ids = {c.id for c in known}
+    held_records = set().union(*(r["records"] for r in refs))
+    for leaf in leaves:
+        objects = leaf["objects"]
+        if leaf["action"] == "account.created" and (leaf.get("actor") or {}).get("role") == "citizen" \
+                and objects.get("account") not in citizen_ids:
+            half.append(f"account.created leaf {leaf['index']} for {objects.get('account')}, no such citizen")
+        if leaf["action"] == "record.created" and objects.get("record") not in held_records:
+            half.append(f"record.created leaf {leaf['index']} for {objects.get('record')}, no such record")
     if ledger_entries != coin_leaves:
         half.append(f"the ledger has {ledger_entries} entries, the log {coin_leaves} coins.* leaves")
     if half:
@@ -627,6 +640,7 @@ def main():
         for t in threads:
             t.start()
         all_passed = []
+        unknown_before = 0
         for cycle in range(1, CYCLES + 1):
             cycle_ref[0] = cycle
             with gate:
@@ -652,6 +666,11 @@ def main():
             server.start()
             restart = time.monotonic() - t0
             unknown = sum(v for (k, how), v in lost.items() if how == "unknown")
+            # The kill must land in the middle of the load: requests in flight, their outcome unknown.
+            if in_chain == 0 or unknown <= unknown_before:
+                raise Failure(f"cycle {cycle}: the kill found no request in flight ({in_chain} chains running, "
+                              f"{unknown - unknown_before} outcomes cut)")
+            unknown_before = unknown
             print(f"cycle {cycle}: killed (SIGKILL) with {in_chain} chains running; head before the kill "
                   f"{before['sth']['tree_size']} entries; {sum(ok.values())} requests 2xx so far, {unknown} unknown; "
                   f"ready again after {restart:.1f} s", flush=True)
@@ -666,6 +685,8 @@ def main():
             gate.notify_all()
         unknown = {k: v for (k, how), v in lost.items() if how == "unknown"}
         refused = sum(v for (k, how), v in lost.items() if how == "refused")
+        if not set(unknown) & {"entrust", "consent", "disclosure", "redemption", "sign-up"}:
+            raise Failure(f"no write was cut by any kill (only {sorted(unknown)}): nothing was tested mid-write")
         print(f"\ncrash safety on {BACKEND}: PASSED in {time.monotonic() - started_at:.1f} s, {CYCLES} kill -9/restart cycles")
         print(f"  2xx answers: {sum(ok.values())} ({', '.join(f'{k} {v}' for k, v in sorted(ok.items()))}), all still in effect")
         print(f"  unknown outcomes (in flight at a kill): {sum(unknown.values())} "

@@ -22,9 +22,10 @@ root="$PWD"
 logs="$root/fuzz/target/logs"
 step() { printf '\n==> %s  (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
-if ! command -v cargo-fuzz >/dev/null; then
-  step "installing cargo-fuzz"
-  cargo install cargo-fuzz --locked
+cargo_fuzz_version=0.13.2
+if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $cargo_fuzz_version"; then
+  step "installing cargo-fuzz $cargo_fuzz_version"
+  cargo install cargo-fuzz --version "$cargo_fuzz_version" --locked
 fi
 
 # build and run take the same flags, so that `run` finds the binaries fresh and builds nothing.
@@ -33,7 +34,15 @@ flags=(--sanitizer "$sanitizer")
 step "building the fuzz targets (sanitizer: $sanitizer; $(rustc --version))"
 cargo fuzz build "${flags[@]}"
 
-read -r -a targets <<<"${FUZZ_TARGETS:-$(cargo fuzz list | tr '\n' ' ')}"
+# Every file in fuzz/fuzz_targets is a target cargo-fuzz must know: a target list that came back
+# short (or empty) would otherwise pass as "fuzzing OK" having fuzzed nothing.
+listed=$(cargo fuzz list | sort | tr '\n' ' ')
+expected=$(for f in fuzz/fuzz_targets/*.rs; do basename "$f" .rs; done | sort | tr '\n' ' ')
+if [ -z "$expected" ] || [ "$listed" != "$expected" ]; then
+  echo "fuzz targets: cargo fuzz list gives '$listed', fuzz/fuzz_targets/ has '$expected'" >&2
+  exit 1
+fi
+read -r -a targets <<<"${FUZZ_TARGETS:-$listed}"
 mkdir -p "$logs"
 failed=()
 for target in "${targets[@]}"; do

@@ -81,6 +81,12 @@ setup() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
 for key in sys.argv[2].split("."): d = d[key]
 print("\n".join(d) if isinstance(d, list) else d)' "$work/setup.json" "$1"; }
 
+# The 2xx answers the server has counted so far (its /metrics, by route and status): a run that
+# got none never got past authentication or validation, and tested nothing behind it.
+answered_2xx() {
+  curl -sf "$base/metrics" | awk '/^infobank_http_requests_total\{/ && /status="2[0-9][0-9]"/ && !/route="\/metrics"/ {s += $NF} END {print s + 0}'
+}
+
 failed=()
 for role in $roles; do
   case $role in
@@ -98,9 +104,12 @@ for role in $roles; do
   if [ "$role" = delete ]; then
     args+=(--include-name "DELETE /api/v1/me")
   else
+    included=0
     while IFS= read -r name; do
-      [ -n "$name" ] && [ "$name" != "DELETE /api/v1/me" ] && args+=(--include-name "$name")
+      [ -n "$name" ] && [ "$name" != "DELETE /api/v1/me" ] && args+=(--include-name "$name") && included=$((included + 1))
     done < <(setup "operations.$operations")
+    # No filter would mean every operation, DELETE /api/v1/me among them: refuse instead.
+    [ "$included" -gt 0 ] || { echo "$0: the OpenAPI document names no operation for $role" >&2; exit 1; }
   fi
   # shellcheck disable=SC2206 # word splitting of the extra arguments is intended
   args+=(${SCHEMATHESIS_EXTRA:-})
@@ -110,10 +119,16 @@ for role in $roles; do
   printf '%q ' "$st" "${shown[@]}" > "$out/$role.command"
   echo >> "$out/$role.command"
   started=$(date +%s)
+  ok_before=$(answered_2xx)
   status=0
   "$st" "${args[@]}" 2>&1 | tee "$out/$role.log" || status=$?
-  echo "schemathesis as $role: exit $status in $(( $(date +%s) - started ))s" | tee -a "$out/summary.txt"
+  ok_during=$(( $(answered_2xx) - ok_before ))
+  echo "schemathesis as $role: exit $status in $(( $(date +%s) - started ))s, $ok_during answers 2xx" | tee -a "$out/summary.txt"
   [ "$status" -eq 0 ] || failed+=("$role")
+  if [ "$ok_during" -eq 0 ]; then
+    echo "schemathesis as $role: no request was answered 2xx (a token refused, or nothing but bad input?)" >&2
+    failed+=("$role: no 2xx")
+  fi
 done
 
 python3 .ci/schemathesis-report.py "$out" | tee "$out/findings.txt"

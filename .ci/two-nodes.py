@@ -41,7 +41,7 @@ env = dict(os.environ, INFOBANK_DATABASE_URL=DB, INFOBANK_KEY_DIR=keys, RUST_LOG
 
 def cli(*args, stdin=None):
     out = subprocess.run([BIN, *args], env=dict(env, INFOBANK_DATA_DIR=os.path.join(work, "cli")),
-                         input=stdin, capture_output=True, text=True, check=False)
+                         input=stdin, capture_output=True, text=True, check=False, timeout=300)
     if out.returncode != 0:
         sys.exit(f"infobank {' '.join(args)} failed: {out.stderr}")
     return out.stdout
@@ -50,9 +50,10 @@ def cli(*args, stdin=None):
 nodes, procs = [], []
 for name in ("a", "b"):
     port = free_port()
-    procs.append(subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}"],
-                                  env=dict(env, INFOBANK_DATA_DIR=os.path.join(work, name)),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    with open(os.path.join(work, f"node-{name}.log"), "wb") as log:
+        procs.append(subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{port}"],
+                                      env=dict(env, INFOBANK_DATA_DIR=os.path.join(work, name)),
+                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT))
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
@@ -128,25 +129,38 @@ try:
     if failures:
         sys.exit("requests failed:\n  " + "\n  ".join(failures))
 
-    # Every 2xx left its effect, read back through the other node.
-    for n, effect in enumerate(sorted(results, key=lambda e: e["email"])):
-        other = B if n % 2 == 0 else A
+    # Every 2xx left its effect, read back through both nodes (so through the one that did not
+    # answer it, whichever that was).
+    for effect in results:
         token = effect["token"]
-        records = call(other, "GET", "/api/v1/me/records", token)[1]
-        assert [r["id"] for r in records["records"]] == [effect["record"]], records
-        consents = call(other, "GET", "/api/v1/me/consents", token)[1]
-        assert [c["id"] for c in consents] == [effect["consent"]], consents
-        disclosures = call(other, "GET", "/api/v1/me/disclosures", token)[1]
-        assert [d["id"] for d in disclosures] == [effect["disclosure"]], disclosures
-        coins = call(other, "GET", "/api/v1/me/coins", token)[1]
-        assert effect["redemption"] in [e["id"] for e in coins["entries"]], coins
-    print(f"two nodes: {CITIZENS} citizens, every 2xx effect found through the other node")
+        for node in (A, B):
+            records = call(node, "GET", "/api/v1/me/records", token)[1]
+            assert [r["id"] for r in records["records"]] == [effect["record"]], (node, records)
+            consents = call(node, "GET", "/api/v1/me/consents", token)[1]
+            assert [c["id"] for c in consents] == [effect["consent"]], (node, consents)
+            disclosures = call(node, "GET", "/api/v1/me/disclosures", token)[1]
+            assert [d["id"] for d in disclosures] == [effect["disclosure"]], (node, disclosures)
+            coins = call(node, "GET", "/api/v1/me/coins", token)[1]
+            assert effect["redemption"] in [e["id"] for e in coins["entries"]], (node, coins)
+    print(f"two nodes: {CITIZENS} citizens, every 2xx effect found through both nodes")
 
     regulator = call(A, "POST", "/api/v1/auth/login", body={"email": "fsa@two.example.jp", "password": PASSWORD})[1]["access_token"]
     time.sleep(1.2)  # a fresh signed tree head
     for base in (A, B):
         print(cli("audit", "verify", "--url", base, "--token", regulator).strip())
     print(cli("coins", "check").strip())
+    for name in ("a", "b"):
+        with open(os.path.join(work, f"node-{name}.log"), errors="replace") as f:
+            if "panicked" in f.read():
+                sys.exit(f"node {name} panicked (its log: {work}/node-{name}.log)")
+except BaseException:
+    for name in ("a", "b"):
+        try:
+            with open(os.path.join(work, f"node-{name}.log"), errors="replace") as f:
+                print(f"--- node {name}, last lines ---\n" + "\n".join(f.read().splitlines()[-30:]), file=sys.stderr)
+        except OSError:
+            pass
+    raise
 finally:
     for p in procs:
         p.terminate()
