@@ -150,6 +150,24 @@ fn companies_are_vetted_and_their_credentials_work_only_when_approved(db: &TestD
         !format!("{creds:?}").contains(&creds.client_secret),
         "the secret never prints"
     );
+    // Stored as its SHA-256 only: the row cannot give the secret back, nor can the API (once shown).
+    use infobank_db::diesel::prelude::*;
+    let stored: String = infobank_db::schema::companies::table
+        .find(&company.id)
+        .select(infobank_db::schema::companies::secret_hash)
+        .first(conn)
+        .unwrap();
+    assert_eq!(
+        stored,
+        infobank_crypto::hashing::hex(&infobank_crypto::hashing::sha256(
+            creds.client_secret.strip_prefix("ibs_").unwrap().as_bytes()
+        ))
+    );
+    assert!(
+        !serde_json::to_string(&companies::get(conn, &company.id).unwrap())
+            .unwrap()
+            .contains(&creds.client_secret)
+    );
     assert!(matches!(
         companies::apply(conn, &application(7), t0()),
         Err(ConsentError::DuplicateCorporateNumber)

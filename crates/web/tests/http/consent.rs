@@ -128,6 +128,20 @@ fn a_partner_walks_from_application_to_disclosure(app: &TestApp) {
     let operator = operator_token(app);
     let partner = approved_partner(app, &operator, 101, 500);
     let offer = approved_offer(app, &operator, &partner, &["residence", "hobbies"], 50);
+    // Onward transfer is prohibited for every offer: there is no field to ask for it.
+    let asking = send(
+        app,
+        "POST",
+        "/api/v1/offers",
+        &partner.token,
+        Some(json!({
+            "title": "Resell", "description": "We pass it on.", "purpose": "personalised_offers",
+            "categories": ["hobbies"], "data_range_days": 30, "access": "periodic", "max_fetches_per_day": 1,
+            "retention_days": 30, "consent_days": 90, "reward_coins": 0, "onward_transfer": "allowed",
+        })),
+    );
+    let problem = asking.assert_problem(422, "validation_failed");
+    assert!(problem.to_string().contains("onward_transfer"), "{problem}");
     let me = send(app, "GET", "/api/v1/companies/me", &partner.token, None).json();
     assert_eq!(me["status"], "approved");
     let public: Vec<Value> = app.get("/api/v1/companies").json().as_array().unwrap().clone();
@@ -167,6 +181,25 @@ fn a_partner_walks_from_application_to_disclosure(app: &TestApp) {
         .unwrap();
     assert_eq!(shown["onward_transfer"], "prohibited");
     assert_eq!(shown["purpose_label"]["ja"], "あなたに合わせた特典や広告");
+    // Before consenting, the citizen is told who asks, what for, for which data and for how long.
+    assert_eq!(
+        (
+            &shown["company_id"],
+            &shown["purpose"],
+            &shown["categories"],
+            &shown["data_range_days"],
+            &shown["retention_days"],
+            &shown["consent_days"]
+        ),
+        (
+            &json!(partner.id),
+            &json!("personalised_offers"),
+            &json!(["residence", "hobbies"]),
+            &json!(30),
+            &json!(30),
+            &json!(90)
+        )
+    );
     let preview = send(app, "GET", &format!("/api/v1/offers/{offer}/preview"), &alice, None).json();
     assert_eq!(
         preview["would_share"]["hobbies"][0]["data"]["items"],
@@ -210,9 +243,18 @@ fn a_partner_walks_from_application_to_disclosure(app: &TestApp) {
     assert!(data["data"].get("birth_date").is_none() && !data.to_string().contains("1990-04-01"));
     assert_eq!(data["subject"], held[0]["subject"]);
 
+    let mine = send(app, "GET", "/api/v1/me/consents", &alice, None).json();
+    assert_eq!(
+        (&mine[0]["id"], &mine[0]["status"], &mine[0]["offer_id"]),
+        (&json!(consent_id), &json!("active"), &json!(offer))
+    );
     let disclosures = send(app, "GET", "/api/v1/me/disclosures", &alice, None).json();
+    assert_eq!(disclosures.as_array().unwrap().len(), 1);
     assert_eq!(disclosures[0]["company_name"], "Partner 101 K.K.");
     assert_eq!(disclosures[0]["consent_id"], consent_id.as_str());
+    assert_eq!(disclosures[0]["categories"], json!(["residence", "hobbies"]));
+    let when = chrono::DateTime::parse_from_rfc3339(disclosures[0]["disclosed_at"].as_str().unwrap()).unwrap();
+    assert!((chrono::Utc::now() - when.to_utc()).num_seconds().abs() < 60, "{when}");
     let coins = send(app, "GET", "/api/v1/me/coins", &alice, None).json();
     let reasons: Vec<&str> = coins["entries"]
         .as_array()
@@ -244,7 +286,18 @@ fn a_partner_walks_from_application_to_disclosure(app: &TestApp) {
     .assert_problem(403, "consent_revoked");
     let export = send(app, "GET", "/api/v1/me/export", &alice, None).json();
     assert_eq!(export["consents"][0]["status"], "revoked");
-    assert_eq!(export["disclosures"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        export["consents"][0]["receipt"],
+        revoked.json()["receipt"],
+        "the latest receipt travels with the export"
+    );
+    assert_eq!(export["disclosures"], disclosures);
+    assert_eq!(export["records"].as_array().unwrap().len(), 3);
+    let coins_now = send(app, "GET", "/api/v1/me/coins", &alice, None).json();
+    assert_eq!(
+        export["coin_entries"].as_array().unwrap().len(),
+        coins_now["entries"].as_array().unwrap().len()
+    );
 }
 
 fn the_token_endpoint_and_roles_refuse_cleanly(app: &TestApp) {

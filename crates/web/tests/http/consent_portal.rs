@@ -242,4 +242,89 @@ fn the_consent_pages_work_end_to_end(app: &TestApp) {
     assert_eq!(app.get_with_cookie("/disclosures", &cookies).status, 200);
 }
 
-app_tests!(the_consent_pages_work_end_to_end);
+/// Every form of the portal, posted by a signed-in user of the right role with the wrong CSRF
+/// token, is refused with the expired-form page before anything happens (the fields each form
+/// needs are all there, so it is the token alone that is refused).
+fn every_portal_form_refuses_a_wrong_csrf_token(app: &TestApp) {
+    let citizen_email = unique_email("csrf-citizen");
+    app.sign_up(&citizen_email, PASSWORD);
+    let (citizen, _) = session(app, &citizen_email);
+    let staff = |role: Role| {
+        let email = unique_email("csrf-staff");
+        create_staff(app, role, &email);
+        session(app, &email).0
+    };
+    let (operator, regulator) = (staff(Role::Operator), staff(Role::Regulator));
+    let company_token = infobank_crypto::TokenSigner::new(&app.keys())
+        .issue(
+            "0190a3c2-0000-7000-8000-0000000000c0",
+            "company",
+            "infobank:company-portal",
+            chrono::Duration::minutes(60),
+            chrono::Utc::now(),
+        )
+        .unwrap()
+        .token;
+    let company = format!("{citizen}; infobank_company={company_token}");
+    let id = "0190a3c2-0000-7000-8000-000000000000";
+    let forms: Vec<(String, &str)> = [
+        ("/signup", &citizen),
+        ("/signin", &citizen),
+        ("/signout", &citizen),
+        ("/data/hobbies", &citizen),
+        (&format!("/data/hobbies/{id}"), &citizen),
+        (&format!("/data/hobbies/{id}/delete"), &citizen),
+        ("/account/delete", &citizen),
+        (&format!("/offers/{id}/accept"), &citizen),
+        (&format!("/consents/{id}/pause"), &citizen),
+        ("/coins/redeem", &citizen),
+        (&format!("/operator/companies/{id}/approve"), &operator),
+        (&format!("/operator/offers/{id}/approve"), &operator),
+        ("/regulator/checkpoint", &regulator),
+        ("/company/apply", &citizen),
+        ("/company/signin", &citizen),
+        ("/company/signout", &company),
+        ("/company/secret", &company),
+        ("/company/offers", &company),
+    ]
+    .into_iter()
+    .map(|(path, cookie)| (path.to_owned(), cookie.as_str()))
+    .collect();
+    let fields = [
+        ("csrf_token", "not-the-token-of-this-browser-not-the-token"),
+        ("email", "csrf@example.jp"),
+        ("password", PASSWORD),
+        ("display_name", "C"),
+        ("confirm", "DELETE"),
+        ("reason", "because"),
+        ("amount", "1"),
+        ("idempotency_key", "csrf-1"),
+        ("client_id", "ibc_x"),
+        ("client_secret", "ibs_x"),
+        ("items", "go"),
+    ];
+    for (path, cookie) in &forms {
+        let r = app.post_form(path, cookie, &fields);
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert!(r.body.contains("This form has expired"), "{path}: {}", r.body);
+    }
+    let boundary = "----infobankCsrfBoundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nwrong\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\ndate\n\r\n--{boundary}--\r\n"
+    );
+    let upload = app.send_bytes(
+        app.request("POST", "/data/import")
+            .set("Cookie", &citizen)
+            .set("Content-Type", &format!("multipart/form-data; boundary={boundary}")),
+        body.as_bytes(),
+    );
+    assert_eq!(upload.status, 403, "{}", upload.body);
+    assert!(upload.body.contains("This form has expired"));
+    // Nothing happened: the refused sign-out left the citizen signed in.
+    assert_eq!(app.get_with_cookie("/data", &citizen).status, 200, "still signed in");
+}
+
+app_tests!(
+    every_portal_form_refuses_a_wrong_csrf_token,
+    the_consent_pages_work_end_to_end
+);
