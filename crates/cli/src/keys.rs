@@ -28,6 +28,11 @@ pub enum KekCommand {
         /// Data keys re-wrapped per transaction.
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         batch_size: i64,
+        /// Only create the next KEK version, re-wrapping nothing: for nodes whose key directory
+        /// is distributed (a Kubernetes Secret), which must all hold the new KEK before any data
+        /// key is wrapped with it. The next `keys rotate` re-wraps under it.
+        #[arg(long)]
+        stage: bool,
     },
     /// Delete an old KEK version once no data key is wrapped with it.
     Retire { version: u32 },
@@ -76,13 +81,26 @@ fn run_kek(config: Config, command: KekCommand) -> Result<(), CliError> {
             }
             Ok(())
         }
-        KekCommand::Rotate { batch_size } => {
+        KekCommand::Rotate { batch_size, stage } => {
             let current = keys
                 .current_kek()
                 .map(|k| k.version())
                 .ok_or_else(|| other("no key-encryption key"))?;
+            let unfinished = keys_to_rewrap(&mut conn, current).map_err(other)? > 0;
+            if stage {
+                if unfinished {
+                    return Err(other(format!(
+                        "kek v{current} is staged or half-way: run `infobank keys rotate` to finish it first"
+                    )));
+                }
+                let next = keys.create_next_kek().map_err(other)?;
+                println!(
+                    "created kek v{next}; give every node a key directory with it, then run `infobank keys rotate` to re-wrap"
+                );
+                return Ok(());
+            }
             // An unfinished rotation is finished first rather than starting another.
-            let target = if keys_to_rewrap(&mut conn, current).map_err(other)? > 0 {
+            let target = if unfinished {
                 println!("resuming the rotation to kek v{current}");
                 current
             } else {

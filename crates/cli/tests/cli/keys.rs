@@ -97,8 +97,9 @@ fn keys_rotate_while_serving_then_retire_the_old_key() {
     assert!(err.contains("current key") || err.contains("no kek v7"), "{err}");
 }
 
-/// A rotation killed after creating the new KEK (or part-way through re-wrapping) leaves keys on
-/// the old version: the next `keys rotate` finishes that rotation instead of starting another.
+/// A rotation killed after creating the new KEK (or part-way through re-wrapping), or staged with
+/// `--stage`, leaves keys on the old version: the next `keys rotate` finishes that rotation
+/// instead of starting another.
 #[test]
 fn an_interrupted_rotation_is_finished_by_the_next_run() {
     let cwd = tempfile::tempdir().unwrap();
@@ -112,9 +113,14 @@ fn an_interrupted_rotation_is_finished_by_the_next_run() {
         assert_eq!(status, 201);
     }
     server.stop();
-    // What `keys rotate` leaves when killed right after writing kek v2.
-    let keys = infobank_crypto::KeyRing::load_or_create(&cwd.path().join("data/keys")).unwrap();
-    assert_eq!(keys.create_next_kek().unwrap(), 2);
+    // What `keys rotate` leaves when killed right after writing kek v2, and what `--stage` leaves
+    // on purpose (a second stage is refused until that rotation is done).
+    let (code, out, err) = keys_cli(cwd.path(), &["rotate", "--stage"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created kek v2"), "{out}");
+    let (code, _, err) = keys_cli(cwd.path(), &["rotate", "--stage"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("kek v2 is staged or half-way"), "{err}");
     let (_, status, _) = keys_cli(cwd.path(), &["status"]);
     assert_eq!(status, "kek v1: 3 data keys\nkek v2: 0 data keys\n");
 

@@ -149,8 +149,13 @@ pub struct NewSecret {
     pub client_secret: String,
 }
 
-/// Rotate the client secret.
-#[utoipa::path(post, path = "/api/v1/companies/me/secret", tag = "companies", security(("company" = [])), responses((status = 200, body = NewSecret)))]
+/// Rotate the client secret: the old one and every company-portal session signed in before now
+/// stop working. Not while the company is suspended, rejected or revoked (the operator issues
+/// new credentials then).
+#[utoipa::path(post, path = "/api/v1/companies/me/secret", tag = "companies", security(("company" = [])), responses(
+    (status = 200, body = NewSecret),
+    (status = 403, description = "company_not_approved: suspended, rejected or revoked", body = crate::error::Problem),
+))]
 pub async fn rotate_secret(state: Data<AppState>, who: Authenticated<Company>) -> Result<HttpResponse, ApiError> {
     let now = crate::clock::now();
     let creds = state
