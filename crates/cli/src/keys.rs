@@ -51,9 +51,9 @@ pub fn run(command: KeysCommand) -> Result<(), CliError> {
         KeysCommand::Kek(command) => run_kek(config, command),
         KeysCommand::RotateSigning => {
             // Never creates a key set: a wrong INFOBANK_KEY_DIR must fail, not rotate a new one.
-            let key_id = KeyRing::rotate_signing_key(&config.key_dir).map_err(other)?;
+            let key_id = KeyRing::rotate_signing_key(&config.key_dir, infobank_web::clock::now()).map_err(other)?;
             println!(
-                "new token-signing key {key_id} in {}; the previous key stays in the JWKS",
+                "new token-signing key {key_id} in {}; the previous key stays in the JWKS (its access tokens verify for another 60 minutes)",
                 config.key_dir.display()
             );
             println!("restart every server to sign with it (docs/operations.md, signing-key rotation)");

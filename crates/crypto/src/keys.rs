@@ -3,7 +3,8 @@
 //!
 //! - `token-signing.ed25519.pk8`: Ed25519 key pair (PKCS#8) signing access tokens and receipts;
 //! - `token-signing.previous.{kid}.pub`: the public halves of earlier token-signing keys, left by
-//!   `infobank keys rotate-signing`. Only verification needs them (tokens issued before the
+//!   `infobank keys rotate-signing` (32 bytes, then the rotation's time as 8 bytes of big-endian
+//!   Unix seconds). Only verification needs them (access tokens for a bounded time after the
 //!   rotation, receipts held by citizens and companies), so their private halves are destroyed;
 //! - `audit-log.ed25519.pk8`: Ed25519 key pair signing the audit log's tree heads;
 //! - `kek.v{N}.key`: 32-byte key-encryption keys, one per version, the highest is current;
@@ -15,6 +16,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use chrono::{DateTime, Utc};
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 
 use crate::envelope::Kek;
@@ -50,6 +52,14 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     }
 }
 
+/// An earlier token-signing key: its public half, and when a rotation replaced it (`None` for a
+/// rotation that stopped before it finished, which recorded no time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSigningKey {
+    pub public_key: Vec<u8>,
+    pub replaced_at: Option<DateTime<Utc>>,
+}
+
 /// All long-lived keys of one installation.
 pub struct KeyRing {
     dir: PathBuf,
@@ -58,7 +68,7 @@ pub struct KeyRing {
     signing_public: Vec<u8>,
     signing_key_id: String,
     /// Earlier token-signing keys (public halves), in key-id order; never the current key.
-    previous_signing_publics: Vec<Vec<u8>>,
+    previous_signing: Vec<PreviousSigningKey>,
     /// Versions found so far. New versions written by `infobank keys rotate` in another process
     /// are picked up from disk when first needed, so a running server follows a rotation.
     keks: RwLock<BTreeMap<u32, Arc<Kek>>>,
@@ -80,8 +90,8 @@ impl KeyRing {
 
         // A rotation interrupted before its new key was in place has already kept the current
         // key's public half: it is the current key, not an earlier one.
-        let mut previous_signing_publics = load_previous_signing_publics(dir)?;
-        previous_signing_publics.retain(|k| *k != signing_public);
+        let mut previous_signing = load_previous_signing_keys(dir)?;
+        previous_signing.retain(|k| k.public_key != signing_public);
 
         let mut keks = load_keks(dir)?;
         if keks.is_empty() {
@@ -101,7 +111,7 @@ impl KeyRing {
             log_signing_pkcs8,
             signing_public,
             signing_key_id,
-            previous_signing_publics,
+            previous_signing,
             keks,
             pseudonym_secret,
         })
@@ -128,7 +138,7 @@ impl KeyRing {
     /// it signed still verifies and the JWKS carries both. Returns the new key id. Running
     /// servers keep signing with the key they loaded until they restart (docs/operations.md).
     /// Safe to run again after an interruption: each step either happened whole or not at all.
-    pub fn rotate_signing_key(dir: &Path) -> Result<String, KeyError> {
+    pub fn rotate_signing_key(dir: &Path, now: DateTime<Utc>) -> Result<String, KeyError> {
         let current_path = dir.join(SIGNING_FILE);
         let current = read_private(&current_path)?.ok_or_else(|| KeyError::Invalid {
             path: current_path.clone(),
@@ -148,6 +158,13 @@ impl KeyRing {
         let staged = dir.join(format!("{STAGED_PREFIX}{}", hex(&crate::random::bytes::<8>()?)));
         write_private(&staged, &fresh)?;
         fs::rename(&staged, &current_path).map_err(io_err(&current_path))?;
+        // Only now is the old key replaced: its file records when, so that it verifies access
+        // tokens for a bounded time from here (receipts for as long as it stays published).
+        let mut record = public.to_vec();
+        record.extend_from_slice(&now.timestamp().to_be_bytes());
+        let staged = dir.join(format!("{STAGED_PREFIX}{}", hex(&crate::random::bytes::<8>()?)));
+        write_private(&staged, &record)?;
+        fs::rename(&staged, &previous_path).map_err(io_err(&previous_path))?;
         Ok(crate::signing::key_id_of(&ed25519_public_key(&current_path, &fresh)?))
     }
 
@@ -170,9 +187,9 @@ impl KeyRing {
         fs::remove_file(&path).map_err(io_err(&path))
     }
 
-    /// The public halves of the earlier token-signing keys still published.
-    pub fn previous_signing_public_keys(&self) -> &[Vec<u8>] {
-        &self.previous_signing_publics
+    /// The earlier token-signing keys still published.
+    pub fn previous_signing_keys(&self) -> &[PreviousSigningKey] {
+        &self.previous_signing
     }
 
     pub fn signing_pkcs8(&self) -> &[u8] {
@@ -306,7 +323,7 @@ fn previous_signing_path(dir: &Path, key_id: &str) -> PathBuf {
     dir.join(format!("{PREVIOUS_SIGNING_PREFIX}{key_id}{PREVIOUS_SIGNING_SUFFIX}"))
 }
 
-fn load_previous_signing_publics(dir: &Path) -> Result<Vec<Vec<u8>>, KeyError> {
+fn load_previous_signing_keys(dir: &Path) -> Result<Vec<PreviousSigningKey>, KeyError> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
@@ -319,17 +336,40 @@ fn load_previous_signing_publics(dir: &Path) -> Result<Vec<Vec<u8>>, KeyError> {
     let mut keys = Vec::new();
     for name in names {
         let path = dir.join(&name);
-        if let Some(bytes) = read_private(&path)? {
-            // 32 bytes, and the file is named after the key it holds: a swapped file is refused.
-            let key = to_key32(&path, &bytes)?;
-            if path != previous_signing_path(dir, &crate::signing::key_id_of(&key)) {
+        let Some(bytes) = read_private(&path)? else {
+            continue;
+        };
+        // 32 bytes of key, then (once the rotation finished) 8 of its time.
+        let (key, time) = bytes.split_at(bytes.len().min(32));
+        let key = to_key32(&path, key)?;
+        let replaced_at = match <[u8; 8]>::try_from(time) {
+            Ok(seconds) => {
+                Some(
+                    DateTime::from_timestamp(i64::from_be_bytes(seconds), 0).ok_or_else(|| KeyError::Invalid {
+                        path: path.clone(),
+                        reason: "the rotation time is out of range".into(),
+                    })?,
+                )
+            }
+            Err(_) if time.is_empty() => None,
+            Err(_) => {
                 return Err(KeyError::Invalid {
                     path,
-                    reason: "the key does not match the key id in its file name".into(),
+                    reason: format!("expected 32 or 40 bytes, found {}", bytes.len()),
                 });
             }
-            keys.push(key.to_vec());
+        };
+        // The file is named after the key it holds: a swapped file is refused.
+        if path != previous_signing_path(dir, &crate::signing::key_id_of(&key)) {
+            return Err(KeyError::Invalid {
+                path,
+                reason: "the key does not match the key id in its file name".into(),
+            });
         }
+        keys.push(PreviousSigningKey {
+            public_key: key.to_vec(),
+            replaced_at,
+        });
     }
     Ok(keys)
 }

@@ -10,6 +10,12 @@ use crate::keys::KeyRing;
 
 pub const ISSUER: &str = "infobank";
 
+/// How long after a rotation an earlier token-signing key still verifies access tokens: the
+/// longest token the server issues (the company portal's 60 minutes), so that a rotation signs
+/// nobody out, while a leaked old key cannot mint tokens for longer. Receipts it signed verify
+/// for as long as the key is published (the JWKS), since those are checked by their holders.
+pub const PREVIOUS_KEY_VERIFIES_TOKENS_FOR: chrono::Duration = chrono::Duration::minutes(60);
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {
     pub iss: String,
@@ -40,20 +46,24 @@ struct VerifyingKey {
     key_id: String,
     decoding: DecodingKey,
     public_key: Vec<u8>,
+    /// For an earlier key, the Unix second from which it verifies no access token.
+    tokens_until: Option<i64>,
 }
 
 impl VerifyingKey {
-    fn new(public_key: &[u8]) -> Self {
+    fn new(public_key: &[u8], tokens_until: Option<i64>) -> Self {
         Self {
             key_id: crate::signing::key_id_of(public_key),
             decoding: DecodingKey::from_ed_der(public_key),
             public_key: public_key.to_vec(),
+            tokens_until,
         }
     }
 }
 
-/// Signs with the current key; verifies with the current key and every earlier one still
-/// published (a rotation must not sign everybody out or orphan the receipts already issued).
+/// Signs with the current key; verifies with the current key, and with an earlier one for
+/// [`PREVIOUS_KEY_VERIFIES_TOKENS_FOR`] after its rotation (a rotation must not sign everybody
+/// out); publishes every earlier one still kept (the receipts already issued must verify).
 pub struct TokenSigner {
     encoding: EncodingKey,
     key_id: String,
@@ -63,8 +73,14 @@ pub struct TokenSigner {
 
 impl TokenSigner {
     pub fn new(keys: &KeyRing) -> Self {
-        let mut verifying = vec![VerifyingKey::new(keys.signing_public_key())];
-        verifying.extend(keys.previous_signing_public_keys().iter().map(|k| VerifyingKey::new(k)));
+        let mut verifying = vec![VerifyingKey::new(keys.signing_public_key(), None)];
+        // A rotation that recorded no time (it stopped half-way) gives its key no grace.
+        verifying.extend(keys.previous_signing_keys().iter().map(|k| {
+            let until = k
+                .replaced_at
+                .map_or(i64::MIN, |at| (at + PREVIOUS_KEY_VERIFIES_TOKENS_FOR).timestamp());
+            VerifyingKey::new(&k.public_key, Some(until))
+        }));
         Self {
             encoding: EncodingKey::from_ed_der(keys.signing_pkcs8()),
             key_id: keys.signing_key_id().to_owned(),
@@ -123,6 +139,9 @@ impl TokenSigner {
             .kid
             .and_then(|kid| self.verifying.iter().find(|k| k.key_id == kid))
             .ok_or_else(|| TokenError::Invalid("unknown signing key".into()))?;
+        if key.tokens_until.is_some_and(|until| now.timestamp() >= until) {
+            return Err(TokenError::Invalid("signed with a key rotated out of use".into()));
+        }
         let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         if data.claims.exp <= now.timestamp() {
@@ -232,17 +251,19 @@ mod tests {
         assert!(jsonwebtoken::decode::<AccessClaims>(&t.token, &decoding, &v).is_ok());
     }
 
-    /// After a rotation the new key signs; tokens the old key signed still verify, and the key
-    /// set carries both. Retiring the old key refuses its tokens. A token whose header names the
-    /// old key but which a stranger signed is refused.
+    /// After a rotation the new key signs; tokens the old key signed still verify for the grace
+    /// period (not after it, though the key stays in the key set for receipts). Retiring the
+    /// old key refuses its tokens. A token whose header names the old key but which a stranger
+    /// signed is refused.
     #[test]
     fn rotation_keeps_old_tokens_valid_until_the_old_key_is_retired() {
         let tmp = tempfile::tempdir().unwrap();
         let before = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
         let now = t0();
         let old = before.issue("a", "citizen", "aud", Duration::minutes(15), now).unwrap();
+        let long = before.issue("a", "citizen", "aud", Duration::hours(3), now).unwrap();
 
-        let new_kid = KeyRing::rotate_signing_key(tmp.path()).unwrap();
+        let new_kid = KeyRing::rotate_signing_key(tmp.path(), now).unwrap();
         assert_ne!(new_kid, before.key_id());
         let after = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
         assert_eq!(after.key_id(), new_kid);
@@ -253,6 +274,18 @@ mod tests {
             .collect();
         assert_eq!(kids, [new_kid.clone(), before.key_id().to_owned()]);
         assert_eq!(after.verify(&old.token, "aud", now).unwrap().sub, "a");
+        let grace = PREVIOUS_KEY_VERIFIES_TOKENS_FOR;
+        assert!(
+            after
+                .verify(&long.token, "aud", now + grace - Duration::seconds(1))
+                .is_ok()
+        );
+        assert_eq!(
+            after.verify(&long.token, "aud", now + grace),
+            Err(TokenError::Invalid("signed with a key rotated out of use".into())),
+            "a leaked old key mints nothing that lasts"
+        );
+        assert_eq!(after.jwks_keys().len(), 2, "receipts of the old key still verify");
         let fresh = after.issue("b", "citizen", "aud", Duration::minutes(15), now).unwrap();
         assert_eq!(after.verify(&fresh.token, "aud", now).unwrap().sub, "b");
         assert!(
@@ -312,8 +345,16 @@ mod tests {
         assert!(KeyRing::retire_signing_key(tmp.path(), &kid).is_err());
         assert!(kept.exists());
 
-        let new_kid = KeyRing::rotate_signing_key(tmp.path()).unwrap();
+        let before = signer
+            .issue("a", "citizen", "aud", Duration::minutes(15), t0())
+            .unwrap();
+        let new_kid = KeyRing::rotate_signing_key(tmp.path(), t0()).unwrap();
         assert!(!staged.exists());
+        let after = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
+        assert!(
+            after.verify(&before.token, "aud", t0()).is_ok(),
+            "the finished rotation recorded its time: the old key has its grace"
+        );
         let kids: Vec<String> = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap())
             .jwks_keys()
             .iter()
@@ -322,7 +363,7 @@ mod tests {
         assert_eq!(kids, [new_kid, kid]);
 
         let empty = tempfile::tempdir().unwrap();
-        assert!(KeyRing::rotate_signing_key(empty.path()).is_err());
+        assert!(KeyRing::rotate_signing_key(empty.path(), t0()).is_err());
         assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
     }
 
@@ -331,8 +372,8 @@ mod tests {
     fn a_previous_key_file_must_match_its_name() {
         let tmp = tempfile::tempdir().unwrap();
         KeyRing::load_or_create(tmp.path()).unwrap();
-        let kid = KeyRing::rotate_signing_key(tmp.path()).unwrap();
-        KeyRing::rotate_signing_key(tmp.path()).unwrap();
+        let kid = KeyRing::rotate_signing_key(tmp.path(), t0()).unwrap();
+        KeyRing::rotate_signing_key(tmp.path(), t0()).unwrap();
         let names: Vec<String> = std::fs::read_dir(tmp.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

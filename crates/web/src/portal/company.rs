@@ -26,6 +26,9 @@ use crate::error::ApiError;
 
 const COOKIE: &str = "infobank_company";
 const AUDIENCE: &str = "infobank:company-portal";
+/// The company portal's session. No token the server issues may outlive the time an earlier
+/// signing key keeps verifying tokens after a rotation (`infobank_crypto::token`), or a rotation
+/// would sign its holders out early.
 const SESSION: Duration = Duration::minutes(60);
 
 /// The signed-in company's id, from the portal cookie, while its session is current: replacing
@@ -396,5 +399,16 @@ pub async fn create_offer(ctx: PortalContext, form: Form<Vec<(String, String)>>)
             dashboard_page(&ctx, id, None, Some(("status".into(), message)), false).await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use infobank_crypto::token::PREVIOUS_KEY_VERIFIES_TOKENS_FOR;
+
+    #[test]
+    fn no_token_outlives_the_grace_of_a_rotated_signing_key() {
+        assert!(super::SESSION <= PREVIOUS_KEY_VERIFIES_TOKENS_FOR);
+        assert!(crate::auth::ACCESS_TOKEN_TTL <= PREVIOUS_KEY_VERIFIES_TOKENS_FOR);
     }
 }
