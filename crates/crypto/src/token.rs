@@ -256,7 +256,7 @@ mod tests {
     /// old key refuses its tokens. A token whose header names the old key but which a stranger
     /// signed is refused.
     #[test]
-    fn rotation_keeps_old_tokens_valid_until_the_old_key_is_retired() {
+    fn an_old_key_verifies_tokens_for_its_grace_and_receipts_until_retired() {
         let tmp = tempfile::tempdir().unwrap();
         let before = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
         let now = t0();
