@@ -118,6 +118,18 @@ test('consent: apply, approve, offer, accept, disclose, coins, revoke', async (t
     assert.equal(funded.balance, 100, `infobank coins fund printed ${JSON.stringify(funded)}`);
     await openCompanyDashboard(page, app.base, snap, 'company dashboard approved');
     assert.equal(await companyStatus(page), 'approved', `the company after approval ${await describePage(page)}`);
+
+    // The company replaces its client secret in its portal: the new one is shown once, the old one
+    // stops working at once, and the session that rotated stays signed in.
+    const rotated = await clickAndWait(page, '#rotate-secret', snap, 'client secret rotated');
+    assert.equal(rotated.firstStatus, 200, `rotating the secret answered ${rotated.firstStatus} ${await describePage(page)}`);
+    const newSecret = await textOf(page, '#new-secret');
+    assert.match(newSecret, /^ibs_\S{16,}$/, 'the new secret is shown');
+    assert.notEqual(newSecret, credentials.clientSecret);
+    const stale = await requestToken(app.base, credentials);
+    assert.equal(stale.status, 401, `the old secret after rotation answered ${stale.status}: ${stale.raw.slice(0, 300)}`);
+    credentials.clientSecret = newSecret;
+    await openCompanyDashboard(page, app.base, snap, 'company dashboard after rotating');
     const terms = offerTerms({ reward: 30, categories: ['residence', 'hobbies'] });
     const offerId = await createOffer(page, terms, snap, 'offer sent for review');
     assert.equal(await textOf(page, '.notice[role=status]'), 'Offer sent for review.');
@@ -318,6 +330,9 @@ test('consent: pause and resume hold at once; a suspended company reads nothing'
     await openCompanyDashboard(page, app.base, snap, 'company dashboard suspended');
     assert.equal(await companyStatus(page), 'suspended');
     assert.ok((await textOf(page, 'ul.decisions')).includes('certificate under review'), `the company sees the reason ${await describePage(page)}`);
+    // Suspended, it cannot replace its own secret (leaked credentials must not lock it out).
+    assert.equal(await page.locator('#rotate-secret').count(), 0, `no rotation while suspended ${await describePage(page)}`);
+    assert.equal(await textOf(page, '#secret-by-operator'), 'While the company is not approved, only the operator can issue new credentials.');
   });
 });
 
