@@ -57,6 +57,13 @@ impl CompanyStatus {
             (Applied, Approved | Rejected) | (Approved, Suspended | Revoked) | (Suspended, Approved | Revoked)
         )
     }
+
+    /// Whether a company in this status may replace its own client secret: an applicant or an
+    /// approved company. Credentials that leaked from a suspended one must not let their holder
+    /// lock the company out before it is reinstated (the operator resets them instead).
+    pub fn may_rotate_own_secret(self) -> bool {
+        matches!(self, CompanyStatus::Applied | CompanyStatus::Approved)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,6 +86,24 @@ pub struct Company {
     pub client_id: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the client secret was last replaced; tokens and portal sessions from before are void.
+    #[serde(skip)]
+    pub secret_rotated_at: Option<DateTime<Utc>>,
+}
+
+impl Company {
+    /// The first Unix second a token or portal session of this company may be issued at
+    /// ([`session_is_current`]).
+    pub fn sessions_valid_from(&self) -> Option<i64> {
+        self.secret_rotated_at.map(first_second_after)
+    }
+}
+
+/// The first whole second at or after `at`: tokens carry whole seconds, and one issued in the
+/// same second as a secret replacement, before or after it, cannot be told apart by its `iat`,
+/// so none of that second counts (tokens issued right after it are dated the next second).
+pub fn first_second_after(at: DateTime<Utc>) -> i64 {
+    at.timestamp() + i64::from(at.timestamp_subsec_nanos() > 0)
 }
 
 /// What a company sends to apply.
@@ -123,6 +148,7 @@ struct CompanyRow {
     client_id: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    secret_rotated_at: Option<NaiveDateTime>,
 }
 
 impl TryFrom<CompanyRow> for Company {
@@ -148,6 +174,7 @@ impl TryFrom<CompanyRow> for Company {
             client_id: row.client_id,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
+            secret_rotated_at: row.secret_rotated_at.map(|t| t.and_utc()),
         })
     }
 }
@@ -411,28 +438,25 @@ pub fn authenticate_client(
 }
 
 /// The company replaces its own client secret; the old one stops working at once, and so does
-/// every company-portal session signed in before now. Only an applicant or an approved company
-/// may: credentials that leaked from a suspended company must not let the holder lock the company
-/// out before it is reinstated (the operator resets them instead, [`reset_secret`]).
+/// every access token and portal session issued before now. Only while
+/// [`CompanyStatus::may_rotate_own_secret`] (the operator resets them otherwise, [`reset_secret`]).
 pub fn rotate_secret(
     conn: &mut DbConnection,
     company_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Credentials, ConsentError> {
-    replace_secret(
-        conn,
-        company_id,
-        Actor::new("company", company_id),
-        now,
-        |company| match company.status {
-            CompanyStatus::Applied | CompanyStatus::Approved => Ok(()),
-            _ => Err(ConsentError::CompanyNotApproved),
-        },
-    )
+    replace_secret(conn, company_id, Actor::new("company", company_id), now, |company| {
+        if company.status.may_rotate_own_secret() {
+            Ok(())
+        } else {
+            Err(ConsentError::CompanyNotApproved)
+        }
+    })
 }
 
 /// The operator replaces a company's client secret, whatever its status (after a leak, to hand
-/// new credentials over out of band): the old secret and every portal session end at once.
+/// new credentials over out of band): the old secret, its access tokens and every portal session
+/// end at once.
 pub fn reset_secret(
     conn: &mut DbConnection,
     company_id: &str,
@@ -475,10 +499,9 @@ fn replace_secret(
     })
 }
 
-/// Whether a company-portal session signed in at `signed_in_at` (a token's `iat`, whole seconds)
-/// is still current: no secret replacement since. A session from the same second as the
-/// replacement counts as current, since whole seconds cannot tell them apart.
-pub fn session_is_current(conn: &mut DbConnection, company_id: &str, signed_in_at: i64) -> Result<bool, ConsentError> {
+/// Whether a token or portal session of the company issued at `issued_at` (its `iat`, whole
+/// seconds) is still good: the company exists and its secret has not been replaced since.
+pub fn session_is_current(conn: &mut DbConnection, company_id: &str, issued_at: i64) -> Result<bool, ConsentError> {
     let rotated: Option<Option<NaiveDateTime>> = companies::table
         .find(company_id)
         .select(companies::secret_rotated_at)
@@ -487,7 +510,7 @@ pub fn session_is_current(conn: &mut DbConnection, company_id: &str, signed_in_a
     Ok(match rotated {
         None => false,
         Some(None) => true,
-        Some(Some(at)) => at.and_utc().timestamp() <= signed_in_at,
+        Some(Some(at)) => first_second_after(at.and_utc()) <= issued_at,
     })
 }
 

@@ -3,14 +3,15 @@
 //!
 //! A handler says who may call it by its argument type: `Authenticated<Citizen>`.
 
-use std::future::{Ready, ready};
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use infobank_accounts::Role;
 use infobank_crypto::TokenError;
 
@@ -44,6 +45,9 @@ pub trait RoleSpec {
     /// The `role` claim.
     const NAME: &'static str;
     const AUDIENCE: &'static str;
+    /// Tokens of this role end when the account's client secret is replaced (companies): a
+    /// token issued before a reset must not outlive the secret it was issued for.
+    const ENDS_WITH_ITS_SECRET: bool = false;
 }
 
 #[derive(Debug)]
@@ -71,6 +75,17 @@ impl RoleSpec for Regulator {
 impl RoleSpec for Company {
     const NAME: &'static str = COMPANY_ROLE;
     const AUDIENCE: &'static str = COMPANY_AUDIENCE;
+    const ENDS_WITH_ITS_SECRET: bool = true;
+}
+
+/// When to date a company's token issued now: now, or the first second its current secret
+/// allows ([`infobank_consent::companies::session_is_current`]) when the secret was replaced
+/// within this very second, so that a token issued right after a replacement is not void.
+pub fn company_token_time(sessions_valid_from: Option<i64>, now: DateTime<Utc>) -> DateTime<Utc> {
+    sessions_valid_from
+        .filter(|from| *from > now.timestamp())
+        .and_then(|from| DateTime::from_timestamp(from, 0))
+        .unwrap_or(now)
 }
 
 /// Proof that the request carries a valid, unexpired token of role `R`.
@@ -89,7 +104,8 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiError> {
+/// The token's holder and when it was issued.
+fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<(Authenticated<R>, i64), ApiError> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
@@ -97,10 +113,13 @@ fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiE
         .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <access token>"))?;
     let now = crate::clock::now();
     match state.tokens.verify(token, R::AUDIENCE, now) {
-        Ok(claims) if claims.role == R::NAME => Ok(Authenticated {
-            account_id: claims.sub,
-            _role: PhantomData,
-        }),
+        Ok(claims) if claims.role == R::NAME => Ok((
+            Authenticated {
+                account_id: claims.sub,
+                _role: PhantomData,
+            },
+            claims.iat,
+        )),
         Ok(_) => Err(ApiError::unauthenticated(
             "invalid_token",
             "token role does not match its audience",
@@ -127,11 +146,31 @@ fn authenticate<R: RoleSpec>(req: &HttpRequest) -> Result<Authenticated<R>, ApiE
     }
 }
 
-impl<R: RoleSpec> FromRequest for Authenticated<R> {
+impl<R: RoleSpec + 'static> FromRequest for Authenticated<R> {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(authenticate::<R>(req))
+        let authenticated = authenticate::<R>(req);
+        let state = req.app_data::<Data<AppState>>().cloned();
+        Box::pin(async move {
+            let (who, issued_at) = authenticated?;
+            if !R::ENDS_WITH_ITS_SECRET {
+                return Ok(who);
+            }
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let id = who.account_id.clone();
+            let current = state
+                .db(move |conn, _| infobank_consent::companies::session_is_current(conn, &id, issued_at))
+                .await?;
+            if current {
+                Ok(who)
+            } else {
+                Err(ApiError::unauthenticated(
+                    "token_revoked",
+                    "the client secret was replaced after this token was issued; request a new token",
+                ))
+            }
+        })
     }
 }

@@ -273,7 +273,7 @@ pub async fn token(
             COMPANY_ROLE,
             COMPANY_AUDIENCE,
             ACCESS_TOKEN_TTL,
-            crate::clock::now(),
+            crate::auth::company_token_time(company.sessions_valid_from(), crate::clock::now()),
         )
         .map_err(ApiError::internal)?;
     // RFC 6749 §5.1: token responses are not to be cached.

@@ -32,7 +32,8 @@ const AUDIENCE: &str = "infobank:company-portal";
 const SESSION: Duration = Duration::minutes(60);
 
 /// The signed-in company's id, from the portal cookie, while its session is current: replacing
-/// the client secret ends every session signed in before it.
+/// the client secret ends every session signed in before it (as it ends the company's API tokens,
+/// `auth::Authenticated<Company>`).
 async fn company_id(ctx: &PortalContext) -> Result<Option<String>, ApiError> {
     let Some(claims) = ctx
         .company_session
@@ -51,12 +52,19 @@ async fn company_id(ctx: &PortalContext) -> Result<Option<String>, ApiError> {
     Ok(current.then_some(id))
 }
 
-/// The portal's session cookie for `company_id`, signed in now.
-fn session_cookie(ctx: &PortalContext, company_id: &str) -> Result<actix_web::cookie::Cookie<'static>, ApiError> {
+/// The portal's session cookie for `company_id`, signed in now (dated no earlier than the first
+/// second its secret, replaced at `secret_rotated_at`, allows).
+fn session_cookie(
+    ctx: &PortalContext,
+    company_id: &str,
+    secret_rotated_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<actix_web::cookie::Cookie<'static>, ApiError> {
+    let valid_from = secret_rotated_at.map(companies::first_second_after);
+    let issued_at = crate::auth::company_token_time(valid_from, crate::clock::now());
     let issued = ctx
         .state
         .tokens
-        .issue(company_id, "company", AUDIENCE, SESSION, crate::clock::now())
+        .issue(company_id, "company", AUDIENCE, SESSION, issued_at)
         .map_err(ApiError::internal)?;
     Ok(cookie(
         COOKIE,
@@ -179,12 +187,12 @@ pub struct SignInForm {
 }
 
 pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
     // The token endpoint's limit: the same client credentials, tried through the portal.
     if let Some(refused) = rate_limited(&ctx, ctx.state.limits.token.as_ref()) {
         return Ok(refused);
-    }
-    if !ctx.csrf_matches(&form.csrf_token) {
-        return Ok(csrf_refused(&ctx));
     }
     let SignInForm {
         client_id,
@@ -217,7 +225,7 @@ pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result
     };
     Ok(ctx
         .redirect("/company")
-        .cookie(session_cookie(&ctx, &company.id)?)
+        .cookie(session_cookie(&ctx, &company.id, company.secret_rotated_at)?)
         .finish())
 }
 
@@ -345,7 +353,7 @@ pub async fn rotate_secret(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<H
     };
     // Every session from before the rotation has ended; this one signs in again with the new secret.
     let mut page = dashboard_page(&ctx, id.clone(), Some(creds.client_secret), None, false).await?;
-    page.add_cookie(&session_cookie(&ctx, &id)?)
+    page.add_cookie(&session_cookie(&ctx, &id, Some(now))?)
         .map_err(ApiError::internal)?;
     Ok(page)
 }

@@ -690,7 +690,13 @@ fn a_replaced_secret_ends_earlier_sessions_and_a_suspended_company_cannot_replac
     );
     assert_eq!(reinstate.status, 200, "{}", reinstate.body);
     company_token(app, &client_id, &new_secret).assert_problem(401, "invalid_client");
-    assert_eq!(company_token(app, &reset.client_id, &reset.client_secret).status, 200);
+    // A token issued before the reset is void too, even now that the company is approved again:
+    // whoever holds the leaked secret cannot rotate it back, nor read anything.
+    send(app, "POST", "/api/v1/companies/me/secret", &access, None).assert_problem(401, "token_revoked");
+    send(app, "GET", "/api/v1/consents", &access, None).assert_problem(401, "token_revoked");
+    // (The reset is dated two minutes ahead, so the new secret's tokens are dated from then.)
+    let fresh = company_token(app, &reset.client_id, &reset.client_secret);
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
 }
 
 /// Disclosures are rate-limited per company: with a burst of two and (practically) no refill, a
