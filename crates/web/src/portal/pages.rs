@@ -129,7 +129,8 @@ pub fn refuse(ctx: &PortalContext) -> HttpResponse {
 
 /// The sign-in forms count against the same per-address limits as the API's sign-in and token
 /// endpoints (one bucket each, whichever way the guesses come): over the limit, the error page
-/// with 429 and `Retry-After`, before any password is hashed.
+/// with 429 and `Retry-After`, before any password is hashed. Checked after the CSRF token, so
+/// that another site cannot spend its visitors' buckets with cross-site posts.
 pub fn rate_limited(ctx: &PortalContext, limiter: Option<&crate::limits::Limiter>) -> Option<HttpResponse> {
     let retry_after = crate::limits::check(limiter, &ctx.client_address).err()?;
     let mut res = error_page(
@@ -275,11 +276,11 @@ pub struct SignInForm {
 }
 
 pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result<HttpResponse, ApiError> {
-    if let Some(refused) = rate_limited(&ctx, ctx.state.limits.login.as_ref()) {
-        return Ok(refused);
-    }
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
+    }
+    if let Some(refused) = rate_limited(&ctx, ctx.state.limits.login.as_ref()) {
+        return Ok(refused);
     }
     let SignInForm { email, password, .. } = form.into_inner();
     let now = crate::clock::now();

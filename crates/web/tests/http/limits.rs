@@ -198,6 +198,12 @@ fn portal_sign_in_forms_share_the_api_rate_limits(db: TestDb) {
 
     let email = unique_email("guessed");
     app.sign_up(&email, PASSWORD);
+    // Cross-site posts (no CSRF token) are refused before they count: another site cannot
+    // spend its visitors' sign-in attempts.
+    for _ in 0..5 {
+        let forged = app.post_form("/signin", &cookie, &[("email", &email), ("password", "x")]);
+        assert_eq!(forged.status, 403, "{}", forged.body);
+    }
     let guess = |password: &str| {
         app.post_form(
             "/signin",
