@@ -5,8 +5,8 @@ data-subject rights ask for.
 
 A row's last cell lists Rust tests as `function_name`, CI scripts as `.ci/name`, and browser tests
 as e2e "title". A Rust name counts only if it runs as a test: a `#[test]` function, a scenario in
-an `app_tests!`/`db_tests!` list, or a scenario a test calls as `super::name(` (a helper of the
-same name does not count). A browser title counts only as the title of a `test(...)` that is not
+an `app_tests!`/`db_tests!` list, or a scenario a `#[test]` function calls as `super::name(` (a
+helper of the same name does not count). A browser title counts only as the title of a `test(...)` that is not
 skipped."""
 import pathlib
 import re
@@ -42,7 +42,8 @@ def rust_tests():
         names.update(re.findall(r"#\[(?:[\w:]+::)?test\](?:\s*(?:#\[[^\]]*\]|///[^\n]*))*\s*(?:pub\s+)?fn\s+(\w+)", text))
         for body in re.findall(r"\b(?:app|db)_tests!\(([^)]*)\)", text):
             names.update(n for n in re.findall(r"\w+", body))
-        names.update(re.findall(r"\bsuper::(\w+)\(", text))
+        # A scenario run by hand from a #[test] (a `mod x { #[test] fn sqlite() { super::name(..) } }`).
+        names.update(re.findall(r"#\[test\]\s*fn\s+\w+\(\)\s*\{[^}]*?\bsuper::(\w+)\(", text))
     return names
 
 

@@ -6,7 +6,7 @@ use infobank_accounts::rotation::{keys_per_version, keys_to_rewrap, rewrap_batch
 use infobank_crypto::KeyRing;
 use infobank_web::Config;
 
-use crate::setup::{CliError, open_existing};
+use crate::setup::{CliError, open_existing, require_migrated};
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -30,9 +30,13 @@ pub enum KekCommand {
         batch_size: i64,
         /// Only create the next KEK version, re-wrapping nothing: for nodes whose key directory
         /// is distributed (a Kubernetes Secret), which must all hold the new KEK before any data
-        /// key is wrapped with it. The next `keys rotate` re-wraps under it.
-        #[arg(long)]
+        /// key is wrapped with it. Then `keys rotate --finish` re-wraps under it.
+        #[arg(long, conflicts_with = "finish")]
         stage: bool,
+        /// Only re-wrap under the current (staged) version; never create one, so that no data key
+        /// is ever wrapped with a KEK the nodes do not have.
+        #[arg(long)]
+        finish: bool,
     },
     /// Delete an old KEK version once no data key is wrapped with it.
     Retire { version: u32 },
@@ -70,6 +74,7 @@ pub fn run(command: KeysCommand) -> Result<(), CliError> {
 fn run_kek(config: Config, command: KekCommand) -> Result<(), CliError> {
     // Never creates a key set or a database: a wrong directory must fail, not rotate a new one.
     let ready = open_existing(config)?;
+    require_migrated(&ready)?;
     let keys = &ready.keys;
     let mut conn = ready.pool.get().map_err(other)?;
     match command {
@@ -81,7 +86,11 @@ fn run_kek(config: Config, command: KekCommand) -> Result<(), CliError> {
             }
             Ok(())
         }
-        KekCommand::Rotate { batch_size, stage } => {
+        KekCommand::Rotate {
+            batch_size,
+            stage,
+            finish,
+        } => {
             let current = keys
                 .current_kek()
                 .map(|k| k.version())
@@ -90,18 +99,18 @@ fn run_kek(config: Config, command: KekCommand) -> Result<(), CliError> {
             if stage {
                 if unfinished {
                     return Err(other(format!(
-                        "kek v{current} is staged or half-way: run `infobank keys rotate` to finish it first"
+                        "kek v{current} is staged or half-way: run `infobank keys rotate --finish` first"
                     )));
                 }
                 let next = keys.create_next_kek().map_err(other)?;
                 println!(
-                    "created kek v{next}; give every node a key directory with it, then run `infobank keys rotate` to re-wrap"
+                    "created kek v{next}; give every node a key directory with it, then run `infobank keys rotate --finish`"
                 );
                 return Ok(());
             }
             // An unfinished rotation is finished first rather than starting another.
-            let target = if unfinished {
-                println!("resuming the rotation to kek v{current}");
+            let target = if unfinished || finish {
+                println!("finishing the rotation to kek v{current}");
                 current
             } else {
                 let next = keys.create_next_kek().map_err(other)?;

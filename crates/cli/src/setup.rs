@@ -52,7 +52,9 @@ pub fn prepare(config: Config) -> Result<Ready, CliError> {
 /// For the commands that work on an existing installation (backup, key-encryption-key
 /// rotation): its database and key set must be there and are opened as they are, without
 /// migrating or publishing anything, so that a wrong `INFOBANK_DATA_DIR` or `INFOBANK_KEY_DIR`
-/// fails instead of creating, and copying or rotating, a new empty installation.
+/// fails instead of creating, and copying or rotating, a new empty installation. A database
+/// behind the binary's migrations opens too (a backup is taken before migrating); the commands
+/// that read its tables call [`require_migrated`].
 pub fn open_existing(config: Config) -> Result<Ready, CliError> {
     let url = config.database_url.to_string();
     let db_err = |message: String| CliError::Database {
@@ -70,12 +72,21 @@ pub fn open_existing(config: Config) -> Result<Ready, CliError> {
         connection_timeout: std::time::Duration::from_millis(config.pool_timeout_ms),
     };
     let pool = Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
-    let mut conn = pool.get().map_err(|e| db_err(e.to_string()))?;
-    if !infobank_db::is_fully_migrated(&mut conn).map_err(|e| db_err(e.to_string()))? {
-        return Err(db_err("migrations are pending: run `infobank migrate` first".into()));
-    }
-    drop(conn);
     Ok(Ready { config, keys, pool })
+}
+
+/// Refuses a database that is behind the binary's migrations.
+pub fn require_migrated(ready: &Ready) -> Result<(), CliError> {
+    let db_err = |message: String| CliError::Database {
+        url: ready.config.database_url.to_string(),
+        message,
+    };
+    let mut conn = ready.pool.get().map_err(|e| db_err(e.to_string()))?;
+    if infobank_db::is_fully_migrated(&mut conn).map_err(|e| db_err(e.to_string()))? {
+        Ok(())
+    } else {
+        Err(db_err("migrations are pending: run `infobank migrate` first".into()))
+    }
 }
 
 /// Creates the data directory private to the service user (0700). An existing directory is left

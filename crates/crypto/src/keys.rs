@@ -124,7 +124,7 @@ impl KeyRing {
             .into_iter()
             .map(|name| dir.join(name))
             .find(|path| !path.is_file());
-        let keks_missing = load_keks(dir).map_or(true, |keks| keks.is_empty());
+        let keks_missing = !dir.is_dir() || load_keks(dir)?.is_empty();
         if let Some(path) = missing.or_else(|| keks_missing.then(|| kek_path(dir, 1))) {
             return Err(KeyError::Invalid {
                 path,

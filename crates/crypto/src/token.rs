@@ -11,8 +11,9 @@ use crate::keys::KeyRing;
 pub const ISSUER: &str = "infobank";
 
 /// How long after a rotation an earlier token-signing key still verifies access tokens: the
-/// longest token the server issues (the company portal's 60 minutes), so that a rotation signs
-/// nobody out, while a leaked old key cannot mint tokens for longer. Receipts it signed verify
+/// longest token the server issues (the company portal's 60 minutes), so that a rotation whose
+/// restarts are done within the hour signs nobody out, while a leaked old key cannot mint tokens
+/// for longer. Receipts it signed verify
 /// for as long as the key is published (the JWKS), since those are checked by their holders.
 pub const PREVIOUS_KEY_VERIFIES_TOKENS_FOR: chrono::Duration = chrono::Duration::minutes(60);
 
@@ -139,8 +140,9 @@ impl TokenSigner {
             .kid
             .and_then(|kid| self.verifying.iter().find(|k| k.key_id == kid))
             .ok_or_else(|| TokenError::Invalid("unknown signing key".into()))?;
+        // Past its grace an earlier key's tokens are treated as expired: the client gets a new one.
         if key.tokens_until.is_some_and(|until| now.timestamp() >= until) {
-            return Err(TokenError::Invalid("signed with a key rotated out of use".into()));
+            return Err(TokenError::Expired);
         }
         let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
@@ -282,7 +284,7 @@ mod tests {
         );
         assert_eq!(
             after.verify(&long.token, "aud", now + grace),
-            Err(TokenError::Invalid("signed with a key rotated out of use".into())),
+            Err(TokenError::Expired),
             "a leaked old key mints nothing that lasts"
         );
         assert_eq!(after.jwks_keys().len(), 2, "receipts of the old key still verify");

@@ -98,8 +98,8 @@ fn keys_rotate_while_serving_then_retire_the_old_key() {
 }
 
 /// A rotation killed after creating the new KEK (or part-way through re-wrapping), or staged with
-/// `--stage`, leaves keys on the old version: the next `keys rotate` finishes that rotation
-/// instead of starting another.
+/// `--stage`, leaves keys on the old version: the next `keys rotate` (or `--finish`) finishes
+/// that rotation instead of starting another.
 #[test]
 fn an_interrupted_rotation_is_finished_by_the_next_run() {
     let cwd = tempfile::tempdir().unwrap();
@@ -127,9 +127,13 @@ fn an_interrupted_rotation_is_finished_by_the_next_run() {
     let (code, out, err) = keys_cli(cwd.path(), &["rotate"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("resuming the rotation to kek v2") && out.contains("re-wrapped 3 data keys"),
+        out.contains("finishing the rotation to kek v2") && out.contains("re-wrapped 3 data keys"),
         "{out}"
     );
+    // Finishing again re-wraps nothing and never creates a version the nodes were not given.
+    let (code, out, err) = keys_cli(cwd.path(), &["rotate", "--finish"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("re-wrapped 0 data keys"), "{out}");
     assert!(
         !cwd.path().join("data/keys/kek.v3.key").exists(),
         "no new version while one is unfinished"

@@ -264,7 +264,8 @@ fn my_data_is_for_signed_in_citizens_only(app: &TestApp) {
 
 /// The upload is bounded as a whole and by field: no session is refused before the body is read
 /// (the sign-in redirect), a field beside the token and the file is refused (a second 6 MiB
-/// field cannot slip past the per-field limit), and an oversized token field is 413.
+/// field cannot slip past the per-field limit), two files together are past the body's limit,
+/// and an oversized token field is 413.
 fn portal_uploads_are_bounded_before_anything_is_buffered(app: &TestApp) {
     let upload = |cookies: &str, parts: &[(&str, &[u8])]| {
         let boundary = "----infobankBoundsBoundary";
@@ -295,6 +296,12 @@ fn portal_uploads_are_bounded_before_anything_is_buffered(app: &TestApp) {
     )
     .assert_problem(400, "malformed_body");
     upload(&cookies, &[("csrf_token", &big), ("file", b"date\n")]).assert_problem(413, "payload_too_large");
+    // Two files of 6 MiB: each within the per-field limit, together past the body's.
+    upload(
+        &cookies,
+        &[("csrf_token", csrf.as_bytes()), ("file", &big), ("file", &big)],
+    )
+    .assert_problem(413, "payload_too_large");
     let fine = upload(
         &cookies,
         &[
