@@ -10,7 +10,7 @@
 # environment (all optional):
 #   SCHEMATHESIS_MAX_EXAMPLES  test cases per operation and phase (default 200)
 #   SCHEMATHESIS_SEED          the seed (default 20261125)
-#   SCHEMATHESIS_ROLES         which runs, in order (default "public company citizen regulator operator delete":
+#   SCHEMATHESIS_ROLES         which runs, in order (default "public company rotate citizen regulator operator delete":
 #                              the company fetches disclosures before the citizen may revoke, the
 #                              operator may suspend the company at the end)
 #   SCHEMATHESIS_CHECKS        the checks (default not_a_server_error,status_code_conformance,
@@ -23,8 +23,10 @@
 # company with an approved and a pending offer, a citizen with records, a consent, a disclosure
 # and a redemption), then schemathesis runs once per role, each run restricted to the operations
 # whose security requirement names that role ("public": the operations without one, sent with no
-# token). No operation is left out; the one that would destroy the setup, DELETE /api/v1/me, runs
-# last ("delete") with a citizen of its own, so the citizen run keeps its account.
+# token). No operation is left out; the two that would destroy the setup run apart, after the
+# runs that need what they destroy: POST /api/v1/companies/me/secret ("rotate": replacing the
+# secret revokes the company's token) and DELETE /api/v1/me ("delete", last, with a citizen of
+# its own, so the citizen run keeps its account).
 # Reports land in target/schemathesis/{sqlite,postgres}/: per run the console log, the command line, JUnit XML and
 # NDJSON; findings.txt is the deduplicated list of failures (.ci/schemathesis-report.py), with a
 # curl command for each.
@@ -47,7 +49,9 @@ fi
 
 max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-200}
 seed=${SCHEMATHESIS_SEED:-20261125}
-roles=${SCHEMATHESIS_ROLES:-public company citizen regulator operator delete}
+roles=${SCHEMATHESIS_ROLES:-public company rotate citizen regulator operator delete}
+# The operations that end the setup's account or token, each with a run of its own.
+destructive=("DELETE /api/v1/me" "POST /api/v1/companies/me/secret")
 out=$PWD/target/schemathesis/$([ -n "$database_url" ] && echo postgres || echo sqlite)
 rm -rf "$out" && mkdir -p "$out"
 
@@ -92,6 +96,7 @@ for role in $roles; do
   case $role in
     public) operations=public; token="" ;;
     delete) operations=""; token=$(setup tokens.doomed) ;;
+    rotate) operations=""; token=$(setup tokens.company) ;;
     *) operations=$role; token=$(setup "tokens.$role") ;;
   esac
   if [ -n "${SCHEMATHESIS_SCHEMA:-}" ]; then location=(run "$SCHEMATHESIS_SCHEMA" --url "$base"); else location=(run "$base/api/openapi.json"); fi
@@ -101,16 +106,20 @@ for role in $roles; do
     --continue-on-failure --request-timeout 30 --no-color
     --report junit,ndjson --report-junit-path "$out/$role.junit.xml" --report-ndjson-path "$out/$role.ndjson")
   if [ -n "$token" ]; then args+=(-H "Authorization: Bearer $token"); fi
-  if [ "$role" = delete ]; then
-    args+=(--include-name "DELETE /api/v1/me")
-  else
-    included=0
-    while IFS= read -r name; do
-      [ -n "$name" ] && [ "$name" != "DELETE /api/v1/me" ] && args+=(--include-name "$name") && included=$((included + 1))
-    done < <(setup "operations.$operations")
-    # No filter would mean every operation, DELETE /api/v1/me among them: refuse instead.
-    [ "$included" -gt 0 ] || { echo "$0: the OpenAPI document names no operation for $role" >&2; exit 1; }
-  fi
+  case $role in
+    delete) args+=(--include-name "DELETE /api/v1/me") ;;
+    rotate) args+=(--include-name "POST /api/v1/companies/me/secret") ;;
+    *)
+      included=0
+      while IFS= read -r name; do
+        [ -n "$name" ] || continue
+        for d in "${destructive[@]}"; do [ "$name" = "$d" ] && continue 2; done
+        args+=(--include-name "$name") && included=$((included + 1))
+      done < <(setup "operations.$operations")
+      # No filter would mean every operation, the destructive ones among them: refuse instead.
+      [ "$included" -gt 0 ] || { echo "$0: the OpenAPI document names no operation for $role" >&2; exit 1; }
+      ;;
+  esac
   # shellcheck disable=SC2206 # word splitting of the extra arguments is intended
   args+=(${SCHEMATHESIS_EXTRA:-})
   printf '\n==> schemathesis as %s  (%s)\n' "$role" "$(date -u +%H:%M:%S)"
