@@ -41,9 +41,9 @@ pub enum CompanyCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Issue new client credentials, whatever the company's status (after a leak): the old secret
-    /// and every company-portal session stop working at once. Prints `{client_id, client_secret}`;
-    /// hand the secret to the company out of band.
+    /// Issue new client credentials, whatever the company's status (after a leak): the old secret,
+    /// the access tokens and the company-portal sessions issued with it stop working at once.
+    /// Prints `{client_id, client_secret}`; hand the secret to the company out of band.
     ResetSecret { id: String },
 }
 

@@ -491,8 +491,6 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt as _;
 
-    /// A directory the operator provides (a Kubernetes Secret mount is read-only and not 0700) is
-    /// used as it is: its mode is not touched, and its key files load.
     #[test]
     fn load_existing_never_creates_a_key_set() {
         let tmp = tempfile::tempdir().unwrap();
@@ -511,6 +509,8 @@ mod tests {
         assert!(!kek_path(&dir, 1).exists());
     }
 
+    /// A directory the operator provides (a Kubernetes Secret mount is read-only and not 0700) is
+    /// used as it is: its mode is not touched, and its key files load.
     #[test]
     fn an_existing_key_directory_is_used_as_set_up() {
         let tmp = tempfile::tempdir().unwrap();

@@ -13,8 +13,8 @@ pub const ISSUER: &str = "infobank";
 /// How long after a rotation an earlier token-signing key still verifies access tokens: the
 /// longest token the server issues (the company portal's 60 minutes), so that a rotation whose
 /// restarts are done within the hour signs nobody out, while a leaked old key cannot mint tokens
-/// for longer. Receipts it signed verify
-/// for as long as the key is published (the JWKS), since those are checked by their holders.
+/// for longer. Receipts it signed verify for as long as the key is published (the JWKS), since
+/// those are checked by their holders.
 pub const PREVIOUS_KEY_VERIFIES_TOKENS_FOR: chrono::Duration = chrono::Duration::minutes(60);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -149,9 +149,9 @@ pub struct NewSecret {
     pub client_secret: String,
 }
 
-/// Rotate the client secret: the old one and every company-portal session signed in before now
-/// stop working. Not while the company is suspended, rejected or revoked (the operator issues
-/// new credentials then).
+/// Rotate the client secret: the old one, and every access token and company-portal session
+/// issued before now, stop working (this token too: request a new one with the new secret). Not
+/// while the company is suspended, rejected or revoked (the operator issues new credentials then).
 #[utoipa::path(post, path = "/api/v1/companies/me/secret", tag = "companies", security(("company" = [])), responses(
     (status = 200, body = NewSecret),
     (status = 403, description = "company_not_approved: suspended, rejected or revoked", body = crate::error::Problem),
