@@ -40,7 +40,7 @@ fn application(n: u64) -> Value {
     })
 }
 
-fn company_token(app: &TestApp, client_id: &str, secret: &str) -> Response {
+pub(crate) fn company_token(app: &TestApp, client_id: &str, secret: &str) -> Response {
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
     let req = app
         .request("POST", "/api/v1/oauth/token")

@@ -236,15 +236,7 @@ fn portal_sign_in_forms_share_the_api_rate_limits(db: TestDb) {
     };
     assert_eq!(company_guess("ibs_one").status, 401);
     assert_eq!(company_guess("ibs_two").status, 401);
-    use base64::Engine as _;
-    let token_request = |secret: &str| {
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("ibc_nobody:{secret}"));
-        let req = app
-            .request("POST", "/api/v1/oauth/token")
-            .set("Authorization", &format!("Basic {basic}"))
-            .set("Content-Type", "application/x-www-form-urlencoded");
-        app.send_bytes(req, b"grant_type=client_credentials")
-    };
+    let token_request = |secret: &str| crate::consent::company_token(&app, "ibc_nobody", secret);
     token_request("ibs_three").assert_problem(401, "invalid_client");
     refused_page(&company_guess("ibs_four"));
     token_request("ibs_five").assert_problem(429, "rate_limited");
