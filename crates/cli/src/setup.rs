@@ -56,11 +56,7 @@ pub fn prepare(config: Config) -> Result<Ready, CliError> {
 /// behind the binary's migrations opens too (a backup is taken before migrating); the commands
 /// that read its tables call [`require_migrated`].
 pub fn open_existing(config: Config) -> Result<Ready, CliError> {
-    let url = config.database_url.to_string();
-    let db_err = |message: String| CliError::Database {
-        url: url.clone(),
-        message,
-    };
+    let db_err = database_error(&config);
     if let infobank_db::DatabaseUrl::Sqlite(path) = &config.database_url
         && !path.is_file()
     {
@@ -77,10 +73,7 @@ pub fn open_existing(config: Config) -> Result<Ready, CliError> {
 
 /// Refuses a database that is behind the binary's migrations.
 pub fn require_migrated(ready: &Ready) -> Result<(), CliError> {
-    let db_err = |message: String| CliError::Database {
-        url: ready.config.database_url.to_string(),
-        message,
-    };
+    let db_err = database_error(&ready.config);
     let mut conn = ready.pool.get().map_err(|e| db_err(e.to_string()))?;
     if infobank_db::is_fully_migrated(&mut conn).map_err(|e| db_err(e.to_string()))? {
         Ok(())
@@ -108,12 +101,17 @@ fn create_data_dir(dir: &std::path::Path) -> Result<(), CliError> {
     Ok(())
 }
 
-fn open_migrated(config: &Config) -> Result<Pool, CliError> {
+/// A database error of the configured database, with its URL.
+fn database_error(config: &Config) -> impl Fn(String) -> CliError + use<> {
     let url = config.database_url.to_string();
-    let db_err = |message: String| CliError::Database {
+    move |message| CliError::Database {
         url: url.clone(),
         message,
-    };
+    }
+}
+
+fn open_migrated(config: &Config) -> Result<Pool, CliError> {
+    let db_err = database_error(config);
     let options = PoolOptions {
         max_size: config.pool_size,
         connection_timeout: std::time::Duration::from_millis(config.pool_timeout_ms),

@@ -53,14 +53,13 @@ async fn company_id(ctx: &PortalContext) -> Result<Option<String>, ApiError> {
 }
 
 /// The portal's session cookie for `company_id`, signed in now (dated no earlier than the first
-/// second its secret, replaced at `secret_rotated_at`, allows).
+/// second its secret allows, as the token endpoint dates its tokens).
 fn session_cookie(
     ctx: &PortalContext,
     company_id: &str,
-    secret_rotated_at: Option<chrono::DateTime<chrono::Utc>>,
+    sessions_valid_from: Option<i64>,
 ) -> Result<actix_web::cookie::Cookie<'static>, ApiError> {
-    let valid_from = secret_rotated_at.map(companies::first_second_after);
-    let issued_at = crate::auth::company_token_time(valid_from, crate::clock::now());
+    let issued_at = crate::auth::company_token_time(sessions_valid_from, crate::clock::now());
     let issued = ctx
         .state
         .tokens
@@ -225,7 +224,7 @@ pub async fn signin_submit(ctx: PortalContext, form: Form<SignInForm>) -> Result
     };
     Ok(ctx
         .redirect("/company")
-        .cookie(session_cookie(&ctx, &company.id, company.secret_rotated_at)?)
+        .cookie(session_cookie(&ctx, &company.id, company.sessions_valid_from())?)
         .finish())
 }
 
@@ -353,7 +352,7 @@ pub async fn rotate_secret(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<H
     };
     // Every session from before the rotation has ended; this one signs in again with the new secret.
     let mut page = dashboard_page(&ctx, id.clone(), Some(creds.client_secret), None, false).await?;
-    page.add_cookie(&session_cookie(&ctx, &id, Some(now))?)
+    page.add_cookie(&session_cookie(&ctx, &id, Some(companies::first_second_after(now)))?)
         .map_err(ApiError::internal)?;
     Ok(page)
 }
