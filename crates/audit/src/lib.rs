@@ -4,6 +4,7 @@
 //! - [`merkle`]: the pure tree math and proof verification (no I/O);
 //! - [`log`]: the persistent log: `append` inside the caller's transaction, roots and proofs
 //!   from stored subtree hashes;
+//! - [`frontier`]: the tree's right border, to integrate batches of leaves without reading nodes;
 //! - [`sth`]: signed tree heads; [`checkpoint`]: what each regulator last acknowledged;
 //! - [`verifier`]: checking the documents the bank serves (heads, entries, proofs), no I/O.
 
@@ -11,6 +12,7 @@ pub mod canonical;
 pub mod checkpoint;
 mod error;
 mod event;
+pub mod frontier;
 pub mod log;
 pub mod merkle;
 pub mod sth;
