@@ -25,6 +25,7 @@ counted as 2xx. After the restart:
 usage: crash-safety.py BINARY [POSTGRES_URL]   (default: the embedded SQLite in a fresh data
 directory; with a URL, that fresh, empty PostgreSQL database)
 """
+import base64
 import collections
 import concurrent.futures
 import http.client
@@ -87,7 +88,10 @@ env = dict(os.environ, INFOBANK_DATA_DIR=os.path.join(work, "data"), RUST_LOG=os
            INFOBANK_RATE_LIMIT_LOGIN="0", INFOBANK_RATE_LIMIT_TOKEN="0", INFOBANK_RATE_LIMIT_DISCLOSURE="0",
            # Sign-ins hash with argon2 on two shared cores: room enough that the load never sees
            # 503 database_busy, which this test would count as a failure.
-           INFOBANK_POOL_SIZE="16", INFOBANK_POOL_TIMEOUT_MS="30000")
+           INFOBANK_POOL_SIZE="16", INFOBANK_POOL_TIMEOUT_MS="30000",
+           # A slow sequencer, so that every kill finds committed leaves still queued: the restart
+           # must integrate them (the production default polls every 25 ms).
+           INFOBANK_SEQUENCER_POLL_MS="1500", INFOBANK_MERGE_DELAY_MS="5000")
 env.pop("INFOBANK_CONFIG", None)
 if PG:
     env["INFOBANK_DATABASE_URL"] = PG
@@ -428,8 +432,21 @@ def check_citizen(cit, offer_id, company_id):
     return problems, refs
 
 
+def queue_depth():
+    status, body = call(server.base, "GET", "/readyz")
+    if status != 200:
+        raise Failure(f"/readyz -> HTTP {status} {body}")
+    return body["audit_queue"]["depth"]
+
+
 def download_log(regulator):
-    """The log as it was at the first page read (every read appends an `audit.read` leaf)."""
+    """The log as it was at the first page read (every read appends an `audit.read` leaf), once
+    the sequencer has integrated what the checks before it queued."""
+    deadline = time.monotonic() + 30
+    while queue_depth() > 0:
+        if time.monotonic() > deadline:
+            raise Failure(f"audit queue not empty 30 s after the restart ({queue_depth()} leaves)")
+        time.sleep(0.2)
     first = get_ok("/api/v1/audit/entries?start=0", regulator, "the audit log")
     entries, size = first["entries"], first["tree_size"]
     while len(entries) < size:
@@ -491,6 +508,8 @@ def check_all(cycle, regulator, company_token, company_id, offer_id, before, jwk
         before_id = page[-1]["id"]
     log = download_log(regulator)
     leaves = [json.loads(e["leaf"]) for e in log]
+    # Rows name their leaf by hash (hex); the entries show it in base64.
+    by_hash = {base64.b64decode(e["leaf_hash"]).hex(): leaf for e, leaf in zip(log, leaves)}
     by_action = collections.defaultdict(list)
     for leaf in leaves:
         by_action[leaf["action"]].append(leaf["objects"])
@@ -506,16 +525,16 @@ def check_all(cycle, regulator, company_token, company_id, offer_id, before, jwk
         for rid in r["records"] - records:
             half.append(f"record {rid} has no record.created leaf")
         for d in r["disclosures"]:
-            leaf = leaves[d["audit_index"]] if 0 <= d["audit_index"] < len(leaves) else None
+            leaf = by_hash.get(d["audit_leaf_hash"])
             if not leaf or leaf["action"] != "data.disclosed" or leaf["objects"].get("disclosure") != d["id"] \
                     or leaf["objects"].get("consent") != d["consent_id"]:
-                half.append(f"disclosure {d['id']}: its audit leaf {d['audit_index']} is {leaf}")
+                half.append(f"disclosure {d['id']}: its audit leaf {d['audit_leaf_hash']} is {leaf}")
         for e in r["coin_entries"]:
-            leaf = leaves[e["audit_index"]] if 0 <= e["audit_index"] < len(leaves) else None
+            leaf = by_hash.get(e["audit_leaf_hash"])
             if not leaf or not leaf["action"].startswith("coins.") or leaf["objects"].get("coin_entry") != e["id"]:
-                half.append(f"coin entry {e['id']}: its audit leaf {e['audit_index']} is {leaf}")
-            if e.get("event_index") is not None and not 0 <= e["event_index"] < len(leaves):
-                half.append(f"coin entry {e['id']}: event leaf {e['event_index']} beyond the log ({len(leaves)})")
+                half.append(f"coin entry {e['id']}: its audit leaf {e['audit_leaf_hash']} is {leaf}")
+            if e.get("event_leaf_hash") is not None and e["event_leaf_hash"] not in by_hash:
+                half.append(f"coin entry {e['id']}: event leaf {e['event_leaf_hash']} is not in the log")
         for cid in r["consents"]:
             if cid not in {h["id"] for h in held}:
                 half.append(f"consent {cid} is the citizen's but not among the company's held consents")
@@ -541,13 +560,13 @@ def check_all(cycle, regulator, company_token, company_id, offer_id, before, jwk
     # And the other way: no account or record leaf without its row (a leaf committed, the row not).
     citizen_ids = {c.id for c in known}
     held_records = set().union(*(r["records"] for r in refs))
-    for leaf in leaves:
+    for index, leaf in enumerate(leaves):
         objects = leaf["objects"]
         if leaf["action"] == "account.created" and (leaf.get("actor") or {}).get("role") == "citizen" \
                 and objects.get("account") not in citizen_ids:
-            half.append(f"account.created leaf {leaf['index']} for {objects.get('account')}, no such citizen")
+            half.append(f"account.created leaf {index} for {objects.get('account')}, no such citizen")
         if leaf["action"] == "record.created" and objects.get("record") not in held_records:
-            half.append(f"record.created leaf {leaf['index']} for {objects.get('record')}, no such record")
+            half.append(f"record.created leaf {index} for {objects.get('record')}, no such record")
     if ledger_entries != coin_leaves:
         half.append(f"the ledger has {ledger_entries} entries, the log {coin_leaves} coins.* leaves")
     if half:
@@ -635,6 +654,7 @@ def main():
               f"(seed {SEED}, work dir {work})", flush=True)
 
         cycle_ref = [0]
+        queued_kills = 0
         threads = [threading.Thread(target=worker, args=(company_token, offer["id"], cycle_ref), daemon=True)
                    for _ in range(THREADS)]
         for t in threads:
@@ -652,10 +672,12 @@ def main():
             if status != 200 or before["checkpoint"].get("status") not in ("none", "consistent"):
                 raise Failure(f"checkpoint before the kill: HTTP {status} {before['checkpoint']}")
             time.sleep(rng.uniform(0.2, 0.6))
+            queued_at_kill = queue_depth()
             with gate:
                 load_on = False
                 in_chain = active
             server.kill9()
+            queued_kills += queued_at_kill > 0
             with gate:
                 if not gate.wait_for(lambda: active == 0, timeout=60):
                     raise Failure("load threads still busy 60 s after the kill")
@@ -669,7 +691,8 @@ def main():
             if in_chain == 0:
                 raise Failure(f"cycle {cycle}: the kill found no chain of requests running")
             print(f"cycle {cycle}: killed (SIGKILL) with {in_chain} chains running; head before the kill "
-                  f"{before['sth']['tree_size']} entries; {sum(ok.values())} requests 2xx so far, {unknown} unknown; "
+                  f"{before['sth']['tree_size']} entries, {queued_at_kill} leaves queued (not integrated); "
+                  f"{sum(ok.values())} requests 2xx so far, {unknown} unknown; "
                   f"ready again after {restart:.1f} s", flush=True)
             passed = check_all(cycle, regulator, company_token, company, offer["id"], before, jwks_before)
             print(f"cycle {cycle}: {len(passed)} checks passed", flush=True)
@@ -682,6 +705,8 @@ def main():
             gate.notify_all()
         unknown = {k: v for (k, how), v in lost.items() if how == "unknown"}
         refused = sum(v for (k, how), v in lost.items() if how == "refused")
+        if queued_kills == 0:
+            raise Failure("no kill found audit leaves queued: the restart's integration was never tested")
         if not set(unknown) & {"entrust", "consent", "disclosure", "redemption", "sign-up"}:
             raise Failure(f"no write was cut by any kill (only {sorted(unknown)}): nothing was tested mid-write")
         print(f"\ncrash safety on {BACKEND}: PASSED in {time.monotonic() - started_at:.1f} s, {CYCLES} kill -9/restart cycles")

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Two infobank nodes on one PostgreSQL, under concurrent sign-ups, entrusts, consents,
-disclosures and redemptions sent to both. Afterwards: every request that got a 2xx has its
-effect (read back through the other node), the audit log verifies end to end
+disclosures and redemptions sent to both, both allowed to sequence the audit log (one leads at a
+time, by a PostgreSQL advisory lock). Afterwards: every request that got a 2xx has its effect
+(read back through the other node) and exactly one leaf, the audit log verifies end to end
 (`infobank audit verify --url`: gap-free indices, recomputed root, signed head), and the ledger
-balances (`infobank coins check`).
+balances (`infobank coins check`). Then the sequencing node is killed: the other takes over and
+integrates what is written through it.
 
 usage: two-nodes.py BINARY POSTGRES_URL   (a fresh, empty database)
 """
+import base64
+import collections
+import json
 import os
 import subprocess
 import sys
@@ -144,11 +149,60 @@ try:
             assert effect["redemption"] in [e["id"] for e in coins["entries"]], (node, coins)
     print(f"two nodes: {CITIZENS} citizens, every 2xx effect found through both nodes")
 
+    def queue_depth(node):
+        return call(node, "GET", "/readyz")[1]["audit_queue"]["depth"]
+
+    def drained(node, what):
+        for _ in range(100):
+            if queue_depth(node) == 0:
+                return
+            time.sleep(0.1)
+        sys.exit(f"{what}: the audit queue did not drain within 10 s")
+
+    def integrated_by(node):
+        for line in call(node, "GET", "/metrics")[1].splitlines():
+            if line.startswith("infobank_audit_leaves_integrated_total "):
+                return float(line.split()[1])
+        return 0.0
+
+    drained(A, "after the load")
     regulator = call(A, "POST", "/api/v1/auth/login", body={"email": "fsa@two.example.jp", "password": PASSWORD})[1]["access_token"]
+    entries, size = [], None
+    while size is None or len(entries) < size:
+        page = call(B, "GET", f"/api/v1/audit/entries?start={len(entries)}", regulator)[1]
+        size = page["tree_size"] if size is None else size
+        entries.extend(page["entries"])
+    leaves = [json.loads(e["leaf"]) for e in entries[:size]]
+    per_action = collections.Counter(leaf["action"] for leaf in leaves)
+    for action in ("consent.granted", "data.disclosed", "coins.redeemed"):
+        assert per_action[action] == CITIZENS, (action, per_action)
+    hashes = [base64.b64decode(e["leaf_hash"]).hex() for e in entries[:size]]
+    assert len(set(hashes)) == len(hashes), "a leaf hash appears twice"
+    for effect in results:
+        disclosures = call(A, "GET", "/api/v1/me/disclosures", effect["token"])[1]
+        assert disclosures[0]["audit_leaf_hash"] in hashes, disclosures
+    leaders = [n for n in (A, B) if integrated_by(n) > 0]
+    print(f"two nodes: one leaf per effect ({dict(per_action)}); sequenced by node(s) {leaders}")
+
     time.sleep(1.2)  # a fresh signed tree head
     for base in (A, B):
         print(cli("audit", "verify", "--url", base, "--token", regulator).strip())
     print(cli("coins", "check").strip())
+
+    # The sequencing node dies: the other takes the advisory lock and integrates on its own.
+    leader = leaders[-1]
+    survivor = B if leader == A else A
+    procs[nodes.index(leader)].kill()
+    procs[nodes.index(leader)].wait(timeout=10)
+    token = results[0]["token"]
+    s, record = call(survivor, "POST", "/api/v1/me/records", token, body={
+        "category": "hobbies", "data": {"items": ["go"]}})
+    assert s == 201, (s, record)
+    drained(survivor, "after the sequencing node was killed")
+    assert integrated_by(survivor) > 0, "the surviving node never sequenced"
+    time.sleep(1.2)  # a fresh signed tree head
+    print(cli("audit", "verify", "--url", survivor, "--token", regulator).strip())
+    print("two nodes: the sequencing node was killed; the other took over")
     for name in ("a", "b"):
         with open(os.path.join(work, f"node-{name}.log"), errors="replace") as f:
             if "panicked" in f.read():

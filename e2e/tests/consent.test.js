@@ -186,6 +186,17 @@ test('consent: apply, approve, offer, accept, disclose, coins, revoke', async (t
     assert.ok(record.includes('consent.granted'), `the receipt records the grant: ${record.slice(0, 600)}`);
     assert.ok(record.includes(consent.id), 'the receipt names the consent');
     assert.match(await textOf(page, '#receipt-jws'), /^[\w-]+\.[\w-]+\.[\w-]+$/, 'the signed receipt is a compact JWS');
+    // The receipt's audit leaf: queued or integrated at first, under a signed tree head within
+    // the merge delay (1 s by default); the page says which.
+    const firstStatus = await page.locator('#receipt-log').getAttribute('data-status');
+    assert.ok(['queued', 'integrated', 'signed'].includes(firstStatus), `the receipt's leaf is known to the log: ${firstStatus}`);
+    let logStatus = firstStatus;
+    for (let i = 0; i < 20 && logStatus !== 'signed'; i++) {
+      await page.waitForTimeout(250);
+      await page.reload();
+      logStatus = await page.locator('#receipt-log').getAttribute('data-status');
+    }
+    assert.equal(logStatus, 'signed', `the receipt's leaf is under a signed head within 5 s (first: ${firstStatus})`);
 
     // Nothing disclosed yet.
     await openConsents(page, snap, 'consents before the fetch');

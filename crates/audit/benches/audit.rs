@@ -1,7 +1,9 @@
 //! Audit log benchmarks (numbers and commands in docs/performance.md):
 //!
-//! - `append/…`: one audit append in its own committed transaction, next to one committed
-//!   single-row insert, on the same SQLite file with the production pragmas;
+//! - `append/…`: one audit append (a queued leaf) in its own committed transaction, next to one
+//!   committed single-row insert, on the same SQLite file with the production pragmas;
+//! - `sequencer/…`: one batch of 4,096 queued leaves integrated in one committed transaction,
+//!   on a tree that already holds 100,000 leaves;
 //! - `proof/…`: inclusion and consistency proofs on a stored log of 1,000,000 leaves;
 //! - `verify/…`: proof verification for a tree of 2^20 leaves (pure, one core).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
@@ -54,9 +56,50 @@ fn append_vs_raw_insert(c: &mut Criterion) {
     // The CPU part of an append alone: build the leaf, canonicalise it, hash it.
     group.bench_function("leaf_encoding_only", |b| {
         b.iter(|| {
-            let leaf =
-                infobank_audit::canonical::to_canonical_json(&event.to_leaf(black_box(12_345), Utc::now())).unwrap();
+            let leaf = infobank_audit::canonical::to_canonical_json(
+                &event.to_leaf(black_box("0123456789abcdef0123456789abcdef"), Utc::now()),
+            )
+            .unwrap();
             merkle::leaf_hash(leaf.as_bytes())
+        })
+    });
+    group.finish();
+}
+
+/// The sequencer alone: leaves are queued outside the timing, the timed part is one batch.
+fn sequencer_batches(c: &mut Criterion) {
+    const BATCH: u64 = infobank_audit::sequencer::DEFAULT_MAX_BATCH as u64;
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
+    let pool = open(dir.path().join("sequencer.db"));
+    let conn = &mut *pool.get().unwrap();
+    let queue = |conn: &mut infobank_db::DbConnection, n: u64| {
+        write_transaction(conn, |conn| {
+            for i in 0..n {
+                let id = format!("acct-{i:09}");
+                let event = AuditEvent::new(Action::AccountCreated, Actor::new("citizen", &id)).object("account", &id);
+                append(conn, &event, Utc::now())?;
+            }
+            Ok::<_, infobank_audit::AuditError>(())
+        })
+        .unwrap()
+    };
+    queue(conn, 100_000);
+    let mut sequencer = infobank_audit::sequencer::Sequencer::default();
+    sequencer.drain(conn).unwrap();
+    let mut group = c.benchmark_group("sequencer");
+    group.throughput(criterion::Throughput::Elements(BATCH));
+    group.sample_size(20);
+    group.bench_function("integrate_4096_committed", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                queue(conn, BATCH);
+                let started = std::time::Instant::now();
+                let batch = sequencer.integrate(conn).unwrap();
+                total += started.elapsed();
+                assert_eq!(batch.len(), BATCH);
+            }
+            total
         })
     });
     group.finish();
@@ -176,5 +219,11 @@ fn verification(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append_vs_raw_insert, proofs_on_a_million_leaves, verification);
+criterion_group!(
+    benches,
+    append_vs_raw_insert,
+    sequencer_batches,
+    proofs_on_a_million_leaves,
+    verification
+);
 criterion_main!(benches);

@@ -34,6 +34,7 @@ fn main() {
             Ok::<_, infobank_audit::AuditError>(())
         })
         .unwrap();
+        infobank_audit::sequencer::integrate_all(conn).unwrap();
         done += batch;
     }
     println!(

@@ -154,9 +154,13 @@ impl AuditEvent {
     }
 
     /// The leaf as a JSON value; [`crate::canonical`] turns it into the hashed bytes.
-    pub fn to_leaf(&self, index: u64, at: DateTime<Utc>) -> Value {
+    ///
+    /// A leaf carries no tree index: it is written before the sequencer gives it one. `nonce`
+    /// (random, hex) makes the leaf hash name one leaf even when two events are alike (one
+    /// regulator reading the same page twice within a millisecond).
+    pub fn to_leaf(&self, nonce: &str, at: DateTime<Utc>) -> Value {
         json!({
-            "index": index,
+            "nonce": nonce,
             "time": at.to_rfc3339_opts(SecondsFormat::Millis, true),
             "action": self.action.as_str(),
             "actor": { "role": self.actor.role, "id": self.actor.id },

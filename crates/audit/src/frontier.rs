@@ -3,10 +3,10 @@
 //! to integrate a batch of leaves: each new leaf completes the subtrees it closes, which are
 //! exactly the rows the persistent log stores, and the root of the new size folds from the
 //! border alone. So a batch costs no reads of stored nodes, where appending one leaf at a time
-//! looks up one sibling per completed level (see `log::append`).
+//! would look up one sibling per completed level.
 //!
-//! Pure: no I/O. The sequencer of the write-path issue (#12) loads it once from the stored
-//! nodes (`range_nodes(0, size)`) and keeps it while it stays the only writer of the tree.
+//! Pure: no I/O. [`crate::sequencer`] loads it from the stored nodes (`range_nodes(0, size)`)
+//! and keeps it while the stored tree size stays the one it last wrote.
 
 use crate::merkle::{self, Hash, NodeId};
 

@@ -1,23 +1,23 @@
 //! The persistent log. Leaves and the hashes of all complete subtrees live in the database, so
-//! the root of any size and any proof need O(log n) stored hashes, fetched in one query.
+//! the root of any size and any proof need O(log n) stored hashes, fetched in one query. Writers
+//! only queue leaves ([`append`]); [`crate::sequencer`] integrates them.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
 use infobank_db::DbConnection;
-use infobank_db::diesel::connection::TransactionManager as _;
 use infobank_db::diesel::prelude::*;
-use infobank_db::schema::{audit_head, audit_leaves, audit_nodes};
+use infobank_db::schema::{audit_head, audit_leaves, audit_nodes, audit_queue};
 
 use crate::canonical::to_canonical_json;
 use crate::merkle::{self, Hash, NodeId};
 use crate::{AuditError, AuditEvent};
 
-fn to_i64(v: u64) -> Result<i64, AuditError> {
+pub(crate) fn to_i64(v: u64) -> Result<i64, AuditError> {
     i64::try_from(v).map_err(|_| AuditError::BadRange(format!("{v} is too large")))
 }
 
-fn to_u64(v: i64) -> Result<u64, AuditError> {
+pub(crate) fn to_u64(v: i64) -> Result<u64, AuditError> {
     u64::try_from(v).map_err(|_| AuditError::Corrupt(format!("negative index {v}")))
 }
 
@@ -27,65 +27,97 @@ fn to_hash(bytes: &[u8]) -> Result<Hash, AuditError> {
         .map_err(|_| AuditError::Corrupt(format!("stored hash of {} bytes", bytes.len())))
 }
 
-fn in_transaction(conn: &mut DbConnection) -> bool {
-    <DbConnection as infobank_db::diesel::Connection>::TransactionManager::transaction_manager_status_mut(conn)
-        .transaction_depth()
-        .is_ok_and(|depth| depth.is_some())
-}
-
-/// Appends `event` as the next leaf and returns its index. Runs inside the caller's transaction
-/// (and refuses to run outside one): the leaf commits with the caller's change or not at all.
-pub fn append(conn: &mut DbConnection, event: &AuditEvent, now: DateTime<Utc>) -> Result<u64, AuditError> {
-    if !in_transaction(conn) {
+/// Queues `event` as a leaf and returns its leaf hash, the name by which every row that refers
+/// to the event keeps it. Runs inside the caller's transaction (and refuses to run outside one):
+/// the leaf commits with the caller's change or not at all. It takes no lock that another write
+/// waits for; the [`crate::sequencer`] gives the leaf its index later, in a batch.
+pub fn append(conn: &mut DbConnection, event: &AuditEvent, now: DateTime<Utc>) -> Result<Hash, AuditError> {
+    if !infobank_db::in_transaction(conn) {
         return Err(AuditError::NotInTransaction);
     }
-    // Taking the head row first serialises appenders until commit: indices are unique, and a
-    // rolled-back append gives its index back, so they stay gap-free. (`RETURNING` is the same
-    // SQL on SQLite and PostgreSQL, and saves a round trip on the hot path.)
-    let new_size =
-        diesel::sql_query("UPDATE audit_head SET tree_size = tree_size + 1 WHERE id = 1 RETURNING tree_size")
-            .get_result::<HeadRow>(conn)?
-            .tree_size;
-    let index = to_u64(new_size - 1)?;
-
     // Millisecond precision: the leaf's time and the stored column say the same thing.
     let at = now.trunc_subsecs(3);
-    let leaf = to_canonical_json(&event.to_leaf(index, at))?;
+    let leaf = to_canonical_json(&event.to_leaf(&nonce()?, at))?;
     let hash = merkle::leaf_hash(leaf.as_bytes());
-    diesel::insert_into(audit_leaves::table)
+    diesel::insert_into(audit_queue::table)
         .values((
-            audit_leaves::idx.eq(new_size - 1),
-            audit_leaves::recorded_at.eq(at.naive_utc()),
-            audit_leaves::action.eq(event.action.as_str()),
-            audit_leaves::actor_role.eq(&event.actor.role),
-            audit_leaves::company_id.eq(event.company_id.as_deref()),
-            audit_leaves::leaf.eq(&leaf),
-            audit_leaves::leaf_hash.eq(hash.as_slice()),
+            audit_queue::recorded_at.eq(at.naive_utc()),
+            audit_queue::action.eq(event.action.as_str()),
+            audit_queue::actor_role.eq(&event.actor.role),
+            audit_queue::company_id.eq(event.company_id.as_deref()),
+            audit_queue::leaf.eq(&leaf),
+            audit_queue::leaf_hash.eq(hash.as_slice()),
         ))
         .execute(conn)?;
-    store_completed_subtrees(conn, index, hash).map(|()| index)
+    Ok(hash)
 }
 
-/// Waits until no other transaction can append, and keeps it so until this transaction ends:
-/// the same row lock [`append`] takes, without appending. A caller that must read, decide and
-/// then append (the coin ledger's idempotency check) takes it first, so that what it read is
-/// still true when it writes. On SQLite, `BEGIN IMMEDIATE` already serialises writers.
-pub fn lock_appends(conn: &mut DbConnection) -> Result<(), AuditError> {
-    if !in_transaction(conn) {
-        return Err(AuditError::NotInTransaction);
+/// 128 random bits, hex.
+fn nonce() -> Result<String, AuditError> {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| AuditError::Signing("no randomness for a leaf nonce".into()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Where a leaf stands, by its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafStatus {
+    /// Sequenced at this index.
+    Integrated(u64),
+    /// Committed, waiting for the sequencer.
+    Queued,
+    /// No such leaf.
+    Unknown,
+}
+
+pub fn leaf_status(conn: &mut DbConnection, leaf_hash: &Hash) -> Result<LeafStatus, AuditError> {
+    let index: Option<i64> = audit_leaves::table
+        .filter(audit_leaves::leaf_hash.eq(leaf_hash.as_slice()))
+        .select(audit_leaves::idx)
+        .first(conn)
+        .optional()?;
+    if let Some(index) = index {
+        return Ok(LeafStatus::Integrated(to_u64(index)?));
     }
-    diesel::sql_query("UPDATE audit_head SET tree_size = tree_size WHERE id = 1").execute(conn)?;
-    Ok(())
+    let queued: Option<i64> = audit_queue::table
+        .filter(audit_queue::leaf_hash.eq(leaf_hash.as_slice()))
+        .select(audit_queue::id)
+        .first(conn)
+        .optional()?;
+    Ok(if queued.is_some() {
+        LeafStatus::Queued
+    } else {
+        LeafStatus::Unknown
+    })
+}
+
+/// How many leaves wait for the sequencer, and since when the oldest has waited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueState {
+    pub depth: u64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+pub fn queue_state(conn: &mut DbConnection) -> Result<QueueState, AuditError> {
+    use infobank_db::diesel::dsl::{count_star, min};
+    let (depth, oldest): (i64, Option<NaiveDateTime>) = audit_queue::table
+        .select((count_star(), min(audit_queue::recorded_at)))
+        .first(conn)?;
+    Ok(QueueState {
+        depth: to_u64(depth)?,
+        oldest: oldest.map(|t| t.and_utc()),
+    })
 }
 
 #[derive(QueryableByName)]
-struct HeadRow {
+pub(crate) struct HeadRow {
     #[diesel(sql_type = infobank_db::diesel::sql_types::BigInt)]
-    tree_size: i64,
+    pub(crate) tree_size: i64,
 }
 
 /// The storage key of a complete subtree: the index of its last leaf, and its level.
-fn node_key(id: NodeId) -> Result<(i64, i32), AuditError> {
+pub(crate) fn node_key(id: NodeId) -> Result<(i64, i32), AuditError> {
     let last_leaf = ((id.index + 1) << id.level) - 1;
     Ok((to_i64(last_leaf)?, i32::from(id.level)))
 }
@@ -99,43 +131,19 @@ fn node_id(last_leaf: i64, level: i32) -> Result<NodeId, AuditError> {
     })
 }
 
-/// Leaf `index` completes one subtree per trailing one bit of `index`: store the leaf's node and
-/// each of those parents (two rows per append on average, all ending at this leaf).
-///
-/// Level 0 duplicates `audit_leaves.leaf_hash` on purpose: the tree is stored apart from the
-/// leaves, so someone who rewrites a leaf *and* its recorded hash has not also rewritten the
-/// proofs, and `audit verify` can name the exact entry.
-fn store_completed_subtrees(conn: &mut DbConnection, index: u64, leaf: Hash) -> Result<(), AuditError> {
-    let completed = index.trailing_ones() as u8;
-    let mut rows = vec![(0u8, leaf)];
-    let mut hash = leaf;
-    for level in 0..completed {
-        // One cached single-row lookup per sibling (one on average).
-        let sibling = NodeId {
-            level,
-            index: (index >> level) - 1,
-        };
-        let (last_leaf, lvl) = node_key(sibling)?;
-        let left: Vec<u8> = audit_nodes::table
-            .find((last_leaf, lvl))
-            .select(audit_nodes::hash)
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| AuditError::Corrupt(format!("missing node {}/{}", sibling.level, sibling.index)))?;
-        hash = merkle::node_hash(&to_hash(&left)?, &hash);
-        rows.push((level + 1, hash));
-    }
-    let last_leaf = to_i64(index)?;
-    for (level, hash) in rows {
-        diesel::insert_into(audit_nodes::table)
-            .values((
-                audit_nodes::last_leaf.eq(last_leaf),
-                audit_nodes::level.eq(i32::from(level)),
-                audit_nodes::hash.eq(hash.as_slice()),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+/// The hashes of the tree's right border at `size` (what a [`crate::frontier::Frontier`] starts
+/// from), in one query.
+pub(crate) fn border(conn: &mut DbConnection, size: u64) -> Result<Vec<Hash>, AuditError> {
+    let ids = merkle::range_nodes(0, size);
+    let found = fetch_nodes(conn, &ids)?;
+    ids.iter()
+        .map(|id| {
+            found
+                .get(id)
+                .copied()
+                .ok_or_else(|| AuditError::Corrupt(format!("missing node {}/{}", id.level, id.index)))
+        })
+        .collect()
 }
 
 /// Looks up complete subtrees in one query (a small superset is read and filtered here).

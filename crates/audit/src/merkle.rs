@@ -11,6 +11,24 @@
 use ring::digest::{Context, SHA256};
 
 pub type Hash = [u8; 32];
+
+/// A hash as 64 lowercase hex digits: how the bank names a leaf (in receipts, disclosures, coin
+/// entries and `?leaf_hash=`).
+pub fn to_hex(hash: &Hash) -> String {
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The inverse of [`to_hex`] (either case); `None` unless exactly 64 hex digits.
+pub fn from_hex(text: &str) -> Option<Hash> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
 pub const HASH_LEN: usize = 32;
 
 pub fn leaf_hash(leaf: &[u8]) -> Hash {

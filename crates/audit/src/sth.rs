@@ -123,15 +123,25 @@ pub fn sign_current(
         signature,
         key_id: signer.key_id().to_owned(),
     };
-    let inserted = diesel::insert_into(audit_tree_heads::table)
-        .values((
-            audit_tree_heads::tree_size.eq(i64::try_from(tree_size).map_err(|_| AuditError::Signing("size".into()))?),
-            audit_tree_heads::root_hash.eq(head.root_hash.as_slice()),
-            audit_tree_heads::timestamp_ms.eq(now.timestamp_millis()),
-            audit_tree_heads::signature.eq(&head.signature),
-            audit_tree_heads::key_id.eq(&head.key_id),
-        ))
-        .execute(conn);
+    let size = i64::try_from(tree_size).map_err(|_| AuditError::Signing("size".into()))?;
+    let insert = |conn: &mut DbConnection| {
+        diesel::insert_into(audit_tree_heads::table)
+            .values((
+                audit_tree_heads::tree_size.eq(size),
+                audit_tree_heads::root_hash.eq(head.root_hash.as_slice()),
+                audit_tree_heads::timestamp_ms.eq(now.timestamp_millis()),
+                audit_tree_heads::signature.eq(&head.signature),
+                audit_tree_heads::key_id.eq(&head.key_id),
+            ))
+            .execute(conn)
+    };
+    // As a write transaction of its own when it is not part of one, so that on SQLite it joins
+    // the server's group commit instead of waiting for the write lock in the busy handler.
+    let inserted = if infobank_db::in_transaction(conn) {
+        insert(conn)
+    } else {
+        infobank_db::write_transaction(conn, insert)
+    };
     match inserted {
         Ok(_) => Ok(head),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
@@ -148,10 +158,21 @@ pub fn current(
     signer: &Ed25519Signer,
     now: DateTime<Utc>,
 ) -> Result<SignedTreeHead, AuditError> {
+    current_within(conn, signer, now, MIN_SIGNING_INTERVAL)
+}
+
+/// [`current`] with another signing interval (the sequencer signs at half the merge delay, so
+/// that an integrated leaf is under a signed head within the merge delay).
+pub fn current_within(
+    conn: &mut DbConnection,
+    signer: &Ed25519Signer,
+    now: DateTime<Utc>,
+    interval: Duration,
+) -> Result<SignedTreeHead, AuditError> {
     let size = log::tree_size(conn)?;
     match latest(conn)? {
         Some(head) if head.tree_size == size => Ok(head),
-        Some(head) if head.timestamp().is_some_and(|t| now - t < MIN_SIGNING_INTERVAL) => Ok(head),
+        Some(head) if head.timestamp().is_some_and(|t| now - t < interval) => Ok(head),
         _ => sign_current(conn, signer, now),
     }
 }

@@ -1,6 +1,7 @@
 //! The persistent log on SQLite and PostgreSQL: stored roots equal the pure roots, every served
-//! proof verifies, indices stay gap-free under rollbacks and concurrent appenders, tree heads are
-//! signed and checked, and a regulator's checkpoint catches a rewrite.
+//! proof verifies, indices stay gap-free under rollbacks, concurrent appenders and racing or
+//! failing sequencers, tree heads are signed and checked, and a regulator's checkpoint catches a
+//! rewrite.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)] // tests use the real clock
 
 use std::collections::BTreeSet;
@@ -8,7 +9,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use infobank_audit::checkpoint::{self, CheckpointStatus};
 use infobank_audit::merkle::{self, Hash, MemoryTree};
-use infobank_audit::{Action, Actor, AuditError, AuditEvent, append, log, sth};
+use infobank_audit::sequencer::{self, Sequencer};
+use infobank_audit::{Action, Actor, AuditError, AuditEvent, LeafStatus, append, log, sth};
 use infobank_crypto::KeyRing;
 use infobank_db::diesel::RunQueryDsl as _;
 use infobank_db::{Backend, DbConnection, Pool, write_transaction};
@@ -25,11 +27,25 @@ fn event(n: u64) -> AuditEvent {
         .object("account", &format!("acct-{n}"))
 }
 
-fn append_one(conn: &mut DbConnection, n: u64) -> u64 {
+fn queue_one(conn: &mut DbConnection, n: u64) -> Hash {
     write_transaction(conn, |conn| {
         append(conn, &event(n), t0() + Duration::milliseconds(n as i64))
     })
     .unwrap()
+}
+
+fn index_of(conn: &mut DbConnection, hash: &Hash) -> u64 {
+    match log::leaf_status(conn, hash).unwrap() {
+        LeafStatus::Integrated(index) => index,
+        other => panic!("leaf not integrated: {other:?}"),
+    }
+}
+
+/// Queues one leaf, integrates everything queued and returns the leaf's index.
+fn append_one(conn: &mut DbConnection, n: u64) -> u64 {
+    let hash = queue_one(conn, n);
+    sequencer::integrate_all(conn).unwrap();
+    index_of(conn, &hash)
 }
 
 /// The leaf hashes recomputed from the stored canonical JSON (not read from the hash column).
@@ -58,6 +74,9 @@ fn random_batches_keep_stored_and_pure_roots_equal(db: &TestDb) {
     let mut pooled = pool.get().unwrap();
     // TestRunner wants a `Fn`; the connection and the count live in a RefCell it can borrow.
     let shared = std::cell::RefCell::new((&mut *pooled, 0u64));
+    // Small batches, kept across cases: a request's leaves are split over several batches, and
+    // the cached border is reused from one case to the next.
+    let sequencer = std::cell::RefCell::new(Sequencer::new(7));
     let mut runner = TestRunner::new(Config {
         cases: 16,
         failure_persistence: None,
@@ -70,15 +89,20 @@ fn random_batches_keep_stored_and_pure_roots_equal(db: &TestDb) {
             let (conn, appended) = &mut *guard;
             let conn: &mut DbConnection = conn;
             // A batch commits together, like the writes of one request.
-            write_transaction(conn, |conn| {
-                for _ in 0..batch {
-                    let index = append(conn, &event(*appended), t0())?;
-                    assert_eq!(index, *appended);
-                    *appended += 1;
-                }
-                Ok::<_, AuditError>(())
+            let hashes = write_transaction(conn, |conn| {
+                (0..batch)
+                    .map(|i| append(conn, &event(*appended + i), t0()))
+                    .collect::<Result<Vec<_>, AuditError>>()
             })
             .unwrap();
+            prop_assert_eq!(log::tree_size(conn).unwrap(), *appended, "queued, not yet in the tree");
+            prop_assert_eq!(log::leaf_status(conn, &hashes[0]).unwrap(), LeafStatus::Queued);
+            sequencer.borrow_mut().drain(conn).unwrap();
+            // One writer: the queue's order is the order of the appends.
+            for (i, hash) in hashes.iter().enumerate() {
+                prop_assert_eq!(index_of(conn, hash), *appended + i as u64);
+            }
+            *appended += batch;
             let leaves = recomputed_leaves(conn);
             let size = leaves.len() as u64;
             prop_assert_eq!(size, *appended);
@@ -117,15 +141,21 @@ fn append_outside_a_transaction_is_refused(db: &TestDb) {
     assert_eq!(log::tree_size(conn).unwrap(), 0);
 }
 
-fn a_rolled_back_append_gives_its_index_back(db: &TestDb) {
+fn a_rolled_back_append_leaves_no_gap(db: &TestDb) {
     let pool = db.pool();
     let conn = &mut *pool.get().unwrap();
     append_one(conn, 0);
-    let failed: Result<u64, AuditError> = write_transaction(conn, |conn| {
+    let failed: Result<Hash, AuditError> = write_transaction(conn, |conn| {
         append(conn, &event(1), t0())?;
         Err(AuditError::Corrupt("the caller's own step failed".into()))
     });
     assert!(failed.is_err());
+    assert_eq!(
+        log::queue_state(conn).unwrap().depth,
+        0,
+        "the rolled-back leaf was never queued"
+    );
+    sequencer::integrate_all(conn).unwrap();
     assert_eq!(log::tree_size(conn).unwrap(), 1);
     assert_eq!(append_one(conn, 2), 1, "no gap after a rollback");
     let leaves = recomputed_leaves(conn);
@@ -160,31 +190,64 @@ fn bad_ranges_are_refused(db: &TestDb) {
     assert_eq!(log::root_at(conn, 0).unwrap(), merkle::empty_root());
 }
 
-/// Two pools (as two server processes would have) with eight threads each, appending at once.
-fn concurrent_appenders_from_two_pools_leave_no_gap_and_no_duplicate(db: &TestDb) {
+/// Two pools (as two server processes would have), eight appending threads each, and one
+/// sequencer per pool integrating while they append: every leaf ends up in the tree exactly
+/// once, at consecutive indices, and the stored root is RFC 6962's root of the leaves.
+fn concurrent_appenders_and_racing_sequencers_leave_no_gap_and_no_duplicate(db: &TestDb) {
     const THREADS_PER_POOL: u64 = 8;
     const APPENDS_PER_THREAD: u64 = 25;
     let pools: Vec<Pool> = (0..2).map(|_| db.pool()).collect();
-    let indices: Vec<u64> = std::thread::scope(|s| {
-        let handles: Vec<_> = pools
+    let appending = std::sync::atomic::AtomicUsize::new(pools.len() * THREADS_PER_POOL as usize);
+    let (queued, batches): (Vec<Hash>, Vec<sequencer::Batch>) = std::thread::scope(|s| {
+        let sequencers: Vec<_> = pools
             .iter()
-            .flat_map(|pool| (0..THREADS_PER_POOL).map(move |t| (pool.clone(), t)))
-            .map(|(pool, t)| {
+            .map(|pool| {
+                let appending = &appending;
                 s.spawn(move || {
                     let conn = &mut *pool.get().unwrap();
-                    (0..APPENDS_PER_THREAD)
-                        .map(|i| append_one(conn, t * 1000 + i))
-                        .collect::<Vec<_>>()
+                    let mut sequencer = Sequencer::new(16);
+                    let mut batches = Vec::new();
+                    while appending.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                        batches.push(sequencer.integrate(conn).unwrap());
+                    }
+                    batches
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        let appenders: Vec<_> = pools
+            .iter()
+            .flat_map(|pool| (0..THREADS_PER_POOL).map(move |t| (pool.clone(), t)))
+            .map(|(pool, t)| {
+                let appending = &appending;
+                s.spawn(move || {
+                    let conn = &mut *pool.get().unwrap();
+                    let hashes: Vec<Hash> = (0..APPENDS_PER_THREAD).map(|i| queue_one(conn, t * 1000 + i)).collect();
+                    appending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    hashes
+                })
+            })
+            .collect();
+        let queued = appenders.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        let batches = sequencers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        (queued, batches)
     });
     let total = 2 * THREADS_PER_POOL * APPENDS_PER_THREAD;
-    let unique: BTreeSet<u64> = indices.iter().copied().collect();
-    assert_eq!(unique.len() as u64, total, "duplicate indices handed out");
-    assert_eq!(unique, (0..total).collect(), "indices are not 0..N-1");
     let conn = &mut *pools[0].get().unwrap();
+    sequencer::integrate_all(conn).unwrap();
+    assert_eq!(log::queue_state(conn).unwrap().depth, 0);
+    let indices: BTreeSet<u64> = queued.iter().map(|h| index_of(conn, h)).collect();
+    assert_eq!(indices, (0..total).collect(), "indices are not 0..N-1, each once");
+    // The batches the two sequencers committed never overlap.
+    let mut ranges: Vec<(u64, u64)> = batches
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| (b.first, b.size))
+        .collect();
+    ranges.sort_unstable();
+    assert!(
+        ranges.windows(2).all(|w| w[0].1 <= w[1].0),
+        "two batches overlap: {ranges:?}"
+    );
     let leaves = recomputed_leaves(conn);
     assert_eq!(leaves.len() as u64, total);
     let root = log::root_at(conn, total).unwrap();
@@ -193,6 +256,58 @@ fn concurrent_appenders_from_two_pools_leave_no_gap_and_no_duplicate(db: &TestDb
         let proof = log::inclusion_proof(conn, index, total).unwrap();
         merkle::verify_inclusion(index, total, &leaves[index as usize], &to_vecs(&proof), &root).unwrap();
     }
+}
+
+/// A batch that fails half-way (here: a node row is already there) rolls back whole: the tree,
+/// the head and the queue are as before, and the same sequencer, its cached border dropped,
+/// integrates correctly once the obstacle is gone.
+fn a_failed_batch_rolls_back_whole_and_the_next_one_is_right(db: &TestDb) {
+    use infobank_db::diesel::prelude::*;
+    use infobank_db::schema::audit_nodes;
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let mut sequencer = Sequencer::new(100);
+    for n in 0..5 {
+        queue_one(conn, n);
+    }
+    sequencer.drain(conn).unwrap();
+    let hashes: Vec<Hash> = (5..12).map(|n| queue_one(conn, n)).collect();
+    // Leaf 9 completes node (last_leaf 9, level 1): put a wrong one there first.
+    diesel::insert_into(audit_nodes::table)
+        .values((
+            audit_nodes::last_leaf.eq(9i64),
+            audit_nodes::level.eq(1),
+            audit_nodes::hash.eq(vec![0u8; 32]),
+        ))
+        .execute(conn)
+        .unwrap();
+    assert!(sequencer.integrate(conn).is_err());
+    assert_eq!(log::tree_size(conn).unwrap(), 5);
+    assert_eq!(log::queue_state(conn).unwrap().depth, 7);
+    assert_eq!(log::leaf_status(conn, &hashes[0]).unwrap(), LeafStatus::Queued);
+    assert!(log::entries(conn, 0, 5).is_ok() && log::entries(conn, 0, 6).is_err());
+
+    diesel::delete(audit_nodes::table.find((9i64, 1)))
+        .execute(conn)
+        .unwrap();
+    let batch = sequencer.integrate(conn).unwrap();
+    assert_eq!((batch.first, batch.size), (5, 12));
+    let leaves = recomputed_leaves(conn);
+    assert_eq!(log::root_at(conn, 12).unwrap(), merkle::root_of(&leaves));
+    assert_eq!(index_of(conn, &hashes[6]), 11);
+}
+
+/// Two equal events (same actor, action, objects and millisecond) are two leaves, each named by
+/// its own hash.
+fn equal_events_get_distinct_leaves(db: &TestDb) {
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let a = write_transaction(conn, |conn| append(conn, &event(1), t0())).unwrap();
+    let b = write_transaction(conn, |conn| append(conn, &event(1), t0())).unwrap();
+    assert_ne!(a, b);
+    sequencer::integrate_all(conn).unwrap();
+    assert_eq!((index_of(conn, &a), index_of(conn, &b)), (0, 1));
+    assert_eq!(log::leaf_status(conn, &[9u8; 32]).unwrap(), LeafStatus::Unknown);
 }
 
 fn fresh_keys() -> (tempfile::TempDir, KeyRing) {
@@ -333,9 +448,11 @@ fn insert_bare_regulator(conn: &mut DbConnection) -> String {
 db_tests!(
     random_batches_keep_stored_and_pure_roots_equal,
     append_outside_a_transaction_is_refused,
-    a_rolled_back_append_gives_its_index_back,
+    a_rolled_back_append_leaves_no_gap,
     bad_ranges_are_refused,
-    concurrent_appenders_from_two_pools_leave_no_gap_and_no_duplicate,
+    concurrent_appenders_and_racing_sequencers_leave_no_gap_and_no_duplicate,
+    a_failed_batch_rolls_back_whole_and_the_next_one_is_right,
+    equal_events_get_distinct_leaves,
     tree_heads_are_signed_checked_and_rate_limited,
     a_checkpoint_detects_a_rewritten_log,
 );

@@ -12,7 +12,9 @@
 //! leaf), `POST /api/v1/me/records` (an entrust) and, as the framework's ceiling, `GET /healthz`,
 //! for `--seconds` each. With `--nodes N` (PostgreSQL only) it starts N servers on the same
 //! database and keys and spreads the client threads over them. Prints requests per second and
-//! p50/p99 latency.
+//! p50/p99 latency, and the ratios that docs/performance.md asks for: against the bare commit
+//! rate of the same disk or server (single-row autocommitted inserts, measured first, in the
+//! same run) and against concurrency 1; and the audit log's integration lag from `/metrics`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -122,6 +124,55 @@ fn run(bases: &[String], concurrency: usize, seconds: u64, reqs: &[Req]) -> (f64
     all.sort_unstable();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     (all.len() as f64 / elapsed, pct(0.50), pct(0.99), errors.iter().sum())
+}
+
+/// Single-row autocommitted inserts per second on a database of the same kind and place as the
+/// server's (SQLite: a file beside it, with the production pragmas; PostgreSQL: the same
+/// database): what one durable commit costs, with nothing of the bank in it.
+fn bare_commit_rate(url: &infobank_db::DatabaseUrl, seconds: f64) -> f64 {
+    use infobank_db::diesel::RunQueryDsl as _;
+    use infobank_db::diesel::connection::SimpleConnection as _;
+    let pool = infobank_db::Pool::open(url.clone(), &infobank_db::PoolOptions::default()).unwrap();
+    let conn = &mut *pool.get().unwrap();
+    conn.batch_execute(
+        "DROP TABLE IF EXISTS load_bare_commits; CREATE TABLE load_bare_commits (payload TEXT NOT NULL)",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut commits = 0u64;
+    while started.elapsed().as_secs_f64() < seconds {
+        infobank_db::diesel::sql_query("INSERT INTO load_bare_commits (payload) VALUES ('x')")
+            .execute(conn)
+            .unwrap();
+        commits += 1;
+    }
+    let rate = commits as f64 / started.elapsed().as_secs_f64();
+    conn.batch_execute("DROP TABLE load_bare_commits").unwrap();
+    rate
+}
+
+/// The 99th percentile of the integration lag histogram, as its bucket's upper bound.
+fn integration_lag_p99(agent: &ureq::Agent, bases: &[String]) -> Option<f64> {
+    let mut buckets: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
+    for base in bases {
+        let text = agent.get(&format!("{base}/metrics")).call().ok()?.into_string().ok()?;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("infobank_audit_integration_lag_seconds_bucket{le=\"") {
+                let (le, count) = rest.split_once("\"} ")?;
+                *buckets.entry(le.to_owned()).or_default() += count.parse::<f64>().ok()?;
+            }
+        }
+    }
+    let total = *buckets.get("+Inf")?;
+    let mut bounds: Vec<(f64, f64)> = buckets
+        .iter()
+        .filter_map(|(le, count)| le.parse::<f64>().ok().map(|b| (b, *count)))
+        .collect();
+    bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    bounds
+        .into_iter()
+        .find(|(_, count)| *count >= total * 0.99)
+        .map(|(b, _)| b)
 }
 
 fn start_node(env: &[(String, String)], data: &std::path::Path, agent: &ureq::Agent) -> (Child, String) {
@@ -305,21 +356,35 @@ fn main() {
         body: None,
     }];
     let backend = if database_url.is_some() { "postgres" } else { "sqlite" };
-    println!("| backend | nodes | endpoint | concurrency | requests/s | p50 | p99 | errors |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for concurrency in [4, 16, 64] {
+    let bare_url = match &database_url {
+        Some(url) => infobank_db::DatabaseUrl::parse(url).unwrap(),
+        None => infobank_db::DatabaseUrl::sqlite_file(dir.path().join("bare-commits.db")),
+    };
+    let bare = bare_commit_rate(&bare_url, 3.0);
+    println!("bare single-row commits on the same {backend}: {bare:.0}/s");
+    println!("| backend | nodes | endpoint | concurrency | requests/s | / bare commits | / c=1 | p50 | p99 | errors |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut at_one: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+    for concurrency in [1, 4, 16, 64] {
         for (name, list) in [
             ("disclosure", &disclosures),
             ("entrust", &entrusts),
             ("/healthz", &health),
         ] {
             let (rps, p50, p99, errors) = run(&bases, concurrency, seconds, list);
+            let one = *at_one.entry(name).or_insert(rps);
             println!(
-                "| {backend} | {node_count} | {name} | {concurrency} | {rps:.0} | {:.2} ms | {:.2} ms | {errors} |",
+                "| {backend} | {node_count} | {name} | {concurrency} | {rps:.0} | {:.2} | {:.2} | {:.2} ms | {:.2} ms | {errors} |",
+                rps / bare,
+                rps / one,
                 p50.as_secs_f64() * 1e3,
                 p99.as_secs_f64() * 1e3
             );
         }
+    }
+    match integration_lag_p99(&agent, &bases) {
+        Some(p99) => println!("audit integration lag, p99 over all batches: at most {p99} s"),
+        None => println!("audit integration lag: no batch recorded"),
     }
     for mut server in servers {
         let _ = server.kill();

@@ -46,7 +46,7 @@ pub fn run(command: CoinsCommand) -> Result<(), CliError> {
                 "idempotency_key": key,
                 "replayed": posted.is_replay(),
                 "balance": coins.balance,
-                "audit_index": posted.entry().audit_index,
+                "audit_leaf_hash": infobank_audit::merkle::to_hex(&posted.entry().audit_leaf),
             });
             println!("{out:#}");
         }

@@ -42,7 +42,11 @@ pub fn run(listen: Option<String>, tls_cert: Option<PathBuf>, tls_key: Option<Pa
             limits.login_per_minute,
             limits.token_per_minute,
             limits.disclosures_per_second,
-        ));
+        ))
+        .with_merge_delay(
+            std::time::Duration::from_millis(ready.config.merge_delay_ms),
+            std::time::Duration::from_millis(ready.config.sequencer_poll_ms),
+        );
     let options = ServerOptions {
         workers: None,
         handle_signals: true,
@@ -50,7 +54,7 @@ pub fn run(listen: Option<String>, tls_cert: Option<PathBuf>, tls_key: Option<Pa
     };
 
     actix_web::rt::System::new().block_on(async move {
-        actix_web::rt::spawn(infobank_web::background::sign_tree_heads(state.clone()));
+        actix_web::rt::spawn(infobank_web::sequencing::sequence_log(state.clone()));
         actix_web::rt::spawn(infobank_web::background::expire_consents(state.clone()));
         let server = build_server(state, listener, &options).map_err(|e| CliError::Other(e.to_string()))?;
         println!("infobank is running");

@@ -40,13 +40,38 @@ pub struct Ready {
     pub config: Config,
     pub keys: KeyRing,
     pub pool: Pool,
+    /// The audit leaves a command queued are integrated when it ends.
+    pub _integrate_on_exit: Option<IntegrateOnExit>,
+}
+
+/// Integrates the audit queue when dropped: a command run while no server is up (an operator
+/// approving a company, funding coins) leaves its leaves indexed, not waiting for the next
+/// start. A failure is logged; the leaves stay queued, and the next open integrates them.
+pub struct IntegrateOnExit(Pool);
+
+impl Drop for IntegrateOnExit {
+    fn drop(&mut self) {
+        let integrated = self
+            .0
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| infobank_audit::sequencer::integrate_all(&mut conn).map_err(|e| e.to_string()));
+        if let Err(e) = integrated {
+            tracing::warn!(error = %e, "could not integrate the queued audit leaves; the next start will");
+        }
+    }
 }
 
 pub fn prepare(config: Config) -> Result<Ready, CliError> {
     create_data_dir(&config.data_dir)?;
     let keys = KeyRing::load_or_create(&config.key_dir)?;
     let pool = open_migrated(&config)?;
-    Ok(Ready { config, keys, pool })
+    Ok(Ready {
+        config,
+        keys,
+        _integrate_on_exit: Some(IntegrateOnExit(pool.clone())),
+        pool,
+    })
 }
 
 /// For the commands that work on an existing installation (backup, key-encryption-key
@@ -68,7 +93,13 @@ pub fn open_existing(config: Config) -> Result<Ready, CliError> {
         connection_timeout: std::time::Duration::from_millis(config.pool_timeout_ms),
     };
     let pool = Pool::open(config.database_url.clone(), &options).map_err(|e| db_err(e.to_string()))?;
-    Ok(Ready { config, keys, pool })
+    // An existing installation is read or copied as it is: nothing is integrated here.
+    Ok(Ready {
+        config,
+        keys,
+        pool,
+        _integrate_on_exit: None,
+    })
 }
 
 /// Refuses a database that is behind the binary's migrations.
@@ -127,6 +158,11 @@ fn open_migrated(config: &Config) -> Result<Pool, CliError> {
     let published = infobank_coins::policy::publish(&mut conn, &config.rewards, infobank_web::clock::now())
         .map_err(|e| db_err(format!("cannot publish the reward policy: {e}")))?;
     tracing::info!(version = published.version, "reward policy");
+    // Leaves queued and never integrated (the server was killed, or stopped before its
+    // sequencer ran) get their indices now, before any command reads or serves the log.
+    let size = infobank_audit::sequencer::integrate_all(&mut conn)
+        .map_err(|e| db_err(format!("cannot integrate the queued audit leaves: {e}")))?;
+    tracing::debug!(tree_size = size, "audit log integrated");
     Ok(pool)
 }
 

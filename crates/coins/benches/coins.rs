@@ -41,7 +41,7 @@ fn fill(conn: &mut DbConnection, citizen: &str, n: usize) {
                     ref_id: "fill",
                     policy_version: None,
                     inputs: serde_json::json!({}),
-                    event_index: None,
+                    event_leaf: None,
                     actor: Actor::system(),
                     company_id: None,
                     postings: vec![(Account::Issuance, -1), (Account::Citizen(citizen), 1)],
@@ -69,7 +69,7 @@ fn bench_on(c: &mut Criterion, label: &str, url: DatabaseUrl) {
             write_transaction(conn, |conn| {
                 let leaf = append(conn, &AuditEvent::new(Action::RecordCreated, Actor::system()), now)?;
                 let paid_for = PaidFor {
-                    event_index: leaf,
+                    event_leaf: leaf,
                     ref_kind: "record",
                     ref_id: "bench",
                 };

@@ -57,7 +57,7 @@ pub fn fund_company(
                 ref_id: company_id,
                 policy_version: None,
                 inputs: json!({ "amount": amount }),
-                event_index: None,
+                event_leaf: None,
                 actor: Actor::new("operator", operator_id),
                 company_id: Some(company_id),
                 postings: vec![(Account::Issuance, -amount), (Account::Company(company_id), amount)],

@@ -2,14 +2,17 @@
 //! zero; it is written once per idempotency key, with its audit leaf, and it updates each
 //! account's maintained balance, refusing any that would go below zero.
 //!
-//! Concurrency: [`post`] first takes the audit log's append lock (see
-//! [`infobank_audit::lock_appends`]), so that checking the idempotency key, checking balances and
-//! writing happen with no other writer in between, on PostgreSQL as on SQLite. Balances are
-//! still updated with the old value in the `WHERE` clause and guarded by a `CHECK` constraint,
-//! so a bug in that reasoning would fail a request, never overdraw an account.
+//! Concurrency: [`post`] first locks what it decides on (see [`infobank_db::locks`]): the
+//! idempotency key, then the rows of the accounts it moves coins between, in id order with the
+//! issuance account last. So checking the key, checking balances and writing happen with no
+//! other writer of the same key or accounts in between, while entries on other accounts go on
+//! in parallel (on SQLite the one write lock does the same). Balances are still updated with the
+//! old value in the `WHERE` clause and guarded by a `CHECK` constraint, so a bug in that
+//! reasoning would fail a request, never overdraw an account.
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
-use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_audit::merkle::Hash;
+use infobank_audit::{Action, Actor, AuditEvent, append};
 use infobank_db::DbConnection;
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{coin_accounts, coin_entries, coin_postings};
@@ -90,8 +93,8 @@ pub struct NewEntry<'a> {
     pub policy_version: Option<i32>,
     /// Everything the amount was computed from, so that anyone can recompute it.
     pub inputs: Value,
-    /// The audit leaf of the event this entry pays for (an entrust, a disclosure).
-    pub event_index: Option<u64>,
+    /// The audit leaf (its hash) of the event this entry pays for (an entrust, a disclosure).
+    pub event_leaf: Option<Hash>,
     /// Who caused the entry, for its audit leaf.
     pub actor: Actor,
     /// The company concerned, if any (the regulator filters the log by it).
@@ -117,8 +120,11 @@ pub struct Entry {
     pub ref_id: String,
     pub policy_version: Option<i32>,
     pub inputs: Value,
-    pub event_index: Option<u64>,
-    pub audit_index: u64,
+    /// The leaf of the event paid for, and the entry's own leaf (hex in JSON).
+    #[serde(serialize_with = "hex_leaf_opt")]
+    pub event_leaf: Option<Hash>,
+    #[serde(serialize_with = "hex_leaf")]
+    pub audit_leaf: Hash,
     pub created_at: DateTime<Utc>,
     pub postings: Vec<Posting>,
 }
@@ -170,25 +176,34 @@ struct EntryRow {
     ref_id: String,
     policy_version: Option<i32>,
     inputs: String,
-    event_index: Option<i64>,
-    audit_index: i64,
     created_at: NaiveDateTime,
+    audit_leaf_hash: Vec<u8>,
+    event_leaf_hash: Option<Vec<u8>>,
 }
 
-fn to_u64(v: i64) -> Result<u64, CoinsError> {
-    u64::try_from(v).map_err(|_| CoinsError::Corrupt(format!("negative index {v}")))
+fn hex_leaf<S: serde::Serializer>(hash: &Hash, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&infobank_audit::merkle::to_hex(hash))
 }
 
-fn to_i64(v: u64) -> Result<i64, CoinsError> {
-    i64::try_from(v).map_err(|_| CoinsError::Corrupt(format!("index {v} out of range")))
+fn hex_leaf_opt<S: serde::Serializer>(hash: &Option<Hash>, s: S) -> Result<S::Ok, S::Error> {
+    match hash {
+        Some(h) => hex_leaf(h, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash, CoinsError> {
+    bytes
+        .try_into()
+        .map_err(|_| CoinsError::Corrupt(format!("stored leaf hash of {} bytes", bytes.len())))
 }
 
 fn entry_from_row(row: EntryRow, postings: Vec<Posting>) -> Result<Entry, CoinsError> {
     Ok(Entry {
         reason: Reason::parse(&row.reason).ok_or_else(|| CoinsError::Corrupt(format!("reason {}", row.reason)))?,
         inputs: serde_json::from_str(&row.inputs).map_err(|e| CoinsError::Corrupt(format!("inputs: {e}")))?,
-        event_index: row.event_index.map(to_u64).transpose()?,
-        audit_index: to_u64(row.audit_index)?,
+        event_leaf: row.event_leaf_hash.as_deref().map(to_hash).transpose()?,
+        audit_leaf: to_hash(&row.audit_leaf_hash)?,
         created_at: row.created_at.and_utc(),
         id: row.id,
         idempotency_key: row.idempotency_key,
@@ -312,29 +327,46 @@ fn check_shape(entry: &NewEntry<'_>) -> Result<(), CoinsError> {
     Ok(())
 }
 
+/// Creates the accounts that do not exist yet (a citizen's first coin) and locks them all, in
+/// the given order.
+fn lock_accounts(
+    conn: &mut DbConnection,
+    ordered: &[(Account<'_>, i64)],
+    now: NaiveDateTime,
+) -> Result<(), CoinsError> {
+    use infobank_db::diesel::sql_types::{Nullable, Text, Timestamp};
+    for (account, _) in ordered {
+        // The same SQL on both backends; diesel's `on_conflict_do_nothing` is not available
+        // through `MultiConnection`.
+        diesel::sql_query(
+            "INSERT INTO coin_accounts (id, kind, owner_id, balance, created_at) VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind::<Text, _>(account.id())
+        .bind::<Text, _>(account.kind())
+        .bind::<Nullable<Text>, _>(account.owner())
+        .bind::<Timestamp, _>(now)
+        .execute(conn)?;
+    }
+    // One statement per account, in order: `lock_rows` would sort them by id alone.
+    for (account, _) in ordered {
+        infobank_db::lock_rows(
+            conn,
+            infobank_db::Lockable::CoinAccounts,
+            &[&account.id()],
+            infobank_db::LockMode::Update,
+        )?;
+    }
+    Ok(())
+}
+
 /// Applies one posting to its account's maintained balance and returns the new balance.
-fn apply(conn: &mut DbConnection, account: Account<'_>, amount: i64, now: NaiveDateTime) -> Result<i64, CoinsError> {
+fn apply(conn: &mut DbConnection, account: Account<'_>, amount: i64) -> Result<i64, CoinsError> {
     let id = account.id();
-    let current: Option<i64> = coin_accounts::table
+    let old: i64 = coin_accounts::table
         .find(&id)
         .select(coin_accounts::balance)
-        .first(conn)
-        .optional()?;
-    let old = match current {
-        Some(balance) => balance,
-        None => {
-            diesel::insert_into(coin_accounts::table)
-                .values((
-                    coin_accounts::id.eq(&id),
-                    coin_accounts::kind.eq(account.kind()),
-                    coin_accounts::owner_id.eq(account.owner()),
-                    coin_accounts::balance.eq(0),
-                    coin_accounts::created_at.eq(now),
-                ))
-                .execute(conn)?;
-            0
-        }
-    };
+        .first(conn)?;
     let new = old
         .checked_add(amount)
         .ok_or_else(|| CoinsError::InvalidAmount("balance overflow".into()))?;
@@ -354,7 +386,7 @@ fn apply(conn: &mut DbConnection, account: Account<'_>, amount: i64, now: NaiveD
     .execute(conn)?;
     if changed != 1 {
         return Err(CoinsError::Corrupt(format!(
-            "balance of {id} changed under the append lock"
+            "balance of {id} changed under its row lock"
         )));
     }
     Ok(new)
@@ -364,11 +396,20 @@ fn apply(conn: &mut DbConnection, account: Account<'_>, amount: i64, now: NaiveD
 /// returns the entry an earlier call wrote under the same idempotency key and writes nothing.
 pub fn post(conn: &mut DbConnection, new: NewEntry<'_>, now: DateTime<Utc>) -> Result<Posted, CoinsError> {
     check_shape(&new)?;
-    lock_appends(conn)?;
+    // Before any lock or row: outside a transaction they would not wait for the leaf.
+    if !infobank_db::in_transaction(conn) {
+        return Err(infobank_audit::AuditError::NotInTransaction.into());
+    }
+    let now = now.trunc_subsecs(6);
+    // Locks in the documented order: the key, then the accounts (issuance, which every entrust
+    // touches, last and so held for the shortest time).
+    infobank_db::lock_key(conn, &format!("coin_entry/{}", new.idempotency_key))?;
     if let Some(first) = find_by_key(conn, &new.idempotency_key)? {
         return Ok(Posted::Replayed(first));
     }
-    let now = now.trunc_subsecs(6);
+    let mut ordered = new.postings.clone();
+    ordered.sort_by_key(|(account, _)| (account.may_go_negative(), account.id()));
+    lock_accounts(conn, &ordered, now.naive_utc())?;
     let id = uuid::Uuid::now_v7().to_string();
 
     let mut event = AuditEvent::new(new.reason.action(), new.actor.clone())
@@ -378,7 +419,7 @@ pub fn post(conn: &mut DbConnection, new: NewEntry<'_>, now: DateTime<Utc>) -> R
     if let Some(company) = new.company_id {
         event = event.company(company);
     }
-    let audit_index = append(conn, &event, now)?;
+    let audit_leaf = append(conn, &event, now)?;
 
     let inputs = serde_json::to_string(&new.inputs).map_err(|e| CoinsError::Invalid(e.to_string()))?;
     diesel::insert_into(coin_entries::table)
@@ -390,17 +431,15 @@ pub fn post(conn: &mut DbConnection, new: NewEntry<'_>, now: DateTime<Utc>) -> R
             coin_entries::ref_id.eq(new.ref_id),
             coin_entries::policy_version.eq(new.policy_version),
             coin_entries::inputs.eq(&inputs),
-            coin_entries::event_index.eq(new.event_index.map(to_i64).transpose()?),
-            coin_entries::audit_index.eq(to_i64(audit_index)?),
+            coin_entries::event_leaf_hash.eq(new.event_leaf.map(|h| h.to_vec())),
+            coin_entries::audit_leaf_hash.eq(audit_leaf.as_slice()),
             coin_entries::created_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
 
     let mut postings = Vec::with_capacity(new.postings.len());
-    let mut ordered = new.postings.clone();
-    ordered.sort_by_key(|(account, _)| account.id());
     for (account, amount) in ordered {
-        let balance_after = apply(conn, account, amount, now.naive_utc())?;
+        let balance_after = apply(conn, account, amount)?;
         diesel::insert_into(coin_postings::table)
             .values((
                 coin_postings::entry_id.eq(&id),
@@ -423,8 +462,8 @@ pub fn post(conn: &mut DbConnection, new: NewEntry<'_>, now: DateTime<Utc>) -> R
         ref_id: new.ref_id.to_owned(),
         policy_version: new.policy_version,
         inputs: new.inputs,
-        event_index: new.event_index,
-        audit_index,
+        event_leaf: new.event_leaf,
+        audit_leaf,
         created_at: now,
         postings,
     }))

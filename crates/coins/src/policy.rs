@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
-use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_audit::{Action, Actor, AuditEvent, append};
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::reward_policies;
 use infobank_db::{DbConnection, write_transaction};
@@ -243,7 +243,8 @@ fn publish_in_transaction(
     now: DateTime<Utc>,
 ) -> Result<PublishedPolicy, CoinsError> {
     policy.validate()?;
-    lock_appends(conn)?;
+    // Versions are consecutive: one publisher at a time.
+    infobank_db::lock_key(conn, "reward_policy")?;
     let current = latest(conn)?;
     if let Some(current) = current.as_ref().filter(|c| c.policy == *policy) {
         return Ok(current.clone());

@@ -59,7 +59,7 @@ pub fn redeem(
                 ref_id: &redemption_id,
                 policy_version: None,
                 inputs: json!({ "amount": amount, "target": target.as_str() }),
-                event_index: None,
+                event_leaf: None,
                 actor: Actor::new("citizen", citizen_id),
                 company_id: None,
                 postings: vec![(Account::Citizen(citizen_id), -amount), (Account::Redemption, amount)],

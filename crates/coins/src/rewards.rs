@@ -18,10 +18,10 @@ pub fn month_of(at: DateTime<Utc>) -> String {
     at.format("%Y-%m").to_string()
 }
 
-/// What a payout pays for: the audit leaf of the event and the object it concerns.
+/// What a payout pays for: the audit leaf (its hash) of the event and the object it concerns.
 #[derive(Debug, Clone, Copy)]
 pub struct PaidFor<'a> {
-    pub event_index: u64,
+    pub event_leaf: infobank_audit::merkle::Hash,
     pub ref_kind: &'a str,
     pub ref_id: &'a str,
 }
@@ -65,7 +65,7 @@ pub fn pay_entrust(
             ref_id: paid_for.ref_id,
             policy_version: Some(policy.version),
             inputs,
-            event_index: Some(paid_for.event_index),
+            event_leaf: Some(paid_for.event_leaf),
             actor: Actor::system(),
             company_id: None,
             postings: vec![(Account::Issuance, -amount), (Account::Citizen(citizen_id), amount)],
@@ -84,9 +84,10 @@ pub fn pay_breadth(
     paid_for: PaidFor<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<Posted>, CoinsError> {
-    infobank_audit::lock_appends(conn)?;
     let month = month_of(now);
     let key = format!("breadth/{citizen_id}/{month}/{company_id}");
+    // The month's first disclosure to this company pays once: decided under the key's lock.
+    infobank_db::lock_key(conn, &key)?;
     let seen = coin_breadth::table
         .find((citizen_id, &month, company_id))
         .count()
@@ -128,7 +129,7 @@ pub fn pay_breadth(
             ref_id: paid_for.ref_id,
             policy_version: Some(policy.version),
             inputs,
-            event_index: Some(paid_for.event_index),
+            event_leaf: Some(paid_for.event_leaf),
             actor: Actor::system(),
             company_id: Some(company_id),
             postings: vec![(Account::Issuance, -amount), (Account::Citizen(citizen_id), amount)],
@@ -221,7 +222,7 @@ pub fn reserve_offer_reward(
             ref_id: consent_id,
             policy_version: None,
             inputs: json!({ "consent": consent_id, "offer_reward": amount }),
-            event_index: Some(paid_for.event_index),
+            event_leaf: Some(paid_for.event_leaf),
             actor: Actor::new("company", company_id),
             company_id: Some(company_id),
             postings: vec![
@@ -257,7 +258,7 @@ fn settle(
     paid_for: PaidFor<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<Posted>, CoinsError> {
-    infobank_audit::lock_appends(conn)?;
+    // The caller holds the consent's row lock (infobank_db::locks), which guards its reservation.
     let Some(held) = reservation(conn, consent_id)? else {
         return Ok(None);
     };
@@ -283,7 +284,7 @@ fn settle(
             ref_id: paid_for.ref_id,
             policy_version: None,
             inputs: json!({ "consent": consent_id, "offer_reward": held.amount }),
-            event_index: Some(paid_for.event_index),
+            event_leaf: Some(paid_for.event_leaf),
             actor: Actor::system(),
             company_id: Some(company),
             postings: vec![(Account::Escrow(company), -held.amount), (receiver, held.amount)],

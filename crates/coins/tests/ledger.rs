@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use infobank_audit::{Action, Actor, AuditEvent, append, log};
+use infobank_audit::{Action, Actor, AuditEvent, Hash, append, log};
 use infobank_coins::funding::{company_coins, fund_company};
 use infobank_coins::ledger::{NewEntry, balance, check_books, post};
 use infobank_coins::redemption::{Target, redeem};
@@ -34,7 +34,7 @@ fn id(prefix: u128, n: u128) -> String {
 fn with_event<T>(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
-    pay: impl FnOnce(&mut DbConnection, u64) -> Result<T, CoinsError>,
+    pay: impl FnOnce(&mut DbConnection, Hash) -> Result<T, CoinsError>,
 ) -> Result<T, CoinsError> {
     write_transaction(conn, |conn| {
         let leaf = append(conn, &AuditEvent::new(Action::RecordCreated, Actor::system()), now)?;
@@ -42,9 +42,9 @@ fn with_event<T>(
     })
 }
 
-fn paid_for(leaf: u64) -> PaidFor<'static> {
+fn paid_for(leaf: Hash) -> PaidFor<'static> {
     PaidFor {
-        event_index: leaf,
+        event_leaf: leaf,
         ref_kind: "record",
         ref_id: "r",
     }
@@ -72,7 +72,7 @@ fn a_journal_entry_must_balance_and_run_inside_a_transaction(db: &TestDb) {
         ref_id: "r",
         policy_version: None,
         inputs: serde_json::json!({}),
-        event_index: None,
+        event_leaf: None,
         actor: Actor::system(),
         company_id: None,
         postings,
@@ -99,7 +99,7 @@ fn a_journal_entry_must_balance_and_run_inside_a_transaction(db: &TestDb) {
     );
     assert!(matches!(outside, Err(CoinsError::Audit(_))), "{outside:?}");
     // A wallet cannot go below zero, and the refused entry leaves no trace.
-    let size_before = log::tree_size(conn).unwrap();
+    let queued_before = log::queue_state(conn).unwrap().depth;
     let overdraw = write_transaction(conn, |c| {
         post(
             c,
@@ -118,7 +118,7 @@ fn a_journal_entry_must_balance_and_run_inside_a_transaction(db: &TestDb) {
         ),
         "{overdraw:?}"
     );
-    assert_eq!(log::tree_size(conn).unwrap(), size_before);
+    assert_eq!(log::queue_state(conn).unwrap().depth, queued_before, "no leaf queued");
     assert_eq!(entries_count(conn), 0);
 }
 

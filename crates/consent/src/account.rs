@@ -3,9 +3,9 @@
 //! with its leaf and receipt, releasing reservations) so no company keeps access.
 
 use chrono::{DateTime, Utc};
-use infobank_audit::lock_appends;
 use infobank_crypto::{KeyRing, TokenSigner};
 use infobank_db::{DbConnection, write_transaction};
+use infobank_db::{LockMode, Lockable, lock_rows};
 use serde_json::{Value, json};
 
 use crate::ConsentError;
@@ -51,8 +51,9 @@ pub fn export(
 }
 
 /// Revokes the citizen's live consents and deletes the account (crypto-shredding), in one
-/// transaction under the append lock: no consent can be given in between, and no reservation is
-/// left held for a consent that no longer exists.
+/// transaction holding the rows of the citizen's consents and account (in the order of
+/// `infobank_db::locks`): no consent can be given or used in between, and no reservation is left
+/// held for a consent that no longer exists.
 pub fn delete_account(
     conn: &mut DbConnection,
     signer: &TokenSigner,
@@ -60,7 +61,8 @@ pub fn delete_account(
     now: DateTime<Utc>,
 ) -> Result<(), ConsentError> {
     write_transaction(conn, |conn| {
-        lock_appends(conn)?;
+        crate::consents::lock_citizen_consents(conn, citizen_id)?;
+        lock_rows(conn, Lockable::Accounts, &[citizen_id], LockMode::Update)?;
         end_all_in_transaction(conn, signer, citizen_id, now)?;
         Ok(infobank_vault::account::delete_account_in_transaction(
             conn, citizen_id, now,

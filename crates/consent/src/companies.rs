@@ -6,12 +6,13 @@
 //! disclosure: nothing caches a company's status.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound as _, Utc};
-use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_audit::{Action, Actor, AuditEvent, append};
 use infobank_crypto::hashing::{constant_time_eq, hex, sha256};
 use infobank_db::diesel::prelude::*;
 use infobank_db::diesel::result::{DatabaseErrorKind, Error as DieselError};
 use infobank_db::schema::{companies, company_decisions};
 use infobank_db::{DbConnection, write_transaction};
+use infobank_db::{LockMode, Lockable, lock_rows};
 use serde::Serialize;
 
 use crate::{ConsentError, check_text, corporate_number};
@@ -369,7 +370,9 @@ pub fn decide(
         check_text("reason", r, 1000)?;
     }
     write_transaction(conn, |conn| {
-        lock_appends(conn)?;
+        // Disclosures hold the company's row in share mode: a suspension waits for those under
+        // way, and every later one sees it.
+        lock_rows(conn, Lockable::Companies, &[company_id], LockMode::Update)?;
         let current = get(conn, company_id)?;
         if !current.status.may_become(to) {
             return Err(ConsentError::InvalidTransition {
@@ -476,8 +479,7 @@ fn replace_secret(
     let (client_secret, hash) = new_secret()?;
     let now = now.trunc_subsecs(6);
     let client_id = write_transaction(conn, |conn| {
-        // The append lock first, as every writer takes it: no lock-order cycle with `decide`.
-        lock_appends(conn)?;
+        lock_rows(conn, Lockable::Companies, &[company_id], LockMode::Update)?;
         let company = get(conn, company_id)?;
         allowed(&company)?;
         diesel::update(companies::table.find(company_id))

@@ -4,13 +4,14 @@
 //! from the company (escrow); a consent that ends without any disclosure releases it.
 
 use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound as _, Utc};
-use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_audit::{Action, Actor, AuditEvent, append};
 use infobank_coins::rewards::{PaidFor, release_offer_reward, reserve_offer_reward};
 use infobank_crypto::{KeyRing, TokenSigner};
 use infobank_db::diesel::prelude::*;
 use infobank_db::diesel::result::{DatabaseErrorKind, Error as DieselError};
 use infobank_db::schema::consents;
 use infobank_db::{DbConnection, write_transaction};
+use infobank_db::{LockMode, Lockable, lock_rows};
 use serde::Serialize;
 
 use crate::ConsentError;
@@ -103,7 +104,10 @@ pub fn accept(
 ) -> Result<Consent, ConsentError> {
     let now = now.trunc_subsecs(6);
     write_transaction(conn, |conn| {
-        lock_appends(conn)?;
+        // Account, offer and company must not change under the decision (a deletion, a
+        // withdrawal, a suspension); other acceptances share these locks.
+        lock_rows(conn, Lockable::Accounts, &[citizen_id], LockMode::Share)?;
+        lock_rows(conn, Lockable::Offers, &[offer_id], LockMode::Share)?;
         // A deleted account's access token stays valid until it expires: refuse it cleanly.
         let citizen_exists: i64 = infobank_db::schema::accounts::table
             .filter(infobank_db::schema::accounts::id.eq(citizen_id))
@@ -117,6 +121,7 @@ pub fn accept(
             ConsentError::NotFound => ConsentError::OfferNotOpen,
             other => other,
         })?;
+        lock_rows(conn, Lockable::Companies, &[&offer.company_id], LockMode::Share)?;
         let company = get_company(conn, &offer.company_id)?;
         if offer.status != "approved" || company.status != CompanyStatus::Approved {
             return Err(ConsentError::OfferNotOpen);
@@ -131,7 +136,7 @@ pub fn accept(
             .object("subject", &pseudonym);
         let leaf = append(conn, &event, now)?;
         let paid_for = PaidFor {
-            event_index: leaf,
+            event_leaf: leaf,
             ref_kind: "consent",
             ref_id: &id,
         };
@@ -148,7 +153,7 @@ pub fn accept(
                     offer: &offer,
                     granted_at: now,
                     expires_at,
-                    audit_leaf_index: leaf,
+                    audit_leaf: leaf,
                 },
                 now,
             ),
@@ -263,7 +268,7 @@ fn transition(
     let ended = matches!(status, "revoked" | "expired");
     if ended {
         let paid_for = PaidFor {
-            event_index: leaf,
+            event_leaf: leaf,
             ref_kind: "consent",
             ref_id: &current.id,
         };
@@ -281,7 +286,7 @@ fn transition(
                 offer,
                 granted_at: current.granted_at.and_utc(),
                 expires_at: current.expires_at.and_utc(),
-                audit_leaf_index: leaf,
+                audit_leaf: leaf,
             },
             now,
         ),
@@ -310,7 +315,7 @@ pub fn change(
 ) -> Result<Consent, ConsentError> {
     let now = now.trunc_subsecs(6);
     let outcome = write_transaction(conn, |conn| {
-        lock_appends(conn)?;
+        lock_rows(conn, Lockable::Consents, &[consent_id], LockMode::Update)?;
         let current = row(conn, consent_id)?
             .filter(|c| c.citizen_id == citizen_id)
             .ok_or(ConsentError::NotFound)?;
@@ -340,6 +345,17 @@ pub fn change(
 /// Ends every live consent of the citizen (revoked, or expired if its time is up), each with its
 /// leaf and receipt and its reservation released, inside the caller's transaction (which holds
 /// the append lock). For account deletion.
+/// Locks every consent of the citizen (the first step of deleting the account).
+pub(crate) fn lock_citizen_consents(conn: &mut DbConnection, citizen_id: &str) -> Result<(), ConsentError> {
+    let ids: Vec<String> = consents::table
+        .filter(consents::citizen_id.eq(citizen_id))
+        .select(consents::id)
+        .load(conn)?;
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    lock_rows(conn, Lockable::Consents, &ids, LockMode::Update)?;
+    Ok(())
+}
+
 pub(crate) fn end_all_in_transaction(
     conn: &mut DbConnection,
     signer: &TokenSigner,
@@ -391,7 +407,7 @@ pub fn expire_due(
     let mut expired = 0;
     for id in due {
         let done = write_transaction(conn, |conn| {
-            lock_appends(conn)?;
+            lock_rows(conn, Lockable::Consents, &[&id], LockMode::Update)?;
             let Some(current) = row(conn, &id)?.filter(|c| is_live(&c.status)) else {
                 return Ok::<_, ConsentError>(false);
             };

@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound as _, Utc};
-use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_audit::{Action, Actor, AuditEvent, append};
 use infobank_coins::rewards::{PaidFor, pay_breadth, pay_offer_reward};
 use infobank_crypto::KeyRing;
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{companies, consents, disclosures};
 use infobank_db::{DbConnection, write_transaction};
+use infobank_db::{LockMode, Lockable, lock_rows};
 use infobank_vault::Record;
 use infobank_vault::categories::{Cardinality, category};
 use infobank_vault::records::{MAX_PAGE as RECORDS_PAGE, list};
@@ -48,6 +49,8 @@ pub struct Disclosure {
     pub onward_transfer: &'static str,
     /// Per category of the offer, the records within its data range (empty if none).
     pub data: BTreeMap<String, Vec<DisclosedRecord>>,
+    /// The disclosure's audit leaf (hash, hex): in the public log within the merge delay.
+    pub audit_leaf_hash: String,
 }
 
 /// The day a series record is about: its `date` field if it has one, else when it was entrusted.
@@ -163,17 +166,21 @@ pub fn disclose(
 ) -> Result<Disclosure, ConsentError> {
     let now = now.trunc_subsecs(6);
     write_transaction(conn, |conn| {
-        // Serialises with every other write: the quota and first-use checks stay true until commit.
-        lock_appends(conn)?;
+        // The consent's row lock keeps the quota and first-use checks true until commit; the
+        // company and offer are held in share mode against a suspension or withdrawal. Other
+        // consents' disclosures wait for none of these.
+        lock_rows(conn, Lockable::Consents, &[consent_id], LockMode::Update)?;
         let consent = consent_row(conn, consent_id)?
             .filter(|c| c.company_id == company_id)
             .ok_or(ConsentError::NotFound)?;
+        lock_rows(conn, Lockable::Companies, &[company_id], LockMode::Share)?;
         let company_status: String = companies::table
             .find(company_id)
             .select(companies::status)
             .first(conn)?;
         let company_status = CompanyStatus::parse(&company_status)
             .ok_or_else(|| ConsentError::Corrupt(format!("company status {company_status}")))?;
+        lock_rows(conn, Lockable::Offers, &[&consent.offer_id], LockMode::Share)?;
         let offer = get_offer(conn, &consent.offer_id)?;
         let quota = (consent.quota_day.as_deref(), consent.quota_used, consent.uses);
         if let Some(why) = refusal(company_status, &offer, &consent.status, consent.expires_at, quota, now) {
@@ -201,7 +208,7 @@ pub fn disclose(
                 disclosures::company_id.eq(company_id),
                 disclosures::categories.eq(&categories),
                 disclosures::record_count.eq(i32::try_from(count).unwrap_or(i32::MAX)),
-                disclosures::audit_index.eq(i64::try_from(leaf).unwrap_or(i64::MAX)),
+                disclosures::audit_leaf_hash.eq(leaf.as_slice()),
                 disclosures::disclosed_at.eq(now.naive_utc()),
             ))
             .execute(conn)?;
@@ -221,7 +228,7 @@ pub fn disclose(
             .execute(conn)?;
 
         let paid_for = PaidFor {
-            event_index: leaf,
+            event_leaf: leaf,
             ref_kind: "disclosure",
             ref_id: &disclosure_id,
         };
@@ -240,6 +247,7 @@ pub fn disclose(
             retain_until: now + Duration::days(i64::from(offer.retention_days)),
             onward_transfer: "prohibited",
             data,
+            audit_leaf_hash: infobank_audit::merkle::to_hex(&leaf),
         })
     })
 }
@@ -253,7 +261,8 @@ pub struct DisclosureRecord {
     pub company_name: String,
     pub categories: Vec<String>,
     pub record_count: i32,
-    pub audit_index: i64,
+    /// The disclosure's audit leaf (hash, hex).
+    pub audit_leaf_hash: String,
     pub disclosed_at: DateTime<Utc>,
 }
 
@@ -267,7 +276,7 @@ pub fn for_citizen(
     before: Option<&str>,
     limit: i64,
 ) -> Result<Vec<DisclosureRecord>, ConsentError> {
-    type Row = (String, String, String, String, String, i32, i64, NaiveDateTime);
+    type Row = (String, String, String, String, String, i32, Vec<u8>, NaiveDateTime);
     let mut query = disclosures::table
         .inner_join(companies::table.on(companies::id.eq(disclosures::company_id)))
         .filter(disclosures::citizen_id.eq(citizen_id))
@@ -280,7 +289,7 @@ pub fn for_citizen(
             companies::legal_name,
             disclosures::categories,
             disclosures::record_count,
-            disclosures::audit_index,
+            disclosures::audit_leaf_hash,
             disclosures::disclosed_at,
         ))
         .into_boxed();
@@ -297,7 +306,12 @@ pub fn for_citizen(
                 company_id: r.2,
                 company_name: r.3,
                 record_count: r.5,
-                audit_index: r.6,
+                audit_leaf_hash: r
+                    .6
+                    .as_slice()
+                    .try_into()
+                    .map(|h| infobank_audit::merkle::to_hex(&h))
+                    .map_err(|_| ConsentError::Corrupt("stored leaf hash is not 32 bytes".into()))?,
                 disclosed_at: r.7.and_utc(),
             })
         })

@@ -3,10 +3,11 @@
 //! parties is always prohibited (it is not a field: there is no way to ask for it).
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
-use infobank_audit::{Action, Actor, AuditEvent, append, lock_appends};
+use infobank_audit::{Action, Actor, AuditEvent, append};
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{companies, offers};
 use infobank_db::{DbConnection, write_transaction};
+use infobank_db::{LockMode, Lockable, lock_rows};
 use infobank_vault::categories::{Sensitivity, category};
 use serde::Serialize;
 
@@ -234,7 +235,7 @@ pub fn review(
     }
     let to = if approve { "approved" } else { "rejected" };
     write_transaction(conn, |conn| {
-        lock_appends(conn)?;
+        lock_rows(conn, Lockable::Offers, &[offer_id], LockMode::Update)?;
         let offer = get(conn, offer_id)?;
         if offer.status != "pending_review" {
             return Err(ConsentError::InvalidTransition {

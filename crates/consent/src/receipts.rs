@@ -66,8 +66,9 @@ pub struct Receipt {
     /// Always `prohibited`.
     pub onward_transfer: String,
     pub reward_coins: i64,
-    /// The audit leaf of the event, checkable against the public log.
-    pub audit_leaf_index: u64,
+    /// The audit leaf (hash, hex) of the event: `GET /api/v1/audit/proof/inclusion?leaf_hash=`
+    /// proves it is in the public log once the sequencer has integrated it.
+    pub audit_leaf_hash: String,
 }
 
 /// What a receipt is about.
@@ -80,7 +81,7 @@ pub struct ReceiptInput<'a> {
     pub offer: &'a Offer,
     pub granted_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub audit_leaf_index: u64,
+    pub audit_leaf: infobank_audit::merkle::Hash,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -126,7 +127,7 @@ pub fn build(input: &ReceiptInput<'_>, now: DateTime<Utc>) -> Receipt {
         expires_at: rfc3339(input.expires_at),
         onward_transfer: "prohibited".to_owned(),
         reward_coins: input.offer.reward_coins,
-        audit_leaf_index: input.audit_leaf_index,
+        audit_leaf_hash: infobank_audit::merkle::to_hex(&input.audit_leaf),
     }
 }
 

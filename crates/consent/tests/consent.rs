@@ -650,10 +650,16 @@ fn receipts_verify_with_another_ed25519_implementation(db: &TestDb) {
         assert_eq!(record["categories"], json!(["residence", "hobbies"]));
         assert_eq!(record["onward_transfer"], "prohibited");
         assert_eq!(record["retention_days"], 90);
-        assert!(record["audit_leaf_index"].as_u64().is_some());
-        // The receipt's leaf is in the log and says what the receipt says.
-        let index = record["audit_leaf_index"].as_u64().unwrap();
+        // The receipt names its leaf by hash; once integrated, the leaf is in the log at the
+        // index the hash resolves to, and says what the receipt says.
+        let hash = infobank_audit::merkle::from_hex(record["audit_leaf_hash"].as_str().unwrap()).unwrap();
+        infobank_audit::sequencer::integrate_all(conn).unwrap();
+        let infobank_audit::LeafStatus::Integrated(index) = infobank_audit::log::leaf_status(conn, &hash).unwrap()
+        else {
+            panic!("the receipt's leaf is not in the log");
+        };
         let leaf = &infobank_audit::log::entries(conn, index, index + 1).unwrap()[0];
+        assert_eq!(leaf.leaf_hash, hash);
         assert_eq!(leaf.action, event);
         assert!(leaf.leaf.contains(&consent.id));
     }

@@ -143,6 +143,27 @@ impl Pool {
             .map_err(|_| DbError::PoolTimeout)
     }
 
+    /// A connection of its own, outside the pool, with the same settings: for work that holds a
+    /// session-level lock for as long as it runs (the audit sequencer's leadership).
+    pub fn connect_dedicated(&self) -> Result<DbConnection, DbError> {
+        Manager { url: self.url.clone() }
+            .connect()
+            .map_err(|e| DbError::Connect(e.to_string()))
+    }
+
+    /// For SQLite, a group-commit writer on connections of its own (see [`crate::group`]);
+    /// `None` for PostgreSQL, whose concurrent transactions need none.
+    pub fn group_writer(&self) -> Result<Option<std::sync::Arc<crate::group::GroupWriter>>, DbError> {
+        if !matches!(self.url, DatabaseUrl::Sqlite(_)) {
+            return Ok(None);
+        }
+        let writer = self.connect_dedicated()?;
+        let checkpointer = self.connect_dedicated()?;
+        crate::group::GroupWriter::new(writer, checkpointer)
+            .map(Some)
+            .map_err(|e| DbError::Connect(e.to_string()))
+    }
+
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
     }

@@ -52,6 +52,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_queue (id) {
+        id -> BigInt,
+        recorded_at -> Timestamp,
+        action -> Text,
+        actor_role -> Text,
+        company_id -> Nullable<Text>,
+        leaf -> Text,
+        leaf_hash -> Binary,
+    }
+}
+
+diesel::table! {
     audit_nodes (last_leaf, level) {
         last_leaf -> BigInt,
         level -> Integer,
@@ -119,9 +131,9 @@ diesel::table! {
         ref_id -> Text,
         policy_version -> Nullable<Integer>,
         inputs -> Text,
-        event_index -> Nullable<BigInt>,
-        audit_index -> BigInt,
         created_at -> Timestamp,
+        audit_leaf_hash -> Binary,
+        event_leaf_hash -> Nullable<Binary>,
     }
 }
 
@@ -233,8 +245,8 @@ diesel::table! {
         company_id -> Text,
         categories -> Text,
         record_count -> Integer,
-        audit_index -> BigInt,
         disclosed_at -> Timestamp,
+        audit_leaf_hash -> Binary,
     }
 }
 
@@ -255,6 +267,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     audit_head,
     audit_leaves,
+    audit_queue,
     audit_nodes,
     audit_tree_heads,
     regulator_checkpoints,

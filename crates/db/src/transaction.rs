@@ -12,12 +12,29 @@ use crate::DbConnection;
 
 type Manager = <DbConnection as Connection>::TransactionManager;
 
+/// Whether `conn` is inside a transaction (functions that must run in their caller's check it).
+pub fn in_transaction(conn: &mut DbConnection) -> bool {
+    Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|depth| depth.is_some())
+}
+
 /// Runs `work` in a write transaction: committed if it returns `Ok`, rolled back otherwise.
+/// On SQLite, while this thread has entered a [`crate::group::GroupWriter`], the transaction
+/// is a job of the writer's group commit instead, run on the writer's connection.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    if matches!(conn, DbConnection::Sqlite(_))
+        && let Some(entered) = crate::group::take_current()
+        && let Some(writer) = entered.writer().cloned()
+    {
+        let result = writer.run(work);
+        drop(entered);
+        return result;
+    }
     match conn {
         DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
         DbConnection::Postgres(_) => Manager::begin_transaction(conn)?,

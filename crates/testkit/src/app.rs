@@ -60,6 +60,8 @@ impl TestApp {
                     handle_signals: false,
                     tls: None,
                 };
+                // As `infobank serve` does: the audit log's sequencer runs beside the server.
+                actix_web::rt::spawn(infobank_web::sequencing::sequence_log(state.clone()));
                 let server = build_server(state, listener, &options).unwrap();
                 tx.send(server.handle()).unwrap();
                 server.await.unwrap();
@@ -75,6 +77,12 @@ impl TestApp {
             agent,
             handle,
         }
+    }
+
+    /// Integrates every queued audit leaf now, for a test that reads the log right after a
+    /// write (the server's sequencer would within its poll interval).
+    pub fn integrate(&self) -> u64 {
+        infobank_audit::sequencer::integrate_all(&mut self.pool.get().unwrap()).unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

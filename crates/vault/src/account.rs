@@ -45,7 +45,7 @@ pub fn export(
                 "ref": { "kind": line.entry.ref_kind, "id": line.entry.ref_id },
                 "policy_version": line.entry.policy_version,
                 "inputs": line.entry.inputs,
-                "audit_index": line.entry.audit_index,
+                "audit_leaf_hash": infobank_audit::merkle::to_hex(&line.entry.audit_leaf),
                 "at": line.entry.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
             })
         })
@@ -69,13 +69,18 @@ pub fn export(
 /// leaf keeps only the account id.
 pub fn delete_account(conn: &mut DbConnection, citizen_id: &str, now: DateTime<Utc>) -> Result<(), VaultError> {
     write_transaction(conn, |conn| {
-        infobank_audit::lock_appends(conn)?;
+        infobank_db::lock_rows(
+            conn,
+            infobank_db::Lockable::Accounts,
+            &[citizen_id],
+            infobank_db::LockMode::Update,
+        )?;
         delete_account_in_transaction(conn, citizen_id, now)
     })
 }
 
-/// [`delete_account`] inside the caller's transaction (which must hold the audit append lock, so
-/// that nothing can refer to the account between the caller's checks and the deletion).
+/// [`delete_account`] inside the caller's transaction (which must hold the account's row lock,
+/// so that nothing can refer to the account between the caller's checks and the deletion).
 pub fn delete_account_in_transaction(
     conn: &mut DbConnection,
     citizen_id: &str,

@@ -227,9 +227,9 @@ pub fn import(
             .object("count", &imported.to_string());
         let leaf = append(conn, &event, now)?;
         if imported > 0 {
-            let import_ref = leaf.to_string();
+            let import_ref = infobank_audit::merkle::to_hex(&leaf);
             let paid_for = PaidFor {
-                event_index: leaf,
+                event_leaf: leaf,
                 ref_kind: "import",
                 ref_id: &import_ref,
             };

@@ -128,7 +128,7 @@ pub fn create(
         };
         let leaf = append(conn, &event(Action::RecordCreated, citizen_id, &id, cat.name), now)?;
         let paid_for = PaidFor {
-            event_index: leaf,
+            event_leaf: leaf,
             ref_kind: "record",
             ref_id: &id,
         };

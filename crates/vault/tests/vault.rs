@@ -385,7 +385,7 @@ fn writes_are_audited_with_ids_and_category_only(db: &TestDb) {
     let export = account::export(conn, &keys, &id, Utc::now()).unwrap();
     assert_eq!(export["account"]["email"], "audited@example.jp");
     account::delete_account(conn, &id, Utc::now()).unwrap();
-    let size = infobank_audit::log::tree_size(conn).unwrap();
+    let size = infobank_audit::sequencer::integrate_all(conn).unwrap();
     let leaves = infobank_audit::log::entries(conn, 0, size).unwrap();
     let actions: Vec<&str> = leaves.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
@@ -539,7 +539,7 @@ fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
         Err(VaultError::NotImportable(_))
     ));
 
-    let size = infobank_audit::log::tree_size(conn).unwrap();
+    let size = infobank_audit::sequencer::integrate_all(conn).unwrap();
     let leaves = infobank_audit::log::entries(conn, 0, size).unwrap();
     let counts: Vec<String> = leaves
         .iter()

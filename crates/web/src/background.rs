@@ -1,25 +1,9 @@
-//! Work a server does on its own, once per process (not per worker thread).
+//! Work a server does on its own, once per process (not per worker thread). The audit log's
+//! sequencer, which also signs the tree heads, is in `crate::sequencing`.
 
 use std::time::Duration;
 
 use crate::state::AppState;
-
-/// Signs a new tree head whenever the log has grown, at most once a second, so a fresh signed
-/// head exists soon after every append even when nobody asks for one.
-pub async fn sign_tree_heads(state: AppState) {
-    let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        let signer = state.log_signer.clone();
-        let now = crate::clock::now();
-        if let Err(e) = state
-            .db(move |conn, _| infobank_audit::sth::current(conn, &signer, now))
-            .await
-        {
-            tracing::warn!(error = %e, "could not sign a tree head; will retry");
-        }
-    }
-}
 
 /// Expires consents whose time is up, every minute: each gets its leaf and final receipt, and
 /// its reservation goes back to the company. (Disclosure refuses an expired consent on its own,

@@ -22,6 +22,12 @@ pub struct Config {
     pub pool_timeout_ms: u64,
     /// Largest JSON body accepted by the API, in bytes.
     pub json_limit: usize,
+    /// The audit log's maximum merge delay: a queued leaf is under a signed tree head within
+    /// this time (docs/audit.md, "Queue and sequencer").
+    pub merge_delay_ms: u64,
+    /// How often the sequencer looks at the audit queue (default 25 ms; the crash test makes it
+    /// slow, so that a kill finds leaves queued).
+    pub sequencer_poll_ms: u64,
     /// The reward policy to publish: the defaults with the `[rewards]` table of the file applied
     /// (docs/rewards.md). Publishing different parameters creates a new policy version.
     pub rewards: RewardPolicy,
@@ -64,6 +70,8 @@ struct FileConfig {
     pool_size: Option<u32>,
     pool_timeout_ms: Option<u64>,
     json_limit: Option<usize>,
+    merge_delay_ms: Option<u64>,
+    sequencer_poll_ms: Option<u64>,
     rewards: Option<PolicyOverrides>,
     rate_limit_login: Option<u32>,
     rate_limit_token: Option<u32>,
@@ -146,6 +154,22 @@ impl Config {
             });
         }
 
+        let merge_delay_ms = parse_number(&env, "INFOBANK_MERGE_DELAY_MS", file.merge_delay_ms, 1_000)?;
+        if !(100..=3_600_000).contains(&merge_delay_ms) {
+            return Err(ConfigError {
+                setting: "INFOBANK_MERGE_DELAY_MS",
+                message: "must be between 100 and 3600000 milliseconds".into(),
+            });
+        }
+
+        let sequencer_poll_ms = parse_number(&env, "INFOBANK_SEQUENCER_POLL_MS", file.sequencer_poll_ms, 25)?;
+        if !(1..=60_000).contains(&sequencer_poll_ms) {
+            return Err(ConfigError {
+                setting: "INFOBANK_SEQUENCER_POLL_MS",
+                message: "must be between 1 and 60000 milliseconds".into(),
+            });
+        }
+
         let rewards = RewardPolicy::with_overrides(&file.rewards.unwrap_or_default()).map_err(|e| ConfigError {
             setting: "INFOBANK_CONFIG [rewards]",
             message: e.to_string(),
@@ -175,6 +199,8 @@ impl Config {
             pool_size,
             pool_timeout_ms,
             json_limit,
+            merge_delay_ms,
+            sequencer_poll_ms,
             rewards,
             rate_limits,
             tls,
@@ -263,6 +289,15 @@ mod tests {
         assert_eq!(
             with(&[("INFOBANK_POOL_SIZE", "0")]).unwrap_err().setting,
             "INFOBANK_POOL_SIZE"
+        );
+        assert_eq!(
+            with(&[("INFOBANK_MERGE_DELAY_MS", "10")]).unwrap_err().setting,
+            "INFOBANK_MERGE_DELAY_MS"
+        );
+        assert_eq!(with(&[]).unwrap().merge_delay_ms, 1_000);
+        assert_eq!(
+            with(&[("INFOBANK_MERGE_DELAY_MS", "60000")]).unwrap().merge_delay_ms,
+            60_000
         );
         assert_eq!(
             with(&[("INFOBANK_POOL_TIMEOUT_MS", "10")]).unwrap_err().setting,

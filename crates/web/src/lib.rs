@@ -16,6 +16,7 @@ pub mod optional_json;
 pub mod portal;
 mod routing;
 mod security_headers;
+pub mod sequencing;
 mod server;
 pub mod state;
 pub mod tls;

@@ -2,13 +2,22 @@
 //! the matched route pattern (`/api/v1/me/records/{id}`), never the raw path, so ids never become
 //! label values and cardinality stays bounded.
 
-use prometheus::{Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// The audit queue, as the last scrape of `/metrics` found it.
+    queue_depth: IntGauge,
+    queue_oldest_seconds: prometheus::Gauge,
+    /// Per batch: how long its oldest leaf waited; and the leaves integrated.
+    integration_lag: Histogram,
+    integrated: IntCounter,
 }
 
 impl Metrics {
@@ -31,12 +40,33 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let queue_depth = IntGauge::new("audit_queue_depth", "Audit leaves queued, not yet integrated")?;
+        let queue_oldest_seconds = prometheus::Gauge::new(
+            "audit_queue_oldest_seconds",
+            "How long the oldest queued audit leaf has waited",
+        )?;
+        let integration_lag = Histogram::with_opts(
+            HistogramOpts::new(
+                "audit_integration_lag_seconds",
+                "Per sequencer batch: time from queueing its oldest leaf to its integration",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )?;
+        let integrated = IntCounter::new("audit_leaves_integrated_total", "Audit leaves integrated by this node")?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(queue_depth.clone()))?;
+        registry.register(Box::new(queue_oldest_seconds.clone()))?;
+        registry.register(Box::new(integration_lag.clone()))?;
+        registry.register(Box::new(integrated.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            queue_depth,
+            queue_oldest_seconds,
+            integration_lag,
+            integrated,
         })
     }
 
@@ -45,6 +75,16 @@ impl Metrics {
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
         self.latency.with_label_values(&[method, route]).observe(seconds);
+    }
+
+    pub fn observe_batch(&self, leaves: u64, lag_seconds: f64) {
+        self.integrated.inc_by(leaves);
+        self.integration_lag.observe(lag_seconds);
+    }
+
+    pub fn set_queue(&self, depth: u64, oldest_seconds: f64) {
+        self.queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
+        self.queue_oldest_seconds.set(oldest_seconds);
     }
 
     pub fn render(&self) -> Result<String, prometheus::Error> {

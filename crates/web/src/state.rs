@@ -22,13 +22,21 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub json_limit: usize,
     pub limits: Arc<RateLimits>,
+    /// The audit log's maximum merge delay (see `sequencing`).
+    pub merge_delay: std::time::Duration,
+    pub sequencer_poll: std::time::Duration,
+    /// SQLite's group-commit writer (`infobank_db::group`), entered by every request's
+    /// database work; `None` on PostgreSQL.
+    pub group_writer: Option<Arc<infobank_db::group::GroupWriter>>,
 }
 
 impl AppState {
     pub fn new(pool: Pool, keys: KeyRing, json_limit: usize) -> Result<Self, StateError> {
         let tokens = TokenSigner::new(&keys);
         let log_signer = keys.log_signer().map_err(|e| StateError(e.to_string()))?;
+        let group_writer = pool.group_writer().map_err(|e| StateError(e.to_string()))?;
         Ok(Self {
+            group_writer,
             pool,
             keys: Arc::new(keys),
             tokens: Arc::new(tokens),
@@ -37,7 +45,16 @@ impl AppState {
             catalogue: Arc::new(Catalogue::load().map_err(StateError)?),
             json_limit,
             limits: Arc::new(RateLimits::from_rates(60, 60, 100)),
+            merge_delay: std::time::Duration::from_secs(1),
+            sequencer_poll: crate::sequencing::POLL,
         })
+    }
+
+    /// The same state with this maximum merge delay (the default is the configuration's).
+    pub fn with_merge_delay(mut self, merge_delay: std::time::Duration, poll: std::time::Duration) -> Self {
+        self.merge_delay = merge_delay;
+        self.sequencer_poll = poll;
+        self
     }
 
     /// The same state with these rate limits (the defaults are the configuration's defaults).
@@ -56,7 +73,9 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let keys = Arc::clone(&self.keys);
+        let writer = self.group_writer.clone();
         actix_web::web::block(move || {
+            let _writing = writer.map(infobank_db::group::enter);
             let mut conn = pool.get().map_err(ApiError::from)?;
             work(&mut conn, &keys).map_err(Into::into)
         })

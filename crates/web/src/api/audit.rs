@@ -1,11 +1,13 @@
 //! The audit log for regulators (and the signed tree head for everyone). Every read of entries
 //! or proofs by a regulator is itself appended to the log before the answer goes out.
 
+use actix_web::http::StatusCode;
 use actix_web::web::{Data, Json, Query};
 use base64::Engine as _;
 use chrono::SecondsFormat;
 use infobank_audit::checkpoint::{self, CheckpointStatus};
-use infobank_audit::{AuditError, SignedTreeHead, log, record_read, sth};
+use infobank_audit::merkle::{self, Hash};
+use infobank_audit::{AuditError, LeafStatus, SignedTreeHead, log, record_read, sth};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -119,8 +121,13 @@ fn view(e: log::Entry) -> EntryView {
 
 #[derive(Deserialize, IntoParams)]
 pub struct InclusionQuery {
-    pub index: u64,
-    pub tree_size: u64,
+    /// The leaf by index (with `tree_size`)...
+    pub index: Option<u64>,
+    /// ...or by its hash, as receipts, disclosures and coin entries name it (64 hex digits, or
+    /// the standard base64 that `/entries` shows).
+    pub leaf_hash: Option<String>,
+    /// The tree the proof is for; with `leaf_hash`, the current signed head when left out.
+    pub tree_size: Option<u64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -132,10 +139,28 @@ pub struct InclusionProof {
     pub proof: Vec<String>,
 }
 
-/// Proof that leaf `index` is in the tree of `tree_size` leaves.
+fn parse_leaf_hash(text: &str) -> Option<Hash> {
+    merkle::from_hex(text).or_else(|| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+    })
+}
+
+/// Queued leaves are integrated within the merge delay: ask again in a second.
+fn not_yet_integrated(detail: &str) -> ApiError {
+    let mut e = ApiError::new(StatusCode::CONFLICT, "not_yet_integrated", "Not yet integrated").detail(detail);
+    e.retry_after_secs = Some(1);
+    e
+}
+
+/// Proof that a leaf (by `index`, or by `leaf_hash`) is in the tree of `tree_size` leaves.
 #[utoipa::path(get, path = "/api/v1/audit/proof/inclusion", tag = "audit", params(InclusionQuery), security(("regulator" = [])), responses(
     (status = 200, body = InclusionProof),
     (status = 400, description = "beyond_tree_size or invalid_query", body = crate::error::Problem),
+    (status = 404, description = "unknown_leaf: no leaf has this hash", body = crate::error::Problem),
+    (status = 409, description = "not_yet_integrated: the leaf is queued, or not yet under a signed head; retry after Retry-After", body = crate::error::Problem),
 ))]
 pub async fn inclusion(
     state: Data<AppState>,
@@ -143,9 +168,53 @@ pub async fn inclusion(
     query: Query<InclusionQuery>,
 ) -> Result<Json<InclusionProof>, ApiError> {
     let now = crate::clock::now();
-    let InclusionQuery { index, tree_size } = query.into_inner();
+    let InclusionQuery {
+        index,
+        leaf_hash,
+        tree_size,
+    } = query.into_inner();
+    let wanted = match (index, leaf_hash) {
+        (Some(index), None) => Wanted::Index(index),
+        (None, Some(text)) => Wanted::Hash(parse_leaf_hash(&text).ok_or_else(|| {
+            ApiError::bad_request("invalid_query", "leaf_hash must be 64 hex digits or base64 of 32 bytes")
+        })?),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "give exactly one of index and leaf_hash",
+            ));
+        }
+    };
+    let signer = state.log_signer.clone();
     let proof = state
         .db(move |conn, _| {
+            let (index, tree_size) = match wanted {
+                Wanted::Index(index) => (
+                    index,
+                    tree_size
+                        .ok_or_else(|| ApiError::bad_request("invalid_query", "tree_size is required with index"))?,
+                ),
+                Wanted::Hash(hash) => {
+                    let index = match log::leaf_status(conn, &hash)? {
+                        LeafStatus::Integrated(index) => index,
+                        LeafStatus::Queued => return Err(not_yet_integrated("the leaf is queued for the sequencer")),
+                        LeafStatus::Unknown => {
+                            return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_leaf", "Unknown leaf")
+                                .detail("no leaf of the log has this hash"));
+                        }
+                    };
+                    let size = match tree_size {
+                        Some(size) => size,
+                        None => sth::current(conn, &signer, now)?.tree_size,
+                    };
+                    if index >= size {
+                        return Err(not_yet_integrated(&format!(
+                            "the leaf is at index {index}, beyond the signed head of {size} leaves"
+                        )));
+                    }
+                    (index, size)
+                }
+            };
             let proof = log::inclusion_proof(conn, index, tree_size)?;
             let root = log::root_at(conn, tree_size)?;
             let leaf = log::entries(conn, index, index + 1)?;
@@ -154,7 +223,7 @@ pub async fn inclusion(
                 .map(|e| e.leaf_hash)
                 .ok_or_else(|| AuditError::Corrupt("leaf missing".into()))?;
             record_read(conn, &who.account_id, &format!("inclusion {index}@{tree_size}"), now)?;
-            Ok::<_, AuditError>(InclusionProof {
+            Ok::<_, ApiError>(InclusionProof {
                 leaf_index: index,
                 tree_size,
                 leaf_hash: b64(&leaf_hash),
@@ -164,6 +233,11 @@ pub async fn inclusion(
         })
         .await?;
     Ok(Json(proof))
+}
+
+enum Wanted {
+    Index(u64),
+    Hash(Hash),
 }
 
 #[derive(Deserialize, IntoParams)]

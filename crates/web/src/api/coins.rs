@@ -119,9 +119,10 @@ pub struct CoinEntryView {
     /// The recorded inputs of the computation.
     #[schema(value_type = Object)]
     pub inputs: Value,
-    /// The audit leaf of this entry, and of the event it pays for.
-    pub audit_index: u64,
-    pub event_index: Option<u64>,
+    /// The audit leaf (hash, hex) of this entry, and of the event it pays for: proofs by
+    /// `GET /api/v1/audit/proof/inclusion?leaf_hash=`.
+    pub audit_leaf_hash: String,
+    pub event_leaf_hash: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -136,8 +137,8 @@ impl From<Line> for CoinEntryView {
             reference: json!({ "kind": e.ref_kind, "id": e.ref_id }),
             policy_version: e.policy_version,
             inputs: e.inputs,
-            audit_index: e.audit_index,
-            event_index: e.event_index,
+            audit_leaf_hash: infobank_audit::merkle::to_hex(&e.audit_leaf),
+            event_leaf_hash: e.event_leaf.as_ref().map(infobank_audit::merkle::to_hex),
             at: e.created_at,
         }
     }

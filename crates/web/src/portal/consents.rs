@@ -396,6 +396,32 @@ struct ReceiptPage<'a> {
     consent_id: String,
     jws: String,
     pretty: String,
+    leaf_hash: String,
+    /// `signed`, `integrated`, `queued` or `unknown` (see `receipt_log_status`).
+    log_status: &'static str,
+    log_message: &'static str,
+    log_index: u64,
+    log_size: u64,
+}
+
+/// Where the receipt's audit leaf stands: queued, integrated, or under a signed head.
+fn receipt_log_status(
+    conn: &mut infobank_db::DbConnection,
+    leaf_hash: &str,
+) -> Result<(&'static str, u64, u64), infobank_audit::AuditError> {
+    let Some(hash) = infobank_audit::merkle::from_hex(leaf_hash) else {
+        return Ok(("unknown", 0, 0));
+    };
+    Ok(match infobank_audit::log::leaf_status(conn, &hash)? {
+        infobank_audit::LeafStatus::Unknown => ("unknown", 0, 0),
+        infobank_audit::LeafStatus::Queued => ("queued", 0, 0),
+        infobank_audit::LeafStatus::Integrated(index) => {
+            match infobank_audit::sth::latest(conn)?.filter(|head| head.tree_size > index) {
+                Some(head) => ("signed", index, head.tree_size),
+                None => ("integrated", index, 0),
+            }
+        }
+    })
 }
 
 /// The consent's latest receipt: the signed JWS and the record it carries.
@@ -420,19 +446,38 @@ pub async fn receipt(ctx: PortalContext, id: Path<String>) -> Result<HttpRespons
             "error.not_found",
         ));
     };
-    let payload = consent
+    let record = consent
         .receipt
         .split('.')
         .nth(1)
         .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+    let payload = record
+        .as_ref()
+        .and_then(|v| serde_json::to_string_pretty(v).ok())
         .unwrap_or_default();
+    let leaf_hash = record
+        .as_ref()
+        .and_then(|v| v["audit_leaf_hash"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let lookup = leaf_hash.clone();
+    let (log_status, log_index, log_size) = ctx.state.db(move |conn, _| receipt_log_status(conn, &lookup)).await?;
     let page = ReceiptPage {
         l: Layout::of(&ctx),
         consent_id: consent.id,
         jws: consent.receipt,
         pretty: payload,
+        leaf_hash,
+        log_status,
+        log_message: match log_status {
+            "signed" => "receipt.log_signed",
+            "integrated" => "receipt.log_integrated",
+            "queued" => "receipt.log_queued",
+            _ => "receipt.log_unknown",
+        },
+        log_index,
+        log_size,
     };
     Ok(render(&ctx, StatusCode::OK, &page))
 }
@@ -443,7 +488,7 @@ struct DisclosureRow {
     categories: Vec<(String, String)>,
     records: i32,
     consent_id: String,
-    audit_index: i64,
+    audit_leaf_hash: String,
 }
 
 #[derive(Template)]
@@ -471,7 +516,7 @@ pub async fn disclosures(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
             categories: category_labels(&t, &d.categories),
             records: d.record_count,
             consent_id: d.consent_id,
-            audit_index: d.audit_index,
+            audit_leaf_hash: d.audit_leaf_hash,
         })
         .collect();
     Ok(render(

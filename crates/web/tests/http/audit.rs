@@ -90,6 +90,7 @@ fn events_are_logged_with_ids_only_and_reads_are_logged_too(app: &TestApp) {
     );
     let citizen_id = r.json()["id"].as_str().unwrap().to_owned();
     let token = regulator_token(app);
+    app.integrate();
 
     let page = entries(app, &token, "");
     let size = page["tree_size"].as_u64().unwrap();
@@ -120,6 +121,7 @@ fn events_are_logged_with_ids_only_and_reads_are_logged_too(app: &TestApp) {
     }
 
     // The read itself became the next leaf.
+    app.integrate();
     let again = entries(app, &token, &format!("?start={size}&end={}", size + 1));
     let read: Value = serde_json::from_str(again["entries"][0]["leaf"].as_str().unwrap()).unwrap();
     assert_eq!(read["action"], "audit.read");
@@ -234,20 +236,25 @@ fn a_regulator_checkpoint_is_kept_and_checked(app: &TestApp) {
     assert!(later["current"]["tree_size"].as_u64().unwrap() > acked_size);
 }
 
-/// When the audit append fails, the whole operation fails and nothing is committed.
-fn a_failing_audit_append_fails_the_operation_and_commits_nothing(app: &TestApp) {
-    let conn = &mut *app.pool.get().unwrap();
-    let (install, remove) = match app.db.backend() {
+/// A trigger that makes every insert into `table` fail, and the statement that removes it.
+fn failing_inserts(backend: Backend, table: &str) -> (String, String) {
+    match backend {
         Backend::Sqlite => (
-            "CREATE TRIGGER audit_down BEFORE INSERT ON audit_leaves BEGIN SELECT RAISE(ABORT, 'audit storage down'); END;",
-            "DROP TRIGGER audit_down;",
+            format!("CREATE TRIGGER audit_down BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'audit storage down'); END;"),
+            "DROP TRIGGER audit_down;".to_owned(),
         ),
         Backend::Postgres => (
-            "CREATE FUNCTION audit_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit storage down'; END $$ LANGUAGE plpgsql;
-             CREATE TRIGGER audit_down BEFORE INSERT ON audit_leaves FOR EACH ROW EXECUTE FUNCTION audit_down();",
-            "DROP TRIGGER audit_down ON audit_leaves; DROP FUNCTION audit_down();",
+            format!("CREATE FUNCTION audit_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit storage down'; END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER audit_down BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION audit_down();"),
+            format!("DROP TRIGGER audit_down ON {table}; DROP FUNCTION audit_down();"),
         ),
-    };
+    }
+}
+
+/// When queueing the audit leaf fails, the whole operation fails and nothing is committed.
+fn a_failing_audit_append_fails_the_operation_and_commits_nothing(app: &TestApp) {
+    let conn = &mut *app.pool.get().unwrap();
+    let (install, remove) = failing_inserts(app.db.backend(), "audit_queue");
     let count = |conn: &mut infobank_db::DbConnection, table: &str| -> i64 {
         #[derive(infobank_db::diesel::QueryableByName)]
         struct N {
@@ -259,8 +266,10 @@ fn a_failing_audit_append_fails_the_operation_and_commits_nothing(app: &TestApp)
             .unwrap()
             .n
     };
-    let (accounts_before, head_before) = (count(conn, "accounts"), count(conn, "audit_leaves"));
-    conn.batch_execute(install).unwrap();
+    // Queued or integrated: the sequencer may move leaves from one table to the other meanwhile.
+    let leaves = |conn: &mut infobank_db::DbConnection| count(conn, "audit_leaves") + count(conn, "audit_queue");
+    let (accounts_before, leaves_before) = (count(conn, "accounts"), leaves(conn));
+    conn.batch_execute(&install).unwrap();
 
     let email = unique_email("failclosed");
     let r = app.post_json(
@@ -273,9 +282,9 @@ fn a_failing_audit_append_fails_the_operation_and_commits_nothing(app: &TestApp)
         accounts_before,
         "the account must not exist without its leaf"
     );
-    assert_eq!(count(conn, "audit_leaves"), head_before);
+    assert_eq!(leaves(conn), leaves_before);
 
-    conn.batch_execute(remove).unwrap();
+    conn.batch_execute(&remove).unwrap();
     app.login(&email, PASSWORD).assert_problem(401, "invalid_credentials");
     assert_eq!(
         app.post_json(
@@ -287,7 +296,93 @@ fn a_failing_audit_append_fails_the_operation_and_commits_nothing(app: &TestApp)
     );
 }
 
+/// When the sequencer cannot store leaves, writes still succeed with their leaves queued, the
+/// proof endpoint says they are not integrated yet, and nothing is lost: once storage works
+/// again, every queued leaf is integrated and provable.
+fn a_failing_sequencer_loses_no_leaf(app: &TestApp) {
+    let conn = &mut *app.pool.get().unwrap();
+    app.integrate();
+    let (install, remove) = failing_inserts(app.db.backend(), "audit_leaves");
+    conn.batch_execute(&install).unwrap();
+    let email = unique_email("queued");
+    app.sign_up(&email, PASSWORD);
+    let token = app.token(&email, PASSWORD);
+    let req = app
+        .request("POST", "/api/v1/me/records")
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", "application/json");
+    let created = app.send_bytes(
+        req,
+        json!({"category": "hobbies", "data": {"items": ["go"]}})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(
+        infobank_audit::sequencer::integrate_all(conn).is_err(),
+        "the sequencer fails"
+    );
+    assert!(
+        infobank_audit::log::queue_state(conn).unwrap().depth >= 2,
+        "the leaves wait in the queue"
+    );
+
+    let regulator = regulator_token(app);
+    let coins = app.get_with_token("/api/v1/me/coins", &token).json();
+    let leaf_hash = coins["entries"][0]["event_leaf_hash"].as_str().unwrap().to_owned();
+    let r = app.get_with_token(
+        &format!("/api/v1/audit/proof/inclusion?leaf_hash={leaf_hash}"),
+        &regulator,
+    );
+    r.assert_problem(409, "not_yet_integrated");
+    assert_eq!(r.header("retry-after"), Some("1"));
+
+    conn.batch_execute(&remove).unwrap();
+    app.integrate();
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // the head is signed at most once a second
+    let proof = app.get_with_token(
+        &format!("/api/v1/audit/proof/inclusion?leaf_hash={leaf_hash}"),
+        &regulator,
+    );
+    assert_eq!(proof.status, 200, "{}", proof.body);
+    let proof = proof.json();
+    let head = app.get("/api/v1/audit/sth").json();
+    assert_eq!(proof["tree_size"], head["tree_size"]);
+    assert_eq!(proof["root_hash"], head["root_hash"]);
+    let index = proof["leaf_index"].as_u64().unwrap();
+    let size = proof["tree_size"].as_u64().unwrap();
+    let leaf_hash_bytes = infobank_audit::merkle::from_hex(&leaf_hash).unwrap();
+    let path: Vec<Vec<u8>> = proof["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            base64::engine::general_purpose::STANDARD
+                .decode(h.as_str().unwrap())
+                .unwrap()
+        })
+        .collect();
+    let root: infobank_audit::merkle::Hash = base64::engine::general_purpose::STANDARD
+        .decode(proof["root_hash"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    infobank_audit::merkle::verify_inclusion(index, size, &leaf_hash_bytes, &path, &root).unwrap();
+
+    // A hash no leaf has, and a malformed one.
+    app.get_with_token(
+        &format!("/api/v1/audit/proof/inclusion?leaf_hash={}", "0".repeat(64)),
+        &regulator,
+    )
+    .assert_problem(404, "unknown_leaf");
+    app.get_with_token("/api/v1/audit/proof/inclusion?leaf_hash=zz", &regulator)
+        .assert_problem(400, "invalid_query");
+    app.get_with_token("/api/v1/audit/proof/inclusion?index=0", &regulator)
+        .assert_problem(400, "invalid_query");
+}
+
 app_tests!(
+    a_failing_sequencer_loses_no_leaf,
     the_signed_tree_head_is_public_and_verifies_with_the_published_key,
     entries_and_proofs_are_for_regulators_only,
     events_are_logged_with_ids_only_and_reads_are_logged_too,
