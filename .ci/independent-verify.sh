@@ -38,9 +38,10 @@ done
 sleep 1.2
 out=$(printf '%s\n' "$password" | python3 "$root/docs/verify_audit.py" "$base" --email regulator@verify.example --password-stdin)
 echo "$out"
-# The regulator's creation and sign-in and five sign-ups: at least 7 entries were checked.
+# The regulator's creation and five sign-ups: at least 6 entries were checked (the verifier's
+# own sign-in may come after the signed head it verifies, which lags by up to the merge delay).
 entries=$(echo "$out" | sed -n 's/^valid: \([0-9]*\) entries.*/\1/p')
-if [ -z "$entries" ] || [ "$entries" -lt 7 ]; then
-  echo "independent verification covered ${entries:-no} entries, expected at least 7" >&2
+if [ -z "$entries" ] || [ "$entries" -lt 6 ]; then
+  echo "independent verification covered ${entries:-no} entries, expected at least 6" >&2
   exit 1
 fi
