@@ -47,7 +47,8 @@ fuzz_target!(|data: &[u8]| {
     if data.len() % 2 == 1 {
         event = event.company(a);
     }
-    let leaf = event.to_leaf(data.len() as u64, at);
+    let nonce = format!("{:032x}", millis);
+    let leaf = event.to_leaf(&nonce, at);
     assert!(to_canonical_json(&leaf).is_ok(), "an event leaf was refused");
     check(&leaf);
 });
