@@ -3,12 +3,16 @@
 //! ```sh
 //! cargo build --release -p infobank --example disclosure_load
 //! ./target/release/examples/disclosure_load [--database-url postgres://…] [--nodes 2] [--seconds 10]
+//!     [--levels 1,4,16,64] [--only disclosure,entrust,/healthz] [--server PATH]
 //! ```
+//!
+//! (`cargo run --release -p infobank --example disclosure_load` does the same: it builds the
+//! server first. `--server PATH` runs another build instead, for a before/after comparison.)
 //!
 //! Starts the release server on a fresh data directory (SQLite by default, durable:
 //! `synchronous=FULL`; or the given PostgreSQL database, which it migrates), seeds an approved
-//! company, a funded periodic offer and 100 citizens who consented, then for concurrency 4, 16
-//! and 64 sends `GET /api/v1/consents/{id}/data` (each one a durable transaction with its audit
+//! company, a funded periodic offer and 100 citizens who consented, then for concurrency 1, 4,
+//! 16 and 64 sends `GET /api/v1/consents/{id}/data` (each one a durable transaction with its audit
 //! leaf), `POST /api/v1/me/records` (an entrust) and, as the framework's ceiling, `GET /healthz`,
 //! for `--seconds` each. With `--nodes N` (PostgreSQL only) it starts N servers on the same
 //! database and keys and spreads the client threads over them. Prints requests per second and
@@ -40,7 +44,12 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// The server under test: `--server PATH` (another build, for a before/after comparison in one
+/// sitting), else the release binary beside this example.
 fn bin() -> std::path::PathBuf {
+    if let Some(path) = arg("--server") {
+        return path.into();
+    }
     let exe = std::env::current_exe().unwrap();
     // target/release/examples/disclosure_load -> target/release/infobank
     exe.parent().unwrap().parent().unwrap().join("infobank")
@@ -175,6 +184,19 @@ fn integration_lag_p99(agent: &ureq::Agent, bases: &[String]) -> Option<f64> {
         .map(|(b, _)| b)
 }
 
+/// SQLite's group commit as `/metrics` counts it: `(commits, jobs)` since the server started.
+fn group_commit(agent: &ureq::Agent, base: &str) -> Option<(f64, f64)> {
+    let text = agent.get(&format!("{base}/metrics")).call().ok()?.into_string().ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+    };
+    Some((
+        value("infobank_sqlite_group_commits")?,
+        value("infobank_sqlite_group_jobs")?,
+    ))
+}
+
 fn start_node(env: &[(String, String)], data: &std::path::Path, agent: &ureq::Agent) -> (Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -197,7 +219,24 @@ fn start_node(env: &[(String, String)], data: &std::path::Path, agent: &ureq::Ag
     (child, base)
 }
 
+/// `cargo run --example` builds the example, not the server it starts: build that first, so
+/// that a newcomer's one command measures the current code.
+fn build_server() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "infobank", "--bin", "infobank"])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "could not build the server: cargo build --release -p infobank"
+    );
+}
+
 fn main() {
+    if arg("--server").is_none() {
+        build_server();
+    }
     let seconds: u64 = arg("--seconds").map_or(10, |s| s.parse().unwrap());
     let database_url = arg("--database-url");
     let node_count: usize = arg("--nodes").map_or(1, |s| s.parse().unwrap());
@@ -329,7 +368,10 @@ fn main() {
             "data": {"prefecture": "Tokyo", "city": "Chiyoda", "postal_code": "100-0001"}}),
         );
         let mood = json!({"category": "daily_mood", "data": {"date": today, "score": 4, "note": "ok"}});
-        post(&agent, &format!("{base}/api/v1/me/records"), Some(&token), mood.clone());
+        post(&agent, &format!("{base}/api/v1/me/records"), Some(&token), mood);
+        // Entrusts go to a category the offer does not read, so that what a disclosure returns
+        // (and costs) stays the same from the first level to the last.
+        let condition = json!({"category": "physical_condition", "data": {"date": today, "steps": 8000}});
         let granted = post(
             &agent,
             &format!("{base}/api/v1/me/consents"),
@@ -346,7 +388,7 @@ fn main() {
             post: true,
             path: "/api/v1/me/records".into(),
             token,
-            body: Some(mood),
+            body: Some(condition),
         });
     }
     let health = vec![Req {
@@ -365,12 +407,19 @@ fn main() {
     println!("| backend | nodes | endpoint | concurrency | requests/s | / bare commits | / c=1 | p50 | p99 | errors |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut at_one: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
-    for concurrency in [1, 4, 16, 64] {
+    let levels: Vec<usize> = arg("--levels").map_or(vec![1, 4, 16, 64], |l| {
+        l.split(',').map(|n| n.parse().unwrap()).collect()
+    });
+    let only = arg("--only");
+    for concurrency in levels {
         for (name, list) in [
             ("disclosure", &disclosures),
             ("entrust", &entrusts),
             ("/healthz", &health),
         ] {
+            if only.as_deref().is_some_and(|only| !only.split(',').any(|o| o == name)) {
+                continue;
+            }
             let (rps, p50, p99, errors) = run(&bases, concurrency, seconds, list);
             let one = *at_one.entry(name).or_insert(rps);
             println!(
@@ -381,6 +430,12 @@ fn main() {
                 p99.as_secs_f64() * 1e3
             );
         }
+    }
+    if let Some((commits, jobs)) = group_commit(&agent, &base).filter(|(commits, _)| *commits > 0.0) {
+        println!(
+            "SQLite group commit: {jobs:.0} write transactions in {commits:.0} commits ({:.1} per commit)",
+            jobs / commits
+        );
     }
     match integration_lag_p99(&agent, &bases) {
         Some(p99) => println!("audit integration lag, p99 over all batches: at most {p99} s"),
