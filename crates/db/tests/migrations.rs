@@ -1,5 +1,5 @@
 //! Migrations: both backends have the same folders, every `down.sql` undoes its `up.sql`, and
-//! pooled SQLite connections carry the production pragmas.
+//! pooled SQLite connections carry the production pragmas and the bundled SQLite its build flags.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)] // tests use the real clock
 
 use std::collections::BTreeSet;
@@ -161,4 +161,24 @@ fn pooled_sqlite_connections_carry_the_production_pragmas() {
         assert_eq!(wal.journal_mode, "wal");
         held.push(conn);
     }
+}
+
+/// The bundled SQLite is built with its query planner stability guarantee (`.cargo/config.toml`
+/// sets `LIBSQLITE3_FLAGS`). Without it, SQLite recompiles every cached statement that binds its
+/// `LIMIT` (each diesel `.first()`) on every run, which cost a quarter of a disclosure's CPU
+/// (docs/performance.md). A build that lost the flag fails here, not silently in production.
+#[test]
+fn sqlite_plans_are_stable() {
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+    let db = TestDb::sqlite();
+    let pool = db.pool();
+    let options: Vec<CompileOption> = diesel::sql_query("SELECT compile_options FROM pragma_compile_options")
+        .load(&mut *pool.get().unwrap())
+        .unwrap();
+    let options: Vec<String> = options.into_iter().map(|o| o.compile_options).collect();
+    assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
 }
