@@ -18,6 +18,9 @@ pub struct Metrics {
     /// Per batch: how long its oldest leaf waited; and the leaves integrated.
     integration_lag: Histogram,
     integrated: IntCounter,
+    /// SQLite's group commit: commits, and the write transactions they carried.
+    group_commits: IntGauge,
+    group_jobs: IntGauge,
 }
 
 impl Metrics {
@@ -53,12 +56,23 @@ impl Metrics {
             .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
         )?;
         let integrated = IntCounter::new("audit_leaves_integrated_total", "Audit leaves integrated by this node")?;
+        // Gauges set from the writer's own counters at each scrape (monotonic, like counters).
+        let group_commits = IntGauge::new(
+            "sqlite_group_commits",
+            "SQLite group commits since the start (each one transaction and one fsync)",
+        )?;
+        let group_jobs = IntGauge::new(
+            "sqlite_group_jobs",
+            "Write transactions run in SQLite group commits since the start",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(queue_oldest_seconds.clone()))?;
         registry.register(Box::new(integration_lag.clone()))?;
         registry.register(Box::new(integrated.clone()))?;
+        registry.register(Box::new(group_commits.clone()))?;
+        registry.register(Box::new(group_jobs.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -67,6 +81,8 @@ impl Metrics {
             queue_oldest_seconds,
             integration_lag,
             integrated,
+            group_commits,
+            group_jobs,
         })
     }
 
@@ -85,6 +101,12 @@ impl Metrics {
     pub fn set_queue(&self, depth: u64, oldest_seconds: f64) {
         self.queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
         self.queue_oldest_seconds.set(oldest_seconds);
+    }
+
+    /// `(commits, jobs)` of SQLite's group-commit writer.
+    pub fn set_group_commit(&self, (commits, jobs): (u64, u64)) {
+        self.group_commits.set(i64::try_from(commits).unwrap_or(i64::MAX));
+        self.group_jobs.set(i64::try_from(jobs).unwrap_or(i64::MAX));
     }
 
     pub fn render(&self) -> Result<String, prometheus::Error> {

@@ -52,6 +52,9 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
 pub async fn metrics(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let queue = state.db(|conn, _| infobank_audit::log::queue_state(conn)).await?;
     state.metrics.set_queue(queue.depth, queue_age(&queue).as_secs_f64());
+    if let Some(writer) = &state.group_writer {
+        state.metrics.set_group_commit(writer.counts());
+    }
     let text = state.metrics.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

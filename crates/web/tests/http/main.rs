@@ -62,6 +62,7 @@ fn service_endpoints_answer(app: &TestApp) {
 fn metrics_count_requests_by_route_and_status(app: &TestApp) {
     app.get("/healthz");
     app.get("/no/such/page");
+    app.sign_up(&unique_email("metrics"), PASSWORD);
     let metrics = app.get("/metrics");
     assert_eq!(metrics.status, 200);
     assert!(metrics.header("content-type").unwrap().starts_with("text/plain"));
@@ -76,6 +77,23 @@ fn metrics_count_requests_by_route_and_status(app: &TestApp) {
     );
     assert!(text.contains("infobank_http_request_duration_seconds_bucket"));
     assert!(!text.contains("/no/such/page"));
+    // SQLite's writes go through the group commit, which counts its commits and their jobs (the
+    // sign-up above is one job at least); PostgreSQL has no group commit: they stay at zero.
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .map(|v| v.parse::<u64>().unwrap())
+    };
+    match app.db.backend() {
+        infobank_db::Backend::Sqlite => {
+            let (commits, jobs) = (
+                gauge("infobank_sqlite_group_commits").unwrap(),
+                gauge("infobank_sqlite_group_jobs").unwrap(),
+            );
+            assert!(commits >= 1 && jobs >= commits, "{commits} commits, {jobs} jobs");
+        }
+        infobank_db::Backend::Postgres => assert_eq!(gauge("infobank_sqlite_group_jobs"), Some(0)),
+    }
 }
 
 fn every_response_carries_security_headers_and_a_request_id(app: &TestApp) {
