@@ -2,13 +2,15 @@
 //! zero; it is written once per idempotency key, with its audit leaf, and it updates each
 //! account's maintained balance, refusing any that would go below zero.
 //!
-//! Concurrency: [`post`] first locks what it decides on (see [`infobank_db::locks`]): the
-//! idempotency key, then the rows of the accounts it moves coins between, in id order with the
-//! issuance account last. So checking the key, checking balances and writing happen with no
-//! other writer of the same key or accounts in between, while entries on other accounts go on
-//! in parallel (on SQLite the one write lock does the same). Balances are still updated with the
-//! old value in the `WHERE` clause and guarded by a `CHECK` constraint, so a bug in that
-//! reasoning would fail a request, never overdraw an account.
+//! Concurrency: [`post`] first locks the idempotency key (see [`infobank_db::locks`]), then
+//! writes the entry, and only at the end changes the balances, each with one `UPDATE` that
+//! takes the account's row lock, in id order with the issuance account last. So checking the
+//! key, checking balances and writing happen with no other writer of the same key or accounts
+//! in between, entries on other accounts go on in parallel (on SQLite the one write lock does
+//! the same), and the issuance account, which every entrust touches, is held only from its
+//! update to the commit. The update refuses to take an account below zero in its `WHERE`
+//! clause, and a `CHECK` constraint says the same, so a bug in that reasoning would fail a
+//! request, never overdraw an account.
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
 use infobank_audit::merkle::Hash;
@@ -327,69 +329,59 @@ fn check_shape(entry: &NewEntry<'_>) -> Result<(), CoinsError> {
     Ok(())
 }
 
-/// Creates the accounts that do not exist yet (a citizen's first coin) and locks them all, in
-/// the given order.
-fn lock_accounts(
-    conn: &mut DbConnection,
-    ordered: &[(Account<'_>, i64)],
-    now: NaiveDateTime,
-) -> Result<(), CoinsError> {
-    use infobank_db::diesel::sql_types::{Nullable, Text, Timestamp};
-    for (account, _) in ordered {
-        // The same SQL on both backends; diesel's `on_conflict_do_nothing` is not available
-        // through `MultiConnection`.
-        diesel::sql_query(
-            "INSERT INTO coin_accounts (id, kind, owner_id, balance, created_at) VALUES ($1, $2, $3, 0, $4) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind::<Text, _>(account.id())
-        .bind::<Text, _>(account.kind())
-        .bind::<Nullable<Text>, _>(account.owner())
-        .bind::<Timestamp, _>(now)
-        .execute(conn)?;
+/// Applies one posting to its account's maintained balance and returns the new balance. One
+/// guarded `UPDATE` reads and changes the balance and takes the account's row lock (PostgreSQL),
+/// so the lock is held from here to the commit, no longer. An account that does not exist yet
+/// (a citizen's first coin) is created on the way.
+fn apply(conn: &mut DbConnection, account: Account<'_>, amount: i64, now: NaiveDateTime) -> Result<i64, CoinsError> {
+    use infobank_db::diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    #[derive(QueryableByName)]
+    struct Balance {
+        #[diesel(sql_type = BigInt)]
+        balance: i64,
     }
-    // One statement per account, in order: `lock_rows` would sort them by id alone.
-    for (account, _) in ordered {
-        infobank_db::lock_rows(
-            conn,
-            infobank_db::Lockable::CoinAccounts,
-            &[&account.id()],
-            infobank_db::LockMode::Update,
-        )?;
-    }
-    Ok(())
-}
-
-/// Applies one posting to its account's maintained balance and returns the new balance.
-fn apply(conn: &mut DbConnection, account: Account<'_>, amount: i64) -> Result<i64, CoinsError> {
     let id = account.id();
-    let old: i64 = coin_accounts::table
-        .find(&id)
-        .select(coin_accounts::balance)
-        .first(conn)?;
-    let new = old
-        .checked_add(amount)
-        .ok_or_else(|| CoinsError::InvalidAmount("balance overflow".into()))?;
-    if new < 0 && !account.may_go_negative() {
-        return Err(CoinsError::InsufficientBalance {
-            account: account.kind().to_owned(),
-            balance: old,
-            needed: -amount,
-        });
+    for attempt in 0..2 {
+        // No change (and no row) when the account would go below zero, which only the issuance
+        // account may; the table's CHECK constraint says the same.
+        let updated: Option<Balance> = diesel::sql_query(
+            "UPDATE coin_accounts SET balance = balance + $1 \
+             WHERE id = $2 AND (kind = 'issuance' OR balance + $1 >= 0) RETURNING balance",
+        )
+        .bind::<BigInt, _>(amount)
+        .bind::<Text, _>(&id)
+        .get_result(conn)
+        .optional()?;
+        if let Some(updated) = updated {
+            return Ok(updated.balance);
+        }
+        let current: Option<i64> = coin_accounts::table
+            .find(&id)
+            .select(coin_accounts::balance)
+            .first(conn)
+            .optional()?;
+        if let Some(balance) = current {
+            return Err(CoinsError::InsufficientBalance {
+                account: account.kind().to_owned(),
+                balance,
+                needed: -amount,
+            });
+        }
+        if attempt == 0 {
+            // The same SQL on both backends; diesel's `on_conflict_do_nothing` is not available
+            // through `MultiConnection`. A concurrent first coin may have created it meanwhile.
+            diesel::sql_query(
+                "INSERT INTO coin_accounts (id, kind, owner_id, balance, created_at) VALUES ($1, $2, $3, 0, $4) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind::<Text, _>(&id)
+            .bind::<Text, _>(account.kind())
+            .bind::<Nullable<Text>, _>(account.owner())
+            .bind::<Timestamp, _>(now)
+            .execute(conn)?;
+        }
     }
-    let changed = diesel::update(
-        coin_accounts::table
-            .filter(coin_accounts::id.eq(&id))
-            .filter(coin_accounts::balance.eq(old)),
-    )
-    .set(coin_accounts::balance.eq(new))
-    .execute(conn)?;
-    if changed != 1 {
-        return Err(CoinsError::Corrupt(format!(
-            "balance of {id} changed under its row lock"
-        )));
-    }
-    Ok(new)
+    Err(CoinsError::Corrupt(format!("coin account {id} could not be created")))
 }
 
 /// Writes a journal entry inside the caller's transaction (it refuses to run outside one), or
@@ -401,15 +393,15 @@ pub fn post(conn: &mut DbConnection, new: NewEntry<'_>, now: DateTime<Utc>) -> R
         return Err(infobank_audit::AuditError::NotInTransaction.into());
     }
     let now = now.trunc_subsecs(6);
-    // Locks in the documented order: the key, then the accounts (issuance, which every entrust
-    // touches, last and so held for the shortest time).
+    // Locks in the documented order: the key, then the accounts as their balances change, at
+    // the end (sorted by id, the issuance account, which every entrust touches, last: it is
+    // held for the shortest time, from its update to the commit).
     infobank_db::lock_key(conn, &format!("coin_entry/{}", new.idempotency_key))?;
     if let Some(first) = find_by_key(conn, &new.idempotency_key)? {
         return Ok(Posted::Replayed(first));
     }
     let mut ordered = new.postings.clone();
     ordered.sort_by_key(|(account, _)| (account.may_go_negative(), account.id()));
-    lock_accounts(conn, &ordered, now.naive_utc())?;
     let id = uuid::Uuid::now_v7().to_string();
 
     let mut event = AuditEvent::new(new.reason.action(), new.actor.clone())
@@ -439,7 +431,7 @@ pub fn post(conn: &mut DbConnection, new: NewEntry<'_>, now: DateTime<Utc>) -> R
 
     let mut postings = Vec::with_capacity(new.postings.len());
     for (account, amount) in ordered {
-        let balance_after = apply(conn, account, amount)?;
+        let balance_after = apply(conn, account, amount, now.naive_utc())?;
         diesel::insert_into(coin_postings::table)
             .values((
                 coin_postings::entry_id.eq(&id),
