@@ -97,7 +97,9 @@ pub fn authenticate(
     }
 }
 
-fn unwrap_data_key(
+/// Opens a data key as stored (`accounts.dek_wrapped` under KEK `kek_version`), for a caller that
+/// read the wrapped key together with other columns; [`data_key`] reads it by itself.
+pub fn unwrap_data_key(
     keys: &KeyRing,
     account_id: &str,
     kek_version: i32,

@@ -25,7 +25,7 @@ use infobank_db::{DbConnection, write_transaction};
 
 pub use error::AuditError;
 pub use event::{Action, Actor, AuditEvent};
-pub use log::{Entry, Filter, LeafStatus, append};
+pub use log::{Entry, Filter, LeafStatus, PreparedLeaf, append};
 pub use merkle::Hash;
 pub use sth::SignedTreeHead;
 

@@ -32,24 +32,59 @@ fn to_hash(bytes: &[u8]) -> Result<Hash, AuditError> {
 /// the leaf commits with the caller's change or not at all. It takes no lock that another write
 /// waits for; the [`crate::sequencer`] gives the leaf its index later, in a batch.
 pub fn append(conn: &mut DbConnection, event: &AuditEvent, now: DateTime<Utc>) -> Result<Hash, AuditError> {
+    queue(conn, &PreparedLeaf::new(event, now)?)
+}
+
+/// A leaf built and hashed ahead of its transaction: the CPU part of [`append`], for writers
+/// that keep their write transaction to the writes (a disclosure prepares its leaf while it
+/// decrypts, before it joins SQLite's group commit or takes its row locks).
+#[derive(Debug, Clone)]
+pub struct PreparedLeaf {
+    at: DateTime<Utc>,
+    action: &'static str,
+    actor_role: String,
+    company_id: Option<String>,
+    leaf: String,
+    hash: Hash,
+}
+
+impl PreparedLeaf {
+    pub fn new(event: &AuditEvent, now: DateTime<Utc>) -> Result<Self, AuditError> {
+        // Millisecond precision: the leaf's time and the stored column say the same thing.
+        let at = now.trunc_subsecs(3);
+        let leaf = to_canonical_json(&event.to_leaf(&nonce()?, at))?;
+        Ok(Self {
+            at,
+            action: event.action.as_str(),
+            actor_role: event.actor.role.clone(),
+            company_id: event.company_id.clone(),
+            hash: merkle::leaf_hash(leaf.as_bytes()),
+            leaf,
+        })
+    }
+
+    /// The leaf hash, known before the leaf is queued.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+}
+
+/// Queues a prepared leaf, inside the caller's transaction (see [`append`]).
+pub fn queue(conn: &mut DbConnection, prepared: &PreparedLeaf) -> Result<Hash, AuditError> {
     if !infobank_db::in_transaction(conn) {
         return Err(AuditError::NotInTransaction);
     }
-    // Millisecond precision: the leaf's time and the stored column say the same thing.
-    let at = now.trunc_subsecs(3);
-    let leaf = to_canonical_json(&event.to_leaf(&nonce()?, at))?;
-    let hash = merkle::leaf_hash(leaf.as_bytes());
     diesel::insert_into(audit_queue::table)
         .values((
-            audit_queue::recorded_at.eq(at.naive_utc()),
-            audit_queue::action.eq(event.action.as_str()),
-            audit_queue::actor_role.eq(&event.actor.role),
-            audit_queue::company_id.eq(event.company_id.as_deref()),
-            audit_queue::leaf.eq(&leaf),
-            audit_queue::leaf_hash.eq(hash.as_slice()),
+            audit_queue::recorded_at.eq(prepared.at.naive_utc()),
+            audit_queue::action.eq(prepared.action),
+            audit_queue::actor_role.eq(&prepared.actor_role),
+            audit_queue::company_id.eq(prepared.company_id.as_deref()),
+            audit_queue::leaf.eq(&prepared.leaf),
+            audit_queue::leaf_hash.eq(prepared.hash.as_slice()),
         ))
         .execute(conn)?;
-    Ok(hash)
+    Ok(prepared.hash)
 }
 
 /// 128 random bits, hex.

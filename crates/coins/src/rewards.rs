@@ -75,6 +75,32 @@ pub fn pay_entrust(
     .map(Some)
 }
 
+/// Whether a disclosure to `company_id` now could still earn the citizen a breadth bonus: no
+/// disclosure to that company was counted this month yet. One primary-key read and no lock:
+/// once counted, a company stays counted for the month, so `false` is final and most
+/// disclosures stop here; `true` is decided again, under the lock, by [`pay_breadth`].
+pub fn breadth_due(
+    conn: &mut DbConnection,
+    citizen_id: &str,
+    company_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, CoinsError> {
+    Ok(!counted_this_month(conn, citizen_id, company_id, &month_of(now))?)
+}
+
+fn counted_this_month(
+    conn: &mut DbConnection,
+    citizen_id: &str,
+    company_id: &str,
+    month: &str,
+) -> Result<bool, CoinsError> {
+    Ok(coin_breadth::table
+        .find((citizen_id, month, company_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
 /// Breadth: `company_id` received the citizen's data (a disclosure). The first time a company
 /// does so in a month, the citizen gets the bonus for the n-th distinct company of that month.
 pub fn pay_breadth(
@@ -88,12 +114,7 @@ pub fn pay_breadth(
     let key = format!("breadth/{citizen_id}/{month}/{company_id}");
     // The month's first disclosure to this company pays once: decided under the key's lock.
     infobank_db::lock_key(conn, &key)?;
-    let seen = coin_breadth::table
-        .find((citizen_id, &month, company_id))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0;
-    if seen {
+    if counted_this_month(conn, citizen_id, company_id, &month)? {
         return Ok(crate::ledger::find_by_key(conn, &key)?.map(Posted::Replayed));
     }
     diesel::insert_into(coin_breadth::table)

@@ -11,7 +11,8 @@ use infobank_coins::funding::{company_coins, fund_company};
 use infobank_coins::ledger::{NewEntry, balance, check_books, post};
 use infobank_coins::redemption::{Target, redeem};
 use infobank_coins::rewards::{
-    PaidFor, pay_breadth, pay_entrust, pay_offer_reward, release_offer_reward, reservation, reserve_offer_reward,
+    PaidFor, breadth_due, pay_breadth, pay_entrust, pay_offer_reward, release_offer_reward, reservation,
+    reserve_offer_reward,
 };
 use infobank_coins::statement::{all_lines, earned_per_month, history};
 use infobank_coins::{Account, CoinsError, Posted, Reason, RewardPolicy, policy};
@@ -200,12 +201,15 @@ fn breadth_bonus_grows_with_each_distinct_company_in_the_month(db: &TestDb) {
     assert_eq!(amounts, vec![per_company, 2 * per_company, 3 * per_company]);
     // The same company again this month: nothing more; next month it counts as the first.
     let c1 = id(2, 1);
+    let next = t0() + Duration::days(31);
+    assert!(!breadth_due(conn, &alice, &c1, t0()).unwrap());
+    assert!(breadth_due(conn, &alice, &id(2, 4), t0()).unwrap());
+    assert!(breadth_due(conn, &alice, &c1, next).unwrap());
     let again = with_event(conn, t0(), |conn, leaf| {
         pay_breadth(conn, &alice, &c1, paid_for(leaf), t0())
     })
     .unwrap();
     assert!(again.unwrap().is_replay());
-    let next = t0() + Duration::days(31);
     let march = with_event(conn, next, |conn, leaf| {
         pay_breadth(conn, &alice, &c1, paid_for(leaf), next)
     })

@@ -8,22 +8,23 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound as _, Utc};
-use infobank_audit::{Action, Actor, AuditEvent, append};
-use infobank_coins::rewards::{PaidFor, pay_breadth, pay_offer_reward};
-use infobank_crypto::KeyRing;
+use infobank_accounts::{data_key, unwrap_data_key};
+use infobank_audit::log::queue;
+use infobank_audit::{Action, Actor, AuditEvent, PreparedLeaf};
+use infobank_coins::rewards::{PaidFor, breadth_due, pay_breadth, pay_offer_reward};
+use infobank_crypto::{DataKey, KeyRing};
 use infobank_db::diesel::prelude::*;
-use infobank_db::schema::{companies, consents, disclosures};
+use infobank_db::schema::{accounts, companies, consents, disclosures, offers};
 use infobank_db::{DbConnection, write_transaction};
-use infobank_db::{LockMode, Lockable, lock_rows};
-use infobank_vault::Record;
 use infobank_vault::categories::{Cardinality, category};
-use infobank_vault::records::{MAX_PAGE as RECORDS_PAGE, list};
+use infobank_vault::records::in_categories;
+use infobank_vault::{Record, VaultError};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::companies::{CompanyStatus, get as get_company};
-use crate::consents::row as consent_row;
-use crate::offers::{Offer, get as get_offer};
+use crate::consents::ConsentRow;
+use crate::offers::{Offer, OfferRow, get as get_offer};
 use crate::{ConsentError, NotLive};
 
 /// One record as a company receives it: the data and when it was last changed (no vault ids).
@@ -67,37 +68,28 @@ fn within_range(record: &Record, offer: &Offer, today: NaiveDate) -> bool {
 }
 
 /// Exactly what the offer would receive of the citizen's data on `today`: only its categories,
-/// series only within its data range.
+/// series only within its data range. `dek` is the citizen's data key.
 fn collect(
     conn: &mut DbConnection,
-    keys: &KeyRing,
+    dek: &DataKey,
     citizen_id: &str,
     offer: &Offer,
     today: NaiveDate,
 ) -> Result<BTreeMap<String, Vec<DisclosedRecord>>, ConsentError> {
-    let mut data = BTreeMap::new();
-    for name in &offer.categories {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = list(conn, keys, citizen_id, Some(name), after.as_deref(), RECORDS_PAGE)?;
-            let done = (page.len() as i64) < RECORDS_PAGE;
-            after = page.last().map(|r| r.id.clone());
-            out.extend(
-                page.into_iter()
-                    .filter(|r| within_range(r, offer, today))
-                    .map(|r| DisclosedRecord {
-                        data: r.data,
-                        updated_at: r.updated_at,
-                    }),
-            );
-            if done {
-                break;
-            }
-        }
-        data.insert(name.clone(), out);
-    }
-    Ok(data)
+    Ok(in_categories(conn, dek, citizen_id, &offer.categories)?
+        .into_iter()
+        .map(|(name, records)| {
+            let within = records
+                .into_iter()
+                .filter(|r| within_range(r, offer, today))
+                .map(|r| DisclosedRecord {
+                    data: r.data,
+                    updated_at: r.updated_at,
+                })
+                .collect();
+            (name, within)
+        })
+        .collect())
 }
 
 /// The citizen's preview before accepting: what the offer would receive now. Only open offers.
@@ -113,50 +105,151 @@ pub fn preview(
     if offer.status != "approved" || company.status != CompanyStatus::Approved {
         return Err(ConsentError::NotFound);
     }
-    let data = collect(conn, keys, citizen_id, &offer, now.date_naive())?;
+    let dek = data_key(conn, keys, citizen_id).map_err(VaultError::from)?;
+    let data = collect(conn, &dek, citizen_id, &offer, now.date_naive())?;
     Ok((offer, data))
 }
 
-/// Why this consent cannot be used now, if it cannot.
-fn refusal(
+/// What a disclosure decides on: the consent, its offer and the company's status.
+struct Grant {
+    consent: ConsentRow,
+    offer: Offer,
     company_status: CompanyStatus,
-    offer: &Offer,
-    consent_status: &str,
-    expires_at: NaiveDateTime,
-    quota: (Option<&str>, i32, i64),
-    now: DateTime<Utc>,
-) -> Option<NotLive> {
-    let (quota_day, quota_used, uses) = quota;
-    let today = now.date_naive().to_string();
-    match company_status {
-        CompanyStatus::Approved => {}
-        CompanyStatus::Suspended => return Some(NotLive::CompanySuspended),
-        _ => return Some(NotLive::CompanyNotApproved),
+}
+
+/// The citizen's data key as stored: wrapped, and the version of the key that wraps it.
+type WrappedKey = (Vec<u8>, i32);
+
+impl Grant {
+    /// Why this consent cannot be used now, if it cannot.
+    fn refusal(&self, now: DateTime<Utc>) -> Option<NotLive> {
+        let (consent, offer) = (&self.consent, &self.offer);
+        match self.company_status {
+            CompanyStatus::Approved => {}
+            CompanyStatus::Suspended => return Some(NotLive::CompanySuspended),
+            _ => return Some(NotLive::CompanyNotApproved),
+        }
+        match consent.status.as_str() {
+            "revoked" => return Some(NotLive::Revoked),
+            "expired" => return Some(NotLive::Expired),
+            "paused" => return Some(NotLive::Paused),
+            _ => {}
+        }
+        if consent.expires_at.and_utc() <= now {
+            return Some(NotLive::Expired);
+        }
+        if offer.status != "approved" {
+            return Some(NotLive::OfferWithdrawn);
+        }
+        if (offer.access == "one_time" && consent.uses >= 1)
+            || self.used_on(now.date_naive()) >= offer.max_fetches_per_day
+        {
+            return Some(NotLive::QuotaExceeded);
+        }
+        None
     }
-    match consent_status {
-        "revoked" => return Some(NotLive::Revoked),
-        "expired" => return Some(NotLive::Expired),
-        "paused" => return Some(NotLive::Paused),
-        _ => {}
+
+    /// Disclosures made under the consent on `day` (the quota counts per day).
+    fn used_on(&self, day: NaiveDate) -> i32 {
+        if self.consent.quota_day.as_deref() == Some(day.to_string().as_str()) {
+            self.consent.quota_used
+        } else {
+            0
+        }
     }
-    if expires_at.and_utc() <= now {
-        return Some(NotLive::Expired);
+}
+
+/// The consent with its offer, the company's status and the citizen's wrapped data key, in one
+/// query; `None` unless `company_id` holds the consent.
+fn read_grant(
+    conn: &mut DbConnection,
+    company_id: &str,
+    consent_id: &str,
+) -> Result<Option<(Grant, WrappedKey)>, ConsentError> {
+    let row: Option<(ConsentRow, OfferRow, String, WrappedKey)> = consents::table
+        .inner_join(offers::table.on(offers::id.eq(consents::offer_id)))
+        .inner_join(companies::table.on(companies::id.eq(consents::company_id)))
+        .inner_join(accounts::table.on(accounts::id.eq(consents::citizen_id)))
+        .filter(consents::id.eq(consent_id))
+        .filter(consents::company_id.eq(company_id))
+        .select((
+            ConsentRow::as_select(),
+            OfferRow::as_select(),
+            companies::status,
+            (accounts::dek_wrapped, accounts::kek_version),
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(|(consent, offer, status, key)| {
+        let grant = Grant {
+            consent,
+            offer: offer.try_into()?,
+            company_status: company_status(&status)?,
+        };
+        Ok((grant, key))
+    })
+    .transpose()
+}
+
+fn company_status(stored: &str) -> Result<CompanyStatus, ConsentError> {
+    CompanyStatus::parse(stored).ok_or_else(|| ConsentError::Corrupt(format!("company status {stored}")))
+}
+
+/// Inside the write transaction: the consent as committed now, locked until commit (PostgreSQL:
+/// the consent row `FOR UPDATE`, so that the quota and first-use decisions stay true; the offer
+/// and company rows `FOR SHARE`, against a withdrawal or suspension committing in between; on
+/// SQLite the one writer already excludes every other write). Two statements, each cached.
+fn lock_grant(conn: &mut DbConnection, read: Grant) -> Result<Grant, ConsentError> {
+    // Built per backend: `as_select` is typed by the backend it loads from.
+    macro_rules! consent {
+        () => {
+            consents::table
+                .find(read.consent.id.as_str())
+                .select(ConsentRow::as_select())
+        };
     }
-    if offer.status != "approved" {
-        return Some(NotLive::OfferWithdrawn);
+    macro_rules! statuses {
+        () => {
+            offers::table
+                .inner_join(companies::table.on(companies::id.eq(offers::company_id)))
+                .filter(offers::id.eq(read.offer.id.as_str()))
+                .select((offers::status, companies::status))
+        };
     }
-    let used_today = if quota_day == Some(today.as_str()) {
-        quota_used
-    } else {
-        0
+    let (consent, statuses): (Option<ConsentRow>, Option<(String, String)>) = match conn {
+        DbConnection::Postgres(pg) => (
+            consent!().for_update().first(pg).optional()?,
+            statuses!().for_share().first(pg).optional()?,
+        ),
+        DbConnection::Sqlite(sqlite) => (
+            consent!().first(sqlite).optional()?,
+            statuses!().first(sqlite).optional()?,
+        ),
     };
-    if (offer.access == "one_time" && uses >= 1) || used_today >= offer.max_fetches_per_day {
-        return Some(NotLive::QuotaExceeded);
-    }
-    None
+    // Gone since the read: the account was deleted in between.
+    let (Some(consent), Some((offer_status, company_status_now))) = (consent, statuses) else {
+        return Err(ConsentError::NotFound);
+    };
+    Ok(Grant {
+        consent,
+        offer: Offer {
+            status: offer_status,
+            ..read.offer
+        },
+        company_status: company_status(&company_status_now)?,
+    })
 }
 
 /// The disclosure itself, for `company_id` (from its access token) and `consent_id`.
+///
+/// The reads come first, on the caller's connection and outside the write transaction: the
+/// consent with its offer, company and the citizen's wrapped data key (one query), then the
+/// offer's records (one query), opened with that key, and the audit leaf built and hashed. Then the write transaction (SQLite: one
+/// job of the group commit; PostgreSQL: the consent's row lock) re-checks what the reads relied
+/// on against the committed state (status, expiry, quota, offer and company) and does only the
+/// writes. A record changed in between is disclosed as it was read, which is what a disclosure
+/// that committed a moment earlier would have returned; a consent revoked or a company
+/// suspended in between is refused.
 pub fn disclose(
     conn: &mut DbConnection,
     keys: &KeyRing,
@@ -165,41 +258,32 @@ pub fn disclose(
     now: DateTime<Utc>,
 ) -> Result<Disclosure, ConsentError> {
     let now = now.trunc_subsecs(6);
-    write_transaction(conn, |conn| {
-        // The consent's row lock keeps the quota and first-use checks true until commit; the
-        // company and offer are held in share mode against a suspension or withdrawal. Other
-        // consents' disclosures wait for none of these.
-        lock_rows(conn, Lockable::Consents, &[consent_id], LockMode::Update)?;
-        let consent = consent_row(conn, consent_id)?
-            .filter(|c| c.company_id == company_id)
-            .ok_or(ConsentError::NotFound)?;
-        lock_rows(conn, Lockable::Companies, &[company_id], LockMode::Share)?;
-        let company_status: String = companies::table
-            .find(company_id)
-            .select(companies::status)
-            .first(conn)?;
-        let company_status = CompanyStatus::parse(&company_status)
-            .ok_or_else(|| ConsentError::Corrupt(format!("company status {company_status}")))?;
-        lock_rows(conn, Lockable::Offers, &[&consent.offer_id], LockMode::Share)?;
-        let offer = get_offer(conn, &consent.offer_id)?;
-        let quota = (consent.quota_day.as_deref(), consent.quota_used, consent.uses);
-        if let Some(why) = refusal(company_status, &offer, &consent.status, consent.expires_at, quota, now) {
+    let today = now.date_naive();
+    let (read, (wrapped, kek_version)) = read_grant(conn, company_id, consent_id)?.ok_or(ConsentError::NotFound)?;
+    if let Some(why) = read.refusal(now) {
+        return Err(ConsentError::NotLive(why));
+    }
+    let citizen_id = &read.consent.citizen_id;
+    let dek = unwrap_data_key(keys, citizen_id, kek_version, &wrapped).map_err(VaultError::from)?;
+    let data = collect(conn, &dek, citizen_id, &read.offer, today)?;
+    let count: usize = data.values().map(Vec::len).sum();
+    let disclosure_id = uuid::Uuid::now_v7().to_string();
+    let event = AuditEvent::new(Action::DataDisclosed, Actor::new("company", company_id))
+        .company(company_id)
+        .object("consent", consent_id)
+        .object("disclosure", &disclosure_id)
+        .object("subject", &read.consent.subject)
+        .object("categories", &read.offer.categories.join(","));
+    let leaf = PreparedLeaf::new(&event, now)?;
+    let categories = serde_json::to_string(&read.offer.categories).map_err(|e| ConsentError::Corrupt(e.to_string()))?;
+
+    let grant = write_transaction(conn, |conn| {
+        let grant = lock_grant(conn, read)?;
+        if let Some(why) = grant.refusal(now) {
             return Err(ConsentError::NotLive(why));
         }
-
-        let today = now.date_naive();
-        let data = collect(conn, keys, &consent.citizen_id, &offer, today)?;
-        let count: usize = data.values().map(Vec::len).sum();
-
-        let disclosure_id = uuid::Uuid::now_v7().to_string();
-        let event = AuditEvent::new(Action::DataDisclosed, Actor::new("company", company_id))
-            .company(company_id)
-            .object("consent", consent_id)
-            .object("disclosure", &disclosure_id)
-            .object("subject", &consent.subject)
-            .object("categories", &offer.categories.join(","));
-        let leaf = append(conn, &event, now)?;
-        let categories = serde_json::to_string(&offer.categories).map_err(|e| ConsentError::Corrupt(e.to_string()))?;
+        let leaf = queue(conn, &leaf)?;
+        let consent = &grant.consent;
         diesel::insert_into(disclosures::table)
             .values((
                 disclosures::id.eq(&disclosure_id),
@@ -212,18 +296,12 @@ pub fn disclose(
                 disclosures::disclosed_at.eq(now.naive_utc()),
             ))
             .execute(conn)?;
-        let today_text = today.to_string();
-        let used_today = if consent.quota_day.as_deref() == Some(today_text.as_str()) {
-            consent.quota_used
-        } else {
-            0
-        };
         diesel::update(consents::table.find(consent_id))
             .set((
                 consents::uses.eq(consent.uses + 1),
                 consents::last_used_at.eq(Some(now.naive_utc())),
-                consents::quota_day.eq(Some(&today_text)),
-                consents::quota_used.eq(used_today + 1),
+                consents::quota_day.eq(Some(today.to_string())),
+                consents::quota_used.eq(grant.used_on(today) + 1),
             ))
             .execute(conn)?;
 
@@ -235,20 +313,23 @@ pub fn disclose(
         if consent.uses == 0 {
             pay_offer_reward(conn, consent_id, &consent.citizen_id, paid_for, now)?;
         }
-        pay_breadth(conn, &consent.citizen_id, company_id, paid_for, now)?;
+        if breadth_due(conn, &consent.citizen_id, company_id, now)? {
+            pay_breadth(conn, &consent.citizen_id, company_id, paid_for, now)?;
+        }
+        Ok(grant)
+    })?;
 
-        Ok(Disclosure {
-            disclosure_id,
-            consent_id: consent_id.to_owned(),
-            subject: consent.subject,
-            offer_id: offer.id.clone(),
-            purpose: offer.purpose.clone(),
-            disclosed_at: now,
-            retain_until: now + Duration::days(i64::from(offer.retention_days)),
-            onward_transfer: "prohibited",
-            data,
-            audit_leaf_hash: infobank_audit::merkle::to_hex(&leaf),
-        })
+    Ok(Disclosure {
+        disclosure_id,
+        consent_id: consent_id.to_owned(),
+        subject: grant.consent.subject,
+        offer_id: grant.offer.id,
+        purpose: grant.offer.purpose,
+        disclosed_at: now,
+        retain_until: now + Duration::days(i64::from(grant.offer.retention_days)),
+        onward_transfer: "prohibited",
+        data,
+        audit_leaf_hash: infobank_audit::merkle::to_hex(&leaf.hash()),
     })
 }
 

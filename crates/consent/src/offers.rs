@@ -62,7 +62,7 @@ pub struct Offer {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = offers)]
-struct OfferRow {
+pub(crate) struct OfferRow {
     id: String,
     company_id: String,
     title: String,

@@ -665,7 +665,98 @@ fn receipts_verify_with_another_ed25519_implementation(db: &TestDb) {
     }
 }
 
+/// A disclosure reads and decrypts before it writes. A pause that commits after those reads,
+/// while the disclosure waits for the write lock (SQLite) or the consent's row lock
+/// (PostgreSQL), must still refuse it: the write transaction checks the consent again.
+fn a_pause_committed_while_a_disclosure_waits_to_write_is_honoured(db: &TestDb) {
+    use infobank_db::diesel::RunQueryDsl as _;
+    let w = world();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let (acme, _) = approved_company(conn, 31);
+    infobank_coins::funding::fund_company(conn, &acme, 100, "f-race", "op", t0()).unwrap();
+    let offer = approved_offer(conn, &acme, &["residence"], 10);
+    let alice = citizen(conn, &w, "alice");
+    entrust(
+        conn,
+        &w,
+        &alice,
+        "residence",
+        json!({"prefecture": "Tokyo", "city": "Chiyoda", "postal_code": "100-0001"}),
+    );
+    let consent = consents::accept(conn, &w.keys, &w.signer, &alice, &offer, t0()).unwrap();
+
+    let blocker = &mut *pool.get().unwrap();
+    let refused = std::thread::scope(|s| {
+        let waiting = infobank_db::write_transaction(blocker, |blocker| {
+            infobank_db::diesel::sql_query("UPDATE consents SET status = 'paused' WHERE id = $1")
+                .bind::<infobank_db::diesel::sql_types::Text, _>(&consent.id)
+                .execute(blocker)?;
+            let (pool, keys, acme, id) = (&pool, &w.keys, &acme, &consent.id);
+            let waiting = s.spawn(move || disclose(&mut pool.get().unwrap(), keys, acme, id, t0()));
+            // Long enough for the disclosure's reads (they see the consent still active) to end
+            // and its write to start waiting; a shorter wait only makes the test pass vacuously.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            Ok::<_, infobank_db::diesel::result::Error>(waiting)
+        })
+        .unwrap();
+        waiting.join().unwrap()
+    });
+    assert_eq!(not_live(refused), NotLive::Paused);
+    assert!(disclosure::for_citizen(conn, &alice, None, 10).unwrap().is_empty());
+}
+
+/// On PostgreSQL two disclosures wait for each other only when they concern the same consent:
+/// one under another consent of the same offer and company goes through while the first is
+/// still open and holding every lock it takes (the consent row, the offer and company rows in
+/// share mode, its breadth-bonus key). (On SQLite writes are one writer's, by design.)
+#[test]
+fn on_postgres_disclosures_under_different_consents_do_not_wait_for_each_other() {
+    use infobank_db::diesel::{Connection as _, RunQueryDsl as _};
+    let Some(db) = TestDb::postgres() else { return };
+    let w = world();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let (acme, _) = approved_company(conn, 41);
+    infobank_coins::funding::fund_company(conn, &acme, 100, "f-parallel", "op", t0()).unwrap();
+    let offer = approved_offer(conn, &acme, &["residence"], 10);
+    let [alice, bob] = ["alice", "bob"].map(|tag| {
+        let citizen = citizen(conn, &w, tag);
+        entrust(
+            conn,
+            &w,
+            &citizen,
+            "residence",
+            json!({"prefecture": "Tokyo", "city": "Chiyoda", "postal_code": "100-0001"}),
+        );
+        let consent = consents::accept(conn, &w.keys, &w.signer, &citizen, &offer, t0()).unwrap();
+        // The first disclosure pays from the company's escrow; these are past it.
+        disclose(conn, &w.keys, &acme, &consent.id, t0()).unwrap();
+        consent.id
+    });
+
+    let open = &mut *pool.get().unwrap();
+    let bobs = &mut pool.connect_dedicated().unwrap();
+    // A wait for any lock (row or advisory) fails Bob's statement instead of hanging the test.
+    infobank_db::diesel::sql_query("SET lock_timeout = '5s'")
+        .execute(bobs)
+        .unwrap();
+    open.transaction(|open| {
+        // Alice's disclosure, in a transaction left open (its own is a savepoint of this one).
+        disclose(open, &w.keys, &acme, &alice, t0()).unwrap();
+        let disclosed = disclose(bobs, &w.keys, &acme, &bob, t0());
+        assert_eq!(
+            disclosed.map(|d| d.consent_id).unwrap(),
+            bob,
+            "Bob's disclosure waited for Alice's"
+        );
+        Ok::<_, infobank_db::diesel::result::Error>(())
+    })
+    .unwrap();
+}
+
 db_tests!(
+    a_pause_committed_while_a_disclosure_waits_to_write_is_honoured,
     companies_are_vetted_and_their_credentials_work_only_when_approved,
     offers_are_reviewed_before_citizens_see_them,
     disclosure_only_through_a_live_consent,

@@ -2,6 +2,8 @@
 //! their audit leaf. Reads open only the citizen's own records; another citizen's record id is
 //! indistinguishable from one that does not exist.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
 use infobank_accounts::data_key;
 use infobank_audit::{Action, Actor, AuditEvent, append};
@@ -212,6 +214,33 @@ pub fn list(
     }
     let dek = data_key(conn, keys, citizen_id)?;
     rows.iter().map(|row| open(&dek, citizen_id, row)).collect()
+}
+
+/// Every record the citizen holds in each of these categories (each one a key of the answer,
+/// with its records in creation order), in one query, opened with `dek`, her data key, which
+/// the caller unwrapped once (a disclosure reads it with the consent).
+pub fn in_categories(
+    conn: &mut DbConnection,
+    dek: &DataKey,
+    citizen_id: &str,
+    categories: &[String],
+) -> Result<BTreeMap<String, Vec<Record>>, VaultError> {
+    let names: Vec<&'static str> = categories
+        .iter()
+        .map(|name| known_category(name).map(|c| c.name))
+        .collect::<Result<_, _>>()?;
+    let rows: Vec<RecordRow> = vault_records::table
+        .filter(vault_records::citizen_id.eq(citizen_id))
+        .filter(vault_records::category.eq_any(&names))
+        .order((vault_records::category.asc(), vault_records::id.asc()))
+        .select(RecordRow::as_select())
+        .load(conn)?;
+    let mut by_category: BTreeMap<String, Vec<Record>> = names.iter().map(|n| ((*n).to_owned(), Vec::new())).collect();
+    for row in &rows {
+        let record = open(dek, citizen_id, row)?;
+        by_category.entry(record.category.clone()).or_default().push(record);
+    }
+    Ok(by_category)
 }
 
 /// Replaces a record's data; the version goes up by one and the data is sealed anew.

@@ -762,7 +762,98 @@ mod disclosure_rate_limit {
     }
 }
 
+/// Twelve fetches of one consent at once, with a quota of five a day: the reads run in
+/// parallel and every one of them finds quota left, so only the re-check inside the write
+/// transaction (SQLite: the group commit's job; PostgreSQL: the consent's row lock) keeps the
+/// count. Exactly five answer 200, the offer's reward and the breadth bonus are paid once, and
+/// the consent counts five uses.
+fn concurrent_fetches_stay_within_the_quota_and_pay_once(app: &TestApp) {
+    let operator = operator_token(app);
+    let acme = approved_partner(app, &operator, 401, 100);
+    let offer = approved_offer(app, &operator, &acme, &["residence"], 10);
+    let alice = citizen(app);
+    let entrusted = send(
+        app,
+        "POST",
+        "/api/v1/me/records",
+        &alice,
+        Some(
+            json!({"category": "residence", "data": {"prefecture": "Nara", "city": "Nara", "postal_code": "630-8501"}}),
+        ),
+    );
+    assert_eq!(entrusted.status, 201, "{}", entrusted.body);
+    let consent = send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &alice,
+        Some(json!({"offer_id": offer})),
+    );
+    assert_eq!(consent.status, 201, "{}", consent.body);
+    let consent = consent.json()["consent"]["id"].as_str().unwrap().to_owned();
+
+    let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                s.spawn(|| {
+                    let r = send(
+                        app,
+                        "GET",
+                        &format!("/api/v1/consents/{consent}/data"),
+                        &acme.token,
+                        None,
+                    );
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (status, body) in &answers {
+        assert!(
+            *status == 200 || (*status == 403 && body["code"] == "quota_exceeded"),
+            "{status} {body}"
+        );
+    }
+    assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 5, "{answers:?}");
+    let leaves: std::collections::HashSet<&str> = answers
+        .iter()
+        .filter_map(|(_, body)| body["audit_leaf_hash"].as_str())
+        .collect();
+    assert_eq!(leaves.len(), 5, "each disclosure has a leaf of its own");
+
+    let held = send(app, "GET", "/api/v1/consents", &acme.token, None).json();
+    let held = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == consent.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(held["uses"], 5, "{held}");
+    assert_eq!(
+        send(app, "GET", "/api/v1/me/disclosures", &alice, None)
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    let coins = send(app, "GET", "/api/v1/me/coins", &alice, None).json();
+    let paid = |reason: &str| {
+        coins["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["reason"] == reason)
+            .count()
+    };
+    assert_eq!(paid("offer_reward"), 1, "{coins}");
+    assert_eq!(paid("breadth_bonus"), 1, "{coins}");
+}
+
 app_tests!(
+    concurrent_fetches_stay_within_the_quota_and_pay_once,
     a_partner_walks_from_application_to_disclosure,
     a_replaced_secret_ends_earlier_sessions_and_a_suspended_company_cannot_replace_it,
     the_token_endpoint_and_roles_refuse_cleanly,
