@@ -3,10 +3,16 @@
 //! - `append/…`: one audit append (a queued leaf) in its own committed transaction, next to one
 //!   committed single-row insert, on the same SQLite file with the production pragmas;
 //! - `sequencer/…`: one batch of 4,096 queued leaves integrated in one committed transaction,
-//!   on a tree that already holds 100,000 leaves;
+//!   on a tree that already holds 100,000 leaves, on SQLite and (with INFOBANK_BENCH_PG_URL) on
+//!   PostgreSQL;
 //! - `proof/…`: inclusion and consistency proofs on a stored log of 1,000,000 leaves;
 //! - `verify/…`: proof verification for a tree of 2^20 leaves (pure, one core).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    clippy::print_stderr
+)]
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -66,11 +72,31 @@ fn append_vs_raw_insert(c: &mut Criterion) {
     group.finish();
 }
 
-/// The sequencer alone: leaves are queued outside the timing, the timed part is one batch.
+/// The sequencer alone: leaves are queued outside the timing, the timed part is one batch. On a
+/// SQLite file, and on PostgreSQL from INFOBANK_BENCH_PG_URL (an admin URL; a database
+/// `infobank_audit_bench` is created anew), skipped with a message when unset.
 fn sequencer_batches(c: &mut Criterion) {
-    const BATCH: u64 = infobank_audit::sequencer::DEFAULT_MAX_BATCH as u64;
     let dir = tempfile::tempdir_in(bench_dir()).unwrap();
-    let pool = open(dir.path().join("sequencer.db"));
+    sequencer_on(c, "sqlite", open(dir.path().join("sequencer.db")));
+    match std::env::var("INFOBANK_BENCH_PG_URL") {
+        Ok(admin) => {
+            use infobank_db::diesel::Connection as _;
+            let mut conn = infobank_db::diesel::pg::PgConnection::establish(&admin).unwrap();
+            conn.batch_execute("DROP DATABASE IF EXISTS infobank_audit_bench WITH (FORCE)")
+                .unwrap();
+            conn.batch_execute("CREATE DATABASE infobank_audit_bench").unwrap();
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            let url = DatabaseUrl::parse(&format!("{base}/infobank_audit_bench")).unwrap();
+            let pool = Pool::open(url, &PoolOptions::default()).unwrap();
+            run_migrations(&mut pool.get().unwrap()).unwrap();
+            sequencer_on(c, "postgres", pool);
+        }
+        Err(_) => eprintln!("INFOBANK_BENCH_PG_URL unset: skipping the postgres sequencer bench"),
+    }
+}
+
+fn sequencer_on(c: &mut Criterion, label: &str, pool: Pool) {
+    const BATCH: u64 = infobank_audit::sequencer::DEFAULT_MAX_BATCH as u64;
     let conn = &mut *pool.get().unwrap();
     let queue = |conn: &mut infobank_db::DbConnection, n: u64| {
         write_transaction(conn, |conn| {
@@ -89,7 +115,7 @@ fn sequencer_batches(c: &mut Criterion) {
     let mut group = c.benchmark_group("sequencer");
     group.throughput(criterion::Throughput::Elements(BATCH));
     group.sample_size(20);
-    group.bench_function("integrate_4096_committed", |b| {
+    group.bench_function(format!("integrate_4096_committed/{label}"), |b| {
         b.iter_custom(|iters| {
             let mut total = std::time::Duration::ZERO;
             for _ in 0..iters {

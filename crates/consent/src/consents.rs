@@ -342,9 +342,6 @@ pub fn change(
     get_for_citizen(conn, citizen_id, consent_id)
 }
 
-/// Ends every live consent of the citizen (revoked, or expired if its time is up), each with its
-/// leaf and receipt and its reservation released, inside the caller's transaction (which holds
-/// the append lock). For account deletion.
 /// Locks every consent of the citizen (the first step of deleting the account).
 pub(crate) fn lock_citizen_consents(conn: &mut DbConnection, citizen_id: &str) -> Result<(), ConsentError> {
     let ids: Vec<String> = consents::table
@@ -356,6 +353,9 @@ pub(crate) fn lock_citizen_consents(conn: &mut DbConnection, citizen_id: &str) -
     Ok(())
 }
 
+/// Ends every live consent of the citizen (revoked, or expired if its time is up), each with its
+/// leaf and receipt and its reservation released, inside the caller's transaction (which holds
+/// the citizen's consents' locks, [`lock_citizen_consents`]). For account deletion.
 pub(crate) fn end_all_in_transaction(
     conn: &mut DbConnection,
     signer: &TokenSigner,
