@@ -15,7 +15,8 @@ counted as 2xx. After the restart:
 - nothing is half-written: every account, record, consent, disclosure and coin entry has its
   audit leaf (and every consent leaf its consent, every disclosure leaf a use of its consent, every
   coin leaf a ledger entry), each disclosure belongs to one of the citizen's consents, wallets sum
-  to their balances, `infobank coins check` balances the ledger;
+  to their balances, `infobank coins check` balances the ledger, and `infobank audit reconcile`
+  finds every row of the tables the log speaks for with its leaf and every such leaf with its row;
 - the log verifies (`infobank audit verify --url`), the head signed before the kill is a prefix of
   the head after it (`infobank audit verify-consistency` on the server's proof, `infobank audit
   verify --log --sth --jwks` on the first entries against the old head and the JWKS saved before
@@ -573,6 +574,8 @@ def check_all(cycle, regulator, company_token, company_id, offer_id, before, jwk
         raise Failure("half-written state after the restart:\n  " + "\n  ".join(half[:50]))
     passed.append(f"no half-written rows ({len(held)} consents, {len(log)} leaves, {ledger_entries} ledger entries cross-checked)")
     passed.append(f"`coins check`: {books}")
+    # Every row of the tables the log speaks for has its leaf, and every leaf its row.
+    passed.append("`audit reconcile`: " + cli("audit", "reconcile"))
 
     # The log: verified end to end, and an extension of the head signed before the kill.
     passed.append("`audit verify --url`: " + cli("audit", "verify", "--url", server.base, "--token", regulator))

@@ -3,9 +3,10 @@
 disclosures and redemptions sent to both, both allowed to sequence the audit log (one leads at a
 time, by a PostgreSQL advisory lock). Afterwards: every request that got a 2xx has its effect
 (read back through the other node) and exactly one leaf, the audit log verifies end to end
-(`infobank audit verify --url`: gap-free indices, recomputed root, signed head), and the ledger
-balances (`infobank coins check`). Then the sequencing node is killed: the other takes over and
-integrates what is written through it.
+(`infobank audit verify --url`: gap-free indices, recomputed root, signed head), the ledger
+balances (`infobank coins check`), and the log and the tables reconcile (`infobank audit
+reconcile`). Then the sequencing node is killed: the other takes over and integrates what is
+written through it.
 
 usage: two-nodes.py BINARY POSTGRES_URL   (a fresh, empty database)
 """
@@ -188,6 +189,7 @@ try:
     for base in (A, B):
         print(cli("audit", "verify", "--url", base, "--token", regulator).strip())
     print(cli("coins", "check").strip())
+    print(cli("audit", "reconcile").strip())
 
     # The sequencing node dies: the other takes the advisory lock and integrates on its own.
     leader = leaders[-1]
@@ -202,6 +204,7 @@ try:
     assert integrated_by(survivor) > 0, "the surviving node never sequenced"
     time.sleep(1.2)  # a fresh signed tree head
     print(cli("audit", "verify", "--url", survivor, "--token", regulator).strip())
+    print(cli("audit", "reconcile").strip())
     print("two nodes: the sequencing node was killed; the other took over")
     for name in ("a", "b"):
         with open(os.path.join(work, f"node-{name}.log"), errors="replace") as f:

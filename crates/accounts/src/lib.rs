@@ -18,5 +18,5 @@ pub use error::AccountError;
 pub use model::{Account, Profile, Role};
 pub use password_policy::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, check_password};
 pub use session::{SESSION_LIFETIME, Session, end_session, find_session, start_session};
-pub use signin::{FAILURE_LIMIT, FAILURE_WINDOW, authenticate, data_key, profile, unwrap_data_key};
+pub use signin::{FAILURE_LIMIT, FAILURE_WINDOW, authenticate, data_key, holds_role, profile, unwrap_data_key};
 pub use signup::{NewAccount, create_account};

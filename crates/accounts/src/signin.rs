@@ -124,6 +124,17 @@ pub fn data_key(conn: &mut DbConnection, keys: &KeyRing, account_id: &str) -> Re
     unwrap_data_key(keys, account_id, kek_version, &wrapped)
 }
 
+/// Whether an account of this role exists under this id. A bearer token is checked by its
+/// signature alone; this tells a request that its token's holder was deleted since.
+pub fn holds_role(conn: &mut DbConnection, account_id: &str, role: Role) -> Result<bool, AccountError> {
+    let stored: Option<String> = accounts::table
+        .find(account_id)
+        .select(accounts::role)
+        .first(conn)
+        .optional()?;
+    Ok(stored.as_deref() == Some(role.as_str()))
+}
+
 /// The sealed columns of an account, as stored.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = accounts)]

@@ -7,6 +7,7 @@
 //! - [`sequencer`]: integrates queued leaves into the tree in batches, with consecutive indices;
 //! - [`frontier`]: the tree's right border, to integrate batches of leaves without reading nodes;
 //! - [`sth`]: signed tree heads; [`checkpoint`]: what each regulator last acknowledged;
+//! - [`reconcile`]: the log against the tables it speaks for, both ways;
 //! - [`verifier`]: checking the documents the bank serves (heads, entries, proofs), no I/O.
 
 pub mod canonical;
@@ -16,6 +17,7 @@ mod event;
 pub mod frontier;
 pub mod log;
 pub mod merkle;
+pub mod reconcile;
 pub mod sequencer;
 pub mod sth;
 pub mod verifier;

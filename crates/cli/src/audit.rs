@@ -1,7 +1,8 @@
 //! `infobank audit …`: print the signed tree head, verify proofs in the RFC 6962 vector format,
 //! export the log, and verify a whole log (online with a regulator token, or offline on an
 //! export) without trusting the bank: every leaf hash and the root are recomputed here and the
-//! head's signature is checked against the published key.
+//! head's signature is checked against the published key; and reconcile the log with the tables
+//! it speaks for.
 
 use std::io::{BufRead as _, BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
@@ -34,6 +35,10 @@ pub enum AuditCommand {
         #[arg(long)]
         sth_out: Option<PathBuf>,
     },
+    /// Check the log against the tables it speaks for, both ways: every disclosure, coin entry,
+    /// consent, company, account and vault record row has its leaf, and every such leaf its row.
+    /// Exit 0 consistent, 1 with the first mismatches named.
+    Reconcile,
     /// Recompute every leaf hash and the root, and check the head's signature.
     Verify {
         /// A running infobank, e.g. https://bank.example (with --token).
@@ -51,6 +56,11 @@ pub enum AuditCommand {
         /// The bank's published JWKS (/.well-known/jwks.json), saved earlier; offline only.
         #[arg(long)]
         jwks: Option<PathBuf>,
+        /// Without --jwks: check the signature with the key written inside the export. That
+        /// proves only that the export is consistent with itself (whoever rewrites an export can
+        /// sign it with a key of their own), not that the bank signed it.
+        #[arg(long, conflicts_with = "jwks")]
+        trust_embedded_key: bool,
     },
 }
 
@@ -63,6 +73,7 @@ pub fn run(command: AuditCommand) -> Result<Result<(), Invalid>, CliError> {
         AuditCommand::VerifyInclusion { file } => Ok(verify_inclusion_file(&file)),
         AuditCommand::VerifyConsistency { file } => Ok(verify_consistency_file(&file)),
         AuditCommand::Export { out, sth_out } => export(&out, sth_out).map(Ok),
+        AuditCommand::Reconcile => reconcile(),
         AuditCommand::Verify {
             url: Some(url), token, ..
         } => {
@@ -74,8 +85,9 @@ pub fn run(command: AuditCommand) -> Result<Result<(), Invalid>, CliError> {
             log: Some(log),
             sth: Some(sth),
             jwks,
+            trust_embedded_key,
             ..
-        } => Ok(verify_offline(&log, &sth, jwks.as_deref())),
+        } => Ok(verify_offline(&log, &sth, jwks.as_deref(), trust_embedded_key)),
         AuditCommand::Verify { .. } => Err(CliError::Other(
             "audit verify needs --url (and --token) or --log and --sth".into(),
         )),
@@ -118,6 +130,40 @@ fn print_sth() -> Result<(), CliError> {
     Ok(())
 }
 
+// ---- the log against the tables ----
+
+fn reconcile() -> Result<Result<(), Invalid>, CliError> {
+    let ready = prepare(Config::from_env()?)?;
+    let mut conn = ready.pool.get().map_err(|e| CliError::Other(e.to_string()))?;
+    let spinner = ProgressBar::new_spinner().with_message("reading the log and the tables");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let outcome = infobank_audit::reconcile::reconcile(&mut conn).map_err(|e| CliError::Other(e.to_string()))?;
+    spinner.finish_and_clear();
+    let rows: Vec<String> = outcome.rows.iter().map(|(table, n)| format!("{n} {table}")).collect();
+    if outcome.is_consistent() {
+        println!(
+            "consistent: {} leaves against {}; every row has its leaf and every leaf its row",
+            outcome.leaves,
+            rows.join(", ")
+        );
+        return Ok(Ok(()));
+    }
+    for m in &outcome.mismatches {
+        eprintln!("{} {}: {}", m.table, m.id, m.problem);
+    }
+    Ok(Err(Invalid(format!(
+        "{} mismatches between the log ({} leaves) and the tables ({}){}",
+        outcome.mismatch_count,
+        outcome.leaves,
+        rows.join(", "),
+        if outcome.mismatch_count > outcome.mismatches.len() as u64 {
+            format!("; the first {} are named above", outcome.mismatches.len())
+        } else {
+            String::new()
+        }
+    ))))
+}
+
 // ---- whole-log verification ----
 
 fn progress(len: u64, what: &str) -> ProgressBar {
@@ -129,17 +175,28 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn verify_offline(log: &Path, sth: &Path, jwks: Option<&Path>) -> Result<(), Invalid> {
+/// Said when the signature was checked with the export's own key: the export then proves
+/// nothing about who signed it.
+const SELF_CONSISTENT_ONLY: &str = "WARNING: the signature was checked with the key inside the export, not the bank's published \
+     key: this proves only that the export is consistent with itself (a rewritten export signed with any key passes); \
+     pass --jwks with the bank's JWKS to know that the bank signed it";
+
+fn verify_offline(log: &Path, sth: &Path, jwks: Option<&Path>, trust_embedded_key: bool) -> Result<(), Invalid> {
     let head: HeadDoc = read_json(sth)?;
     let public_key = match (jwks, &head.public_key) {
         (Some(path), _) => key_from_jwks(&read_json(path)?, &head.key_id)?,
-        (None, Some(pk)) => {
-            eprintln!(
-                "note: checking the signature with the key inside the export; pass --jwks to use the bank's published key"
-            );
+        (None, Some(pk)) if trust_embedded_key => {
+            eprintln!("{SELF_CONSISTENT_ONLY}");
             unb64("public_key", pk)?
         }
-        (None, None) => return Err(Invalid("no key to check the signature: pass --jwks FILE".into())),
+        (None, None) if trust_embedded_key => return Err(Invalid("the export holds no key: pass --jwks FILE".into())),
+        (None, _) => {
+            return Err(Invalid(
+                "no key to check the signature against: pass --jwks FILE (the bank's /.well-known/jwks.json, saved \
+                 earlier), or --trust-embedded-key to check only that the export is consistent with itself"
+                    .into(),
+            ));
+        }
     };
     let root = head.check(&public_key)?;
     let file = std::fs::File::open(log).map_err(|e| Invalid(format!("cannot read {}: {e}", log.display())))?;
@@ -156,7 +213,12 @@ fn verify_offline(log: &Path, sth: &Path, jwks: Option<&Path>) -> Result<(), Inv
         bar.inc(1);
     }
     bar.finish_and_clear();
-    finish(&recomputed, &head, root)
+    finish(&recomputed, &head, root)?;
+    if jwks.is_none() {
+        // Again after the progress bar, where it cannot be missed.
+        eprintln!("{SELF_CONSISTENT_ONLY}");
+    }
+    Ok(())
 }
 
 /// The recomputed log against the signed head, and the line a regulator reads.

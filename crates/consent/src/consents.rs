@@ -469,6 +469,13 @@ pub fn for_company(
     before: Option<&str>,
     limit: i64,
 ) -> Result<Vec<HeldConsent>, ConsentError> {
+    // A suspended or revoked company may not read data under its consents, and not who its
+    // consents are with either: the list names pseudonyms and statuses.
+    match get_company(conn, company_id)?.status {
+        CompanyStatus::Approved => {}
+        CompanyStatus::Suspended => return Err(ConsentError::NotLive(crate::NotLive::CompanySuspended)),
+        _ => return Err(ConsentError::CompanyNotApproved),
+    }
     let mut query = consents::table
         .filter(consents::company_id.eq(company_id))
         .order(consents::id.desc())

@@ -10,12 +10,21 @@ use crate::keys::KeyRing;
 
 pub const ISSUER: &str = "infobank";
 
+/// The longest life of any token the server issues (the company portal's 60 minutes). A token
+/// that claims a longer one was not issued under this server's rules, whoever signed it.
+pub const LONGEST_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::minutes(60);
+
+/// How far ahead of this node's clock a token's `iat` or `nbf` may lie: nodes' clocks differ a
+/// little, and a company's token may be dated to the next second (after a secret replacement).
+/// Beyond it, a token from the future is refused.
+pub const ALLOWED_CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(60);
+
 /// How long after a rotation an earlier token-signing key still verifies access tokens: the
-/// longest token the server issues (the company portal's 60 minutes), so that a rotation whose
-/// restarts are done within the hour signs nobody out, while a leaked old key cannot mint tokens
-/// for longer. Receipts it signed verify for as long as the key is published (the JWKS), since
-/// those are checked by their holders.
-pub const PREVIOUS_KEY_VERIFIES_TOKENS_FOR: chrono::Duration = chrono::Duration::minutes(60);
+/// longest token the server issues, so that a rotation whose restarts are done within the hour
+/// signs nobody out, while a leaked old key cannot mint tokens for longer. Receipts it signed
+/// verify for as long as the key is published (the JWKS), since those are checked by their
+/// holders.
+pub const PREVIOUS_KEY_VERIFIES_TOKENS_FOR: chrono::Duration = LONGEST_TOKEN_LIFETIME;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {
@@ -26,6 +35,9 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// Not before; the server never sets it, but honours it when a token carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +121,7 @@ impl TokenSigner {
             iat: now.timestamp(),
             exp: (now + ttl).timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
+            nbf: None,
         };
         let token = self.sign(&claims)?;
         Ok(IssuedToken {
@@ -124,7 +137,9 @@ impl TokenSigner {
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
-    /// Verifies signature, issuer and audience, then expiry against `now` (no leeway).
+    /// Verifies signature, issuer and audience, then the times against `now`: expiry (no
+    /// leeway), `iat` and `nbf` not ahead by more than [`ALLOWED_CLOCK_SKEW`], and a life no
+    /// longer than [`LONGEST_TOKEN_LIFETIME`].
     pub fn verify(&self, token: &str, audience: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[ISSUER]);
@@ -146,10 +161,20 @@ impl TokenSigner {
         }
         let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        if data.claims.exp <= now.timestamp() {
+        let claims = data.claims;
+        if claims.exp <= now.timestamp() {
             return Err(TokenError::Expired);
         }
-        Ok(data.claims)
+        let ahead = (now + ALLOWED_CLOCK_SKEW).timestamp();
+        if claims.iat > ahead || claims.nbf.is_some_and(|nbf| nbf > ahead) {
+            return Err(TokenError::Invalid("issued in the future".into()));
+        }
+        if claims.exp.saturating_sub(claims.iat) > LONGEST_TOKEN_LIFETIME.num_seconds() {
+            return Err(TokenError::Invalid(
+                "lives longer than any token this server issues".into(),
+            ));
+        }
+        Ok(claims)
     }
 
     /// Every verifying key as a JWK (RFC 7517, OKP key type per RFC 8037), the current first.
@@ -210,6 +235,41 @@ mod tests {
     }
 
     #[test]
+    fn tokens_from_the_future_or_longer_lived_than_any_issued_are_refused() {
+        let (_tmp, s) = signer();
+        let now = t0();
+        let refused = |token: &str| matches!(s.verify(token, "aud", now), Err(TokenError::Invalid(_)));
+        let ahead = now + ALLOWED_CLOCK_SKEW + Duration::seconds(1);
+        let dated_ahead = s.issue("a", "citizen", "aud", Duration::minutes(15), ahead).unwrap();
+        assert!(refused(&dated_ahead.token), "iat beyond the allowed skew");
+        let slightly_ahead = s
+            .issue("a", "citizen", "aud", Duration::minutes(15), now + ALLOWED_CLOCK_SKEW)
+            .unwrap();
+        assert!(s.verify(&slightly_ahead.token, "aud", now).is_ok(), "within the skew");
+        let longest = s.issue("a", "citizen", "aud", LONGEST_TOKEN_LIFETIME, now).unwrap();
+        assert!(s.verify(&longest.token, "aud", now).is_ok());
+        let too_long = s
+            .issue(
+                "a",
+                "citizen",
+                "aud",
+                LONGEST_TOKEN_LIFETIME + Duration::seconds(1),
+                now,
+            )
+            .unwrap();
+        assert!(refused(&too_long.token), "a life beyond the longest issued");
+        let not_before = |nbf: DateTime<Utc>| {
+            s.sign(&serde_json::json!({
+                "iss": ISSUER, "aud": "aud", "sub": "a", "role": "citizen", "jti": "j",
+                "iat": now.timestamp(), "exp": now.timestamp() + 600, "nbf": nbf.timestamp(),
+            }))
+            .unwrap()
+        };
+        assert!(refused(&not_before(ahead)), "nbf beyond the allowed skew");
+        assert!(s.verify(&not_before(now), "aud", now).is_ok());
+    }
+
+    #[test]
     fn expiry_is_checked_against_the_given_time() {
         let (_tmp, s) = signer();
         let now = t0();
@@ -263,7 +323,17 @@ mod tests {
         let before = TokenSigner::new(&KeyRing::load_or_create(tmp.path()).unwrap());
         let now = t0();
         let old = before.issue("a", "citizen", "aud", Duration::minutes(15), now).unwrap();
-        let long = before.issue("a", "citizen", "aud", Duration::hours(3), now).unwrap();
+        // Minted with the old key half an hour after the rotation, to last as long as any token
+        // may: past the grace it must fail although its own expiry is still ahead.
+        let long = before
+            .issue(
+                "a",
+                "citizen",
+                "aud",
+                LONGEST_TOKEN_LIFETIME,
+                now + Duration::minutes(30),
+            )
+            .unwrap();
 
         let new_kid = KeyRing::rotate_signing_key(tmp.path(), now).unwrap();
         assert_ne!(new_kid, before.key_id());
@@ -305,6 +375,7 @@ mod tests {
             iat: now.timestamp(),
             exp: now.timestamp() + 60,
             jti: "x".into(),
+            nbf: None,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(before.key_id().to_owned());

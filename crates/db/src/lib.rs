@@ -19,7 +19,7 @@ pub use migrate::{
     MigrationError, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, applied_migrations, is_fully_migrated, run_migrations,
 };
 pub use pool::{DbError, Pool, PoolOptions, PooledConn};
-pub use transaction::{in_transaction, write_transaction};
+pub use transaction::{in_transaction, read_snapshot, write_transaction};
 pub use url::{Backend, DatabaseUrl, UrlError};
 
 /// Re-exported so that domain crates and the test kit use the very same diesel.

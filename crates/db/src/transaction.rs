@@ -54,3 +54,30 @@ where
         }
     }
 }
+
+/// Runs `work` in a read-only transaction that sees one snapshot of the database throughout
+/// (PostgreSQL `REPEATABLE READ, READ ONLY`; on SQLite a deferred `BEGIN`, whose first read fixes
+/// the snapshot in WAL mode): for checks that compare several tables and must not see a write
+/// that committed half-way through. Always rolled back: it writes nothing.
+pub fn read_snapshot<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::RunQueryDsl as _;
+    match conn {
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN")?,
+        DbConnection::Postgres(_) => {
+            Manager::begin_transaction(conn)?;
+            if let Err(e) =
+                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(conn)
+            {
+                let _ = Manager::rollback_transaction(conn);
+                return Err(e.into());
+            }
+        }
+    }
+    let result = work(conn);
+    let _ = Manager::rollback_transaction(conn);
+    result
+}

@@ -1,7 +1,8 @@
 //! Bulk import of payment history, as CSV (a header row naming the documented columns, in any
 //! order) or as a JSON array of transaction objects. Every row is validated on its own: valid rows
 //! are stored, invalid ones come back as `{row, code, message}` (`row` counts data rows from 1),
-//! and one bad row never loses the good ones. A transaction already held (same date, merchant and
+//! and one bad row never loses the good ones (CSV is read line by line: a quoted field cannot span
+//! lines, so an unclosed quote spoils its row only). A transaction already held (same date, merchant and
 //! amount) is reported as a duplicate, not stored twice; the check uses a keyed hash, so the
 //! database never holds the transaction in the clear.
 
@@ -77,16 +78,21 @@ pub fn parse_rows(body: ImportBody<'_>) -> Result<Vec<Result<Value, RejectedRow>
             Ok(items.iter().cloned().map(Ok).collect())
         }
         ImportBody::Csv(bytes) => {
-            let mut reader = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .trim(csv::Trim::All)
-                .from_reader(bytes);
-            let headers: Vec<String> = reader
-                .headers()
-                .map_err(|e| VaultError::MalformedImport(format!("unreadable header row: {e}")))?
-                .iter()
-                .map(|h| h.trim_start_matches('\u{feff}').to_owned())
-                .collect();
+            // Line by line: no payment field holds a line break, so a quoted field never spans
+            // lines here, and a row with an unclosed quote spoils itself and no row after it
+            // (one reader over the whole body would read every later line into that field).
+            let mut lines = bytes
+                .split(|b| *b == b'\n')
+                .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+                .filter(|line| !line.is_empty());
+            let headers: Vec<String> = match lines.next() {
+                None => Vec::new(),
+                Some(line) => csv_line(line)
+                    .map_err(|reason| VaultError::MalformedImport(format!("unreadable header row: {reason}")))?
+                    .iter()
+                    .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+                    .collect(),
+            };
             let mut sorted = headers.clone();
             sorted.sort();
             let mut expected: Vec<String> = CSV_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
@@ -97,35 +103,58 @@ pub fn parse_rows(body: ImportBody<'_>) -> Result<Vec<Result<Value, RejectedRow>
                     CSV_COLUMNS.join(",")
                 )));
             }
-            let mut rows = Vec::new();
-            for (i, record) in reader.records().enumerate() {
-                let row = i + 1;
-                rows.push(match record {
-                    Ok(fields) => {
-                        let mut object = Map::new();
-                        for (name, value) in headers.iter().zip(fields.iter()) {
-                            // Amounts are numbers in JSON; in CSV they arrive as text.
-                            let value = match name.as_str() {
-                                "amount" => value
-                                    .parse::<i64>()
-                                    .map(Value::from)
-                                    .unwrap_or_else(|_| Value::String(value.to_owned())),
-                                _ => Value::String(value.to_owned()),
-                            };
-                            object.insert(name.clone(), value);
-                        }
-                        Ok(Value::Object(object))
-                    }
-                    Err(e) => Err(RejectedRow {
+            let rows = lines
+                .enumerate()
+                .map(|(i, line)| {
+                    let row = i + 1;
+                    let malformed = |reason: String| RejectedRow {
                         row,
                         code: "malformed_row".into(),
-                        message: format!("unreadable CSV row: {}", csv_reason(&e)),
-                    }),
-                });
-            }
+                        message: format!("unreadable CSV row: {reason}"),
+                    };
+                    let fields = csv_line(line).map_err(malformed)?;
+                    if fields.len() != headers.len() {
+                        return Err(malformed(format!(
+                            "{} fields, expected {}",
+                            fields.len(),
+                            headers.len()
+                        )));
+                    }
+                    let mut object = Map::new();
+                    for (name, value) in headers.iter().zip(fields.iter()) {
+                        // Amounts are numbers in JSON; in CSV they arrive as text.
+                        let value = match name.as_str() {
+                            "amount" => value
+                                .parse::<i64>()
+                                .map(Value::from)
+                                .unwrap_or_else(|_| Value::String(value.to_owned())),
+                            _ => Value::String(value.to_owned()),
+                        };
+                        object.insert(name.clone(), value);
+                    }
+                    Ok(Value::Object(object))
+                })
+                .collect();
             Ok(rows)
         }
     }
+}
+
+/// One line of CSV as its fields, or why it cannot be read (never the line's content).
+fn csv_line(line: &[u8]) -> Result<csv::StringRecord, String> {
+    // Quotes come in pairs in well-formed CSV (`"a ""b"""`); an odd count is an unclosed one,
+    // which the reader would otherwise take to run to the end of the line.
+    if line.iter().filter(|b| **b == b'"').count() % 2 == 1 {
+        return Err("a quoted field is not closed".into());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .buffer_capacity(line.len().max(64))
+        .from_reader(line);
+    let mut record = csv::StringRecord::new();
+    reader.read_record(&mut record).map_err(|e| csv_reason(&e))?;
+    Ok(record)
 }
 
 /// A CSV error's kind without the row's content.

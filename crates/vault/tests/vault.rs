@@ -450,7 +450,11 @@ fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
                JR East,2026-11-03,210,JPY,barter,transport\n\
                Lawson,2026-11-01,480,JPY,qr,grocery\n\
                Doutor,2026-11-04,350\n\
-               Uniqlo,2026-11-05,3990,JPY,card,clothing\n";
+               Uniqlo,2026-11-05,3990,JPY,card,clothing\n\
+               \"Tully's,2026-11-06,420,JPY,card,restaurant\n\
+               \r\n\
+               \"Mos \"\"Burger\"\"\",2026-11-07,650,JPY,card,restaurant\r\n\
+               Starbucks,2026-11-08,520,JPY,card,restaurant\n";
     let outcome = import(
         conn,
         &keys,
@@ -460,7 +464,9 @@ fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
         Utc::now(),
     )
     .unwrap();
-    assert_eq!(outcome.imported, 3);
+    // An unclosed quote (row 8) spoils its own row only: the rows after it, one with quoted
+    // quotes and CRLF endings after a blank line, are imported.
+    assert_eq!(outcome.imported, 5);
     let rejected: Vec<(usize, &str)> = outcome.rejected.iter().map(|r| (r.row, r.code.as_str())).collect();
     assert_eq!(
         rejected,
@@ -468,8 +474,13 @@ fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
             (3, "not_an_integer"),
             (4, "not_an_option"),
             (5, "duplicate"),
-            (6, "malformed_row")
+            (6, "malformed_row"),
+            (8, "malformed_row")
         ]
+    );
+    assert_eq!(
+        outcome.rejected[4].message,
+        "unreadable CSV row: a quoted field is not closed"
     );
     assert!(
         outcome
@@ -490,7 +501,7 @@ fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
     )
     .unwrap();
     assert_eq!(again.imported, 0);
-    assert_eq!(again.rejected.iter().filter(|r| r.code == "duplicate").count(), 4);
+    assert_eq!(again.rejected.iter().filter(|r| r.code == "duplicate").count(), 6);
 
     // JSON arrays too, and a single entrust of a held payment is refused.
     let json = serde_json::to_vec(&json!([
@@ -517,7 +528,10 @@ fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
 
     let all = records::list(conn, &keys, &id, Some("payment_history"), None, 200).unwrap();
     let merchants: Vec<&str> = all.iter().map(|r| r.data["merchant"].as_str().unwrap()).collect();
-    assert_eq!(merchants, ["Lawson", "FamilyMart", "Uniqlo", "Seven"]);
+    assert_eq!(
+        merchants,
+        ["Lawson", "FamilyMart", "Uniqlo", "Mos \"Burger\"", "Starbucks", "Seven"]
+    );
 
     assert!(matches!(
         import(
@@ -551,7 +565,7 @@ fn import_keeps_good_rows_reports_bad_ones_and_refuses_duplicates(db: &TestDb) {
                 .to_owned()
         })
         .collect();
-    assert_eq!(counts, ["3", "0", "1"]);
+    assert_eq!(counts, ["5", "0", "1"]);
 }
 
 /// 10,000 records across 20 citizens; the rotation is interrupted half-way, resumed, and the old

@@ -48,6 +48,10 @@ pub trait RoleSpec {
     /// Tokens of this role end when the account's client secret is replaced (companies): a
     /// token issued before a reset must not outlive the secret it was issued for.
     const ENDS_WITH_ITS_SECRET: bool = false;
+    /// The account role behind tokens of this role, whose holder must still exist when a request
+    /// comes (a deleted account's token is refused before it expires). `None` for companies,
+    /// which [`Self::ENDS_WITH_ITS_SECRET`] checks instead.
+    const ACCOUNT: Option<Role> = None;
 }
 
 #[derive(Debug)]
@@ -63,14 +67,17 @@ pub struct Company;
 impl RoleSpec for Citizen {
     const NAME: &'static str = "citizen";
     const AUDIENCE: &'static str = "infobank:citizen";
+    const ACCOUNT: Option<Role> = Some(Role::Citizen);
 }
 impl RoleSpec for Operator {
     const NAME: &'static str = "operator";
     const AUDIENCE: &'static str = "infobank:operator";
+    const ACCOUNT: Option<Role> = Some(Role::Operator);
 }
 impl RoleSpec for Regulator {
     const NAME: &'static str = "regulator";
     const AUDIENCE: &'static str = "infobank:regulator";
+    const ACCOUNT: Option<Role> = Some(Role::Regulator);
 }
 impl RoleSpec for Company {
     const NAME: &'static str = COMPANY_ROLE;
@@ -155,11 +162,24 @@ impl<R: RoleSpec + 'static> FromRequest for Authenticated<R> {
         let state = req.app_data::<Data<AppState>>().cloned();
         Box::pin(async move {
             let (who, issued_at) = authenticated?;
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let id = who.account_id.clone();
+            if let Some(role) = R::ACCOUNT {
+                let exists = state
+                    .db(move |conn, _| infobank_accounts::holds_role(conn, &id, role))
+                    .await?;
+                return if exists {
+                    Ok(who)
+                } else {
+                    Err(ApiError::unauthenticated(
+                        "token_revoked",
+                        "the account behind this token no longer exists",
+                    ))
+                };
+            }
             if !R::ENDS_WITH_ITS_SECRET {
                 return Ok(who);
             }
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let id = who.account_id.clone();
             let current = state
                 .db(move |conn, _| infobank_consent::companies::session_is_current(conn, &id, issued_at))
                 .await?;

@@ -143,6 +143,7 @@ impl Modify for ProblemResponses {
         api::session::login,
         api::audit::signed_tree_head,
         api::audit::entries,
+        api::audit::reconciliation,
         api::audit::inclusion,
         api::audit::consistency,
         api::audit::get_checkpoint,

@@ -245,11 +245,17 @@ fn an_export_verifies_offline_and_a_changed_line_is_named() {
     let (code, out, err) = verify(&["--jwks", jwks_file.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with(&format!("valid: {total} entries")), "{out}");
+    // Without the bank's key, the key inside the export proves nothing about who signed it:
+    // refused, unless asked for, and then said loudly.
     let (code, _, err) = verify(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--jwks") && err.contains("--trust-embedded-key"), "{err}");
+    let (code, out, err) = verify(&["--trust-embedded-key"]);
     assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("valid: {total} entries")), "{out}");
     assert!(
-        err.contains("key inside the export"),
-        "says which key it trusted: {err}"
+        err.contains("WARNING") && err.contains("consistent with itself"),
+        "says what the result proves: {err}"
     );
 
     let text = std::fs::read_to_string(&export).unwrap();
@@ -276,4 +282,41 @@ fn an_export_verifies_offline_and_a_changed_line_is_named() {
     let (code, _, err) = verify(&["--jwks", jwks_file.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.contains("signature"), "{err}");
+}
+
+#[test]
+fn reconcile_names_an_account_row_deleted_beside_the_log() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data = cwd.path().join("data");
+    let server = Server::start(infobank(cwd.path()));
+    let email = "reconcile@example.jp";
+    let token = super::sign_up_and_in(&server, email);
+    let me: Value = ureq::get(&format!("{}/api/v1/me", server.base))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    server.stop();
+    let id = me["id"].as_str().unwrap().to_owned();
+    let reconcile = || {
+        let out = infobank(cwd.path()).args(["audit", "reconcile"]).output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = reconcile();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("consistent: ") && out.contains("1 accounts"), "{out}");
+
+    sql(&data, &format!("DELETE FROM accounts WHERE id = '{id}'"));
+    let (code, _, err) = reconcile();
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("accounts {id}: the log records its creation")),
+        "{err}"
+    );
+    assert!(err.contains("invalid: 1 mismatches"), "{err}");
 }

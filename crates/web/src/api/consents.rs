@@ -132,8 +132,12 @@ pub async fn my_disclosures(
     Ok(Json(list))
 }
 
-/// The consents the company holds; each citizen appears only as the company's pseudonym.
-#[utoipa::path(get, path = "/api/v1/consents", tag = "consents", params(Page), security(("company" = [])), responses((status = 200, body = Vec<Object>)))]
+/// The consents the company holds; each citizen appears only as the company's pseudonym. A
+/// suspended or revoked company is refused.
+#[utoipa::path(get, path = "/api/v1/consents", tag = "consents", params(Page), security(("company" = [])), responses(
+    (status = 200, body = Vec<Object>),
+    (status = 403, description = "company_suspended, company_not_approved", body = crate::error::Problem),
+))]
 pub async fn held(
     state: Data<AppState>,
     who: Authenticated<Company>,

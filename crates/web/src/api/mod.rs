@@ -70,6 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, record_json_limit: usize) {
         .service(resource("/api/v1/auth/login").post(session::login))
         .service(resource("/api/v1/audit/sth").get(audit::signed_tree_head))
         .service(resource("/api/v1/audit/entries").get(audit::entries))
+        .service(resource("/api/v1/audit/reconciliation").get(audit::reconciliation))
         .service(resource("/api/v1/audit/proof/inclusion").get(audit::inclusion))
         .service(resource("/api/v1/audit/proof/consistency").get(audit::consistency))
         .service(

@@ -229,7 +229,7 @@ pub async fn export(state: Data<AppState>, who: Authenticated<Citizen>) -> Resul
 /// Delete the account: live consents revoked, records deleted, data key destroyed, email free again.
 #[utoipa::path(delete, path = "/api/v1/me", tag = "vault", security(("citizen" = [])), responses(
     (status = 204),
-    (status = 404, description = "not_found: the account is already deleted (its token is still unexpired)", body = crate::error::Problem),
+    (status = 401, description = "token_revoked: the account is already deleted (its token is still unexpired)", body = crate::error::Problem),
 ))]
 pub async fn delete_me(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<HttpResponse, ApiError> {
     let now = crate::clock::now();

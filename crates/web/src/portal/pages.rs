@@ -375,10 +375,18 @@ pub struct SwitchQuery {
     next: Option<String>,
 }
 
-/// Only same-site paths: `/x` but not `//evil.example` or `/\evil`, so this is no open redirect.
+/// Where the language switch may send the browser back to: a path on this site, nothing else.
+/// Browsers drop tabs and line breaks from a URL and read `\\` as `/`, so `/\t/evil.example` or
+/// `/\\evil.example` would leave the site; and a control character cannot go into a header at
+/// all. So only printable ASCII without a backslash, starting with one `/` and no second.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") => p,
+        Some(path)
+            if path.strip_prefix('/').is_some_and(|rest| !rest.starts_with('/'))
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            path
+        }
         _ => "/",
     }
 }
@@ -416,5 +424,20 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/offers?page=2&sort=new")), "/offers?page=2&sort=new");
+        // What browsers read as another site, or what cannot go into a header.
+        for bad in [
+            "/\t/evil.example",
+            "/\t\\evil.example",
+            "/ /evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/\x7f",
+            "/a\\b",
+            "/été",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
     }
 }

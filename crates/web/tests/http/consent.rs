@@ -506,6 +506,8 @@ fn the_authorisation_matrix_holds_over_http(app: &TestApp) {
         Some(json!({"reason": "breach report"})),
     );
     fetch(&acme.token).assert_problem(403, "company_suspended");
+    // Nor may it list whom it holds consents from (pseudonyms, statuses).
+    send(app, "GET", "/api/v1/consents", &acme.token, None).assert_problem(403, "company_suspended");
     send(
         app,
         "POST",
@@ -572,7 +574,7 @@ fn the_authorisation_matrix_holds_over_http(app: &TestApp) {
         &carol,
         Some(json!({"offer_id": offer})),
     )
-    .assert_problem(404, "not_found");
+    .assert_problem(401, "token_revoked");
     send(
         app,
         "GET",
@@ -852,7 +854,185 @@ fn concurrent_fetches_stay_within_the_quota_and_pay_once(app: &TestApp) {
     assert_eq!(paid("breadth_bonus"), 1, "{coins}");
 }
 
+/// `GET /api/v1/audit/reconciliation`: a bank whose tables and log agree reconciles; then rows
+/// changed beside the log are named: a deleted disclosure (hidden from its citizen), a deleted
+/// record, an imported row deleted, a disclosure row added without a leaf, and a consent whose
+/// status was changed without one.
+fn reconciliation_names_rows_changed_beside_the_log(app: &TestApp) {
+    use infobank_db::diesel::prelude::*;
+    use infobank_db::schema::{consents, disclosures};
+
+    let operator = operator_token(app);
+    let acme = approved_partner(app, &operator, 501, 100);
+    let offer = approved_offer(app, &operator, &acme, &["residence", "payment_history"], 10);
+    let alice = citizen(app);
+    let alice_id = send(app, "GET", "/api/v1/me", &alice, None).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let residence = send(
+        app,
+        "POST",
+        "/api/v1/me/records",
+        &alice,
+        Some(
+            json!({"category": "residence", "data": {"prefecture": "Nara", "city": "Nara", "postal_code": "630-8501"}}),
+        ),
+    );
+    assert_eq!(residence.status, 201, "{}", residence.body);
+    let residence = residence.json()["id"].as_str().unwrap().to_owned();
+    let csv = "date,merchant,amount,currency,method,merchant_category\n2026-11-01,Lawson,480,JPY,qr,grocery\n2026-11-02,Aeon,2980,JPY,card,grocery\n";
+    let imported = app.send_bytes(
+        app.request("POST", "/api/v1/me/records/import?category=payment_history")
+            .set("Authorization", &format!("Bearer {alice}"))
+            .set("Content-Type", "text/csv"),
+        csv.as_bytes(),
+    );
+    assert_eq!(imported.json()["imported"], 2, "{}", imported.body);
+    let consent = send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        &alice,
+        Some(json!({"offer_id": offer})),
+    );
+    assert_eq!(consent.status, 201, "{}", consent.body);
+    let consent = consent.json()["consent"]["id"].as_str().unwrap().to_owned();
+    let mut disclosed = Vec::new();
+    for _ in 0..2 {
+        let r = send(
+            app,
+            "GET",
+            &format!("/api/v1/consents/{consent}/data"),
+            &acme.token,
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        disclosed.push(r.json()["disclosure_id"].as_str().unwrap().to_owned());
+    }
+    let pause = send(
+        app,
+        "POST",
+        &format!("/api/v1/me/consents/{consent}/pause"),
+        &alice,
+        None,
+    );
+    assert_eq!(pause.status, 200, "{}", pause.body);
+    // A deleted account's rows and leaves reconcile too.
+    let bob = citizen(app);
+    assert_eq!(send(app, "DELETE", "/api/v1/me", &bob, None).status, 204);
+
+    let regulator = {
+        let email = unique_email("regulator");
+        create_staff(app, Role::Regulator, &email);
+        app.token(&email, PASSWORD)
+    };
+    send(app, "GET", "/api/v1/audit/reconciliation", &alice, None).assert_problem(403, "wrong_role");
+    let clean = send(app, "GET", "/api/v1/audit/reconciliation", &regulator, None);
+    assert_eq!(clean.status, 200, "{}", clean.body);
+    let clean = clean.json();
+    assert_eq!(clean["mismatch_count"], 0, "{clean}");
+    assert_eq!(clean["rows"]["disclosures"], 2, "{clean}");
+    assert_eq!(clean["rows"]["vault_records"], 3, "{clean}");
+
+    {
+        let conn = &mut *app.pool.get().unwrap();
+        let first = &disclosed[0];
+        infobank_db::diesel::delete(disclosures::table.find(first))
+            .execute(conn)
+            .unwrap();
+        infobank_db::diesel::sql_query(format!("DELETE FROM vault_records WHERE id = '{residence}'"))
+            .execute(conn)
+            .unwrap();
+        infobank_db::diesel::sql_query(format!(
+            "DELETE FROM vault_records WHERE id IN (SELECT id FROM vault_records WHERE citizen_id = '{alice_id}' \
+             AND category = 'payment_history' ORDER BY id LIMIT 1)"
+        ))
+        .execute(conn)
+        .unwrap();
+        // A disclosure row that no leaf speaks for, copied from a real one but for its id and hash.
+        let (consent_id, citizen_id, company_id, categories, record_count, at): (
+            String,
+            String,
+            String,
+            String,
+            i32,
+            chrono::NaiveDateTime,
+        ) = disclosures::table
+            .find(&disclosed[1])
+            .select((
+                disclosures::consent_id,
+                disclosures::citizen_id,
+                disclosures::company_id,
+                disclosures::categories,
+                disclosures::record_count,
+                disclosures::disclosed_at,
+            ))
+            .first(conn)
+            .unwrap();
+        infobank_db::diesel::insert_into(disclosures::table)
+            .values((
+                disclosures::id.eq("forged-disclosure"),
+                disclosures::consent_id.eq(consent_id),
+                disclosures::citizen_id.eq(citizen_id),
+                disclosures::company_id.eq(company_id),
+                disclosures::categories.eq(categories),
+                disclosures::record_count.eq(record_count),
+                disclosures::disclosed_at.eq(at),
+                disclosures::audit_leaf_hash.eq(vec![7u8; 32]),
+            ))
+            .execute(conn)
+            .unwrap();
+        infobank_db::diesel::update(consents::table.find(&consent))
+            .set(consents::status.eq("active"))
+            .execute(conn)
+            .unwrap();
+    }
+    let found = send(app, "GET", "/api/v1/audit/reconciliation", &regulator, None).json();
+    let named: Vec<(String, String, String)> = found["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["table"].as_str().unwrap().to_owned(),
+                m["id"].as_str().unwrap().to_owned(),
+                m["problem"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let has = |table: &str, id: &str, problem: &str| {
+        named
+            .iter()
+            .any(|(t, i, p)| t == table && i == id && p.contains(problem))
+    };
+    assert!(has("disclosures", &disclosed[0], "the row is missing"), "{named:?}");
+    assert!(
+        has("disclosures", "forged-disclosure", "no disclosure leaf"),
+        "{named:?}"
+    );
+    assert!(has("vault_records", &residence, "the row is missing"), "{named:?}");
+    assert!(
+        has(
+            "vault_records",
+            &format!("citizen {alice_id}, payment_history"),
+            "deleted without its leaf"
+        ),
+        "{named:?}"
+    );
+    assert!(
+        has(
+            "consents",
+            &consent,
+            "its status is active; its last leaf left it paused"
+        ),
+        "{named:?}"
+    );
+    assert_eq!(found["mismatch_count"], 5, "nothing else: {named:?}");
+}
+
 app_tests!(
+    reconciliation_names_rows_changed_beside_the_log,
     concurrent_fetches_stay_within_the_quota_and_pay_once,
     a_partner_walks_from_application_to_disclosure,
     a_replaced_secret_ends_earlier_sessions_and_a_suspended_company_cannot_replace_it,

@@ -298,6 +298,34 @@ fn tokens_are_checked_for_presence_validity_expiry_and_role(app: &TestApp) {
     app.get_with_token("/api/v1/me", &stale.token)
         .assert_problem(401, "token_expired");
 
+    // Signed with our key, but dated ahead of the clock, not valid before a future time, or
+    // living longer than any token the server issues: refused.
+    let future = signer
+        .issue(
+            &id,
+            "citizen",
+            "infobank:citizen",
+            Duration::minutes(15),
+            Utc::now() + Duration::minutes(10),
+        )
+        .unwrap();
+    app.get_with_token("/api/v1/me", &future.token)
+        .assert_problem(401, "invalid_token");
+    let forever = signer
+        .issue(&id, "citizen", "infobank:citizen", Duration::days(365), Utc::now())
+        .unwrap();
+    app.get_with_token("/api/v1/me", &forever.token)
+        .assert_problem(401, "invalid_token");
+    let not_yet = signer
+        .sign(&json!({
+            "iss": "infobank", "aud": "infobank:citizen", "sub": id, "role": "citizen", "jti": "nbf",
+            "iat": Utc::now().timestamp(), "exp": (Utc::now() + Duration::minutes(15)).timestamp(),
+            "nbf": (Utc::now() + Duration::minutes(10)).timestamp(),
+        }))
+        .unwrap();
+    app.get_with_token("/api/v1/me", &not_yet)
+        .assert_problem(401, "invalid_token");
+
     // A token signed by some other installation's key is not ours.
     let other_dir = tempfile::tempdir().unwrap();
     let foreign = TokenSigner::new(&infobank_crypto::KeyRing::load_or_create(other_dir.path()).unwrap())
@@ -487,6 +515,23 @@ fn portal_language_follows_cookie_then_accept_language(app: &TestApp) {
 
     let offsite = app.get("/lang/en?next=//evil.example/");
     assert_eq!(offsite.header("location"), Some("/"));
+    // Browsers drop a tab or line break inside a URL and read a backslash as a slash: each of
+    // these would leave the site (or, as a header value, fail with a 500). All go home instead.
+    for next in [
+        "/%09/evil.example",
+        "/%09%5Cevil.example",
+        "/%5C%5Cevil.example",
+        "/%0a/evil.example",
+        "/%0d%0aSet-Cookie:%20x=1",
+        "/%7f",
+    ] {
+        let switch = app.get(&format!("/lang/ja?next={next}"));
+        assert_eq!(
+            (switch.status, switch.header("location")),
+            (303, Some("/")),
+            "next={next}"
+        );
+    }
     app.get("/lang/fr").assert_problem(404, "not_found");
 }
 

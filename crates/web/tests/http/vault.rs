@@ -274,7 +274,15 @@ fn export_then_delete_the_account(app: &TestApp) {
     assert_eq!(doc["records"].as_array().unwrap().len(), 3);
 
     assert_eq!(send(app, "DELETE", "/api/v1/me", &token, None).status, 204);
-    send(app, "GET", "/api/v1/me", &token, None).assert_problem(404, "not_found");
+    // The token is unexpired, but its holder is gone: nothing answers it any more.
+    for (method, path) in [
+        ("GET", "/api/v1/me"),
+        ("GET", "/api/v1/me/records"),
+        ("GET", "/api/v1/me/consents"),
+        ("DELETE", "/api/v1/me"),
+    ] {
+        send(app, method, path, &token, None).assert_problem(401, "token_revoked");
+    }
     app.login(&email, PASSWORD).assert_problem(401, "invalid_credentials");
     app.sign_up(&email, PASSWORD);
     let fresh = app.token(&email, PASSWORD);
@@ -306,6 +314,15 @@ fn payment_history_imports_from_csv_with_one_bad_row(app: &TestApp) {
     );
     let listed = send(app, "GET", "/api/v1/me/records?category=payment_history", &token, None).json();
     assert_eq!(listed["records"].as_array().unwrap().len(), 2);
+
+    // An unclosed quote spoils its own row, not the good rows after it.
+    let unclosed = "date,merchant,amount,currency,method,merchant_category\n2026-11-03,\"Seijo Ishii,900,JPY,card,grocery\n2026-11-03,Seven,150,JPY,qr,grocery\n2026-11-04,Aeon,700,JPY,card,grocery\n";
+    let r = post("text/csv", unclosed.as_bytes(), "payment_history");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        json!({"imported": 2, "rejected": [{"row": 1, "code": "malformed_row", "message": "unreadable CSV row: a quoted field is not closed"}]})
+    );
 
     post("text/plain", csv.as_bytes(), "payment_history").assert_problem(415, "unsupported_media_type");
     post("text/csv", b"when,where\n", "payment_history").assert_problem(400, "malformed_import");
