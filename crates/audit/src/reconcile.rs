@@ -351,37 +351,43 @@ fn lifecycle_match(
     }
 }
 
-fn consents_match(conn: &mut DbConnection, facts: &[Option<Fact>], found: &mut Found) -> Result<u64, AuditError> {
+/// Per object of `kind`, what its leaves say: created by a `creates` leaf, and the status the
+/// last leaf `status_of` reads one from left it in.
+fn lifecycles<'a>(
+    facts: &'a [Option<Fact>],
+    kind: &str,
+    creates: Action,
+    status_of: impl Fn(&'a Fact) -> Option<&'a str>,
+) -> BTreeMap<String, Lifecycle> {
     let mut leaves: BTreeMap<String, Lifecycle> = BTreeMap::new();
     for f in kept(facts) {
-        let status = match f.action {
-            Action::ConsentGranted | Action::ConsentResumed => "active",
-            Action::ConsentPaused => "paused",
-            Action::ConsentRevoked => "revoked",
-            Action::ConsentExpired => "expired",
-            _ => continue,
-        };
-        let life = leaves.entry(f.object("consent").to_owned()).or_default();
-        life.created |= f.action == Action::ConsentGranted;
+        let Some(status) = status_of(f) else { continue };
+        let life = leaves.entry(f.object(kind).to_owned()).or_default();
+        life.created |= f.action == creates;
         status.clone_into(&mut life.status);
     }
+    leaves
+}
+
+fn consents_match(conn: &mut DbConnection, facts: &[Option<Fact>], found: &mut Found) -> Result<u64, AuditError> {
+    let leaves = lifecycles(facts, "consent", Action::ConsentGranted, |f| match f.action {
+        Action::ConsentGranted | Action::ConsentResumed => Some("active"),
+        Action::ConsentPaused => Some("paused"),
+        Action::ConsentRevoked => Some("revoked"),
+        Action::ConsentExpired => Some("expired"),
+        _ => None,
+    });
     let rows: Vec<(String, String)> = consents::table.select((consents::id, consents::status)).load(conn)?;
     lifecycle_match("consents", "consent.granted", &rows, &leaves, found);
     Ok(rows.len() as u64)
 }
 
 fn companies_match(conn: &mut DbConnection, facts: &[Option<Fact>], found: &mut Found) -> Result<u64, AuditError> {
-    let mut leaves: BTreeMap<String, Lifecycle> = BTreeMap::new();
-    for f in kept(facts) {
-        let status = match f.action {
-            Action::CompanyApplied => "applied",
-            Action::CompanyStatusChanged => f.object("to"),
-            _ => continue,
-        };
-        let life = leaves.entry(f.object("company").to_owned()).or_default();
-        life.created |= f.action == Action::CompanyApplied;
-        status.clone_into(&mut life.status);
-    }
+    let leaves = lifecycles(facts, "company", Action::CompanyApplied, |f| match f.action {
+        Action::CompanyApplied => Some("applied"),
+        Action::CompanyStatusChanged => Some(f.object("to")),
+        _ => None,
+    });
     let rows: Vec<(String, String)> = companies::table.select((companies::id, companies::status)).load(conn)?;
     lifecycle_match("companies", "company.applied", &rows, &leaves, found);
     Ok(rows.len() as u64)

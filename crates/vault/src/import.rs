@@ -1,8 +1,8 @@
 //! Bulk import of payment history, as CSV (a header row naming the documented columns, in any
 //! order) or as a JSON array of transaction objects. Every row is validated on its own: valid rows
 //! are stored, invalid ones come back as `{row, code, message}` (`row` counts data rows from 1),
-//! and one bad row never loses the good ones (CSV is read line by line: a quoted field cannot span
-//! lines, so an unclosed quote spoils its row only). A transaction already held (same date, merchant and
+//! and one bad row never loses the good ones (a CSV row may not run past its line: an unclosed
+//! quote spoils its own row only). A transaction already held (same date, merchant and
 //! amount) is reported as a duplicate, not stored twice; the check uses a keyed hash, so the
 //! database never holds the transaction in the clear.
 
@@ -78,16 +78,10 @@ pub fn parse_rows(body: ImportBody<'_>) -> Result<Vec<Result<Value, RejectedRow>
             Ok(items.iter().cloned().map(Ok).collect())
         }
         ImportBody::Csv(bytes) => {
-            // Line by line: no payment field holds a line break, so a quoted field never spans
-            // lines here, and a row with an unclosed quote spoils itself and no row after it
-            // (one reader over the whole body would read every later line into that field).
-            let mut lines = bytes
-                .split(|b| *b == b'\n')
-                .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
-                .filter(|line| !line.is_empty());
-            let headers: Vec<String> = match lines.next() {
+            let mut lines = CsvLines::new(bytes);
+            let headers: Vec<String> = match lines.next_row() {
                 None => Vec::new(),
-                Some(line) => csv_line(line)
+                Some(header) => header
                     .map_err(|reason| VaultError::MalformedImport(format!("unreadable header row: {reason}")))?
                     .iter()
                     .map(|h| h.trim_start_matches('\u{feff}').to_owned())
@@ -103,58 +97,100 @@ pub fn parse_rows(body: ImportBody<'_>) -> Result<Vec<Result<Value, RejectedRow>
                     CSV_COLUMNS.join(",")
                 )));
             }
-            let rows = lines
-                .enumerate()
-                .map(|(i, line)| {
-                    let row = i + 1;
-                    let malformed = |reason: String| RejectedRow {
-                        row,
-                        code: "malformed_row".into(),
-                        message: format!("unreadable CSV row: {reason}"),
-                    };
-                    let fields = csv_line(line).map_err(malformed)?;
-                    if fields.len() != headers.len() {
-                        return Err(malformed(format!(
-                            "{} fields, expected {}",
-                            fields.len(),
-                            headers.len()
-                        )));
-                    }
-                    let mut object = Map::new();
-                    for (name, value) in headers.iter().zip(fields.iter()) {
-                        // Amounts are numbers in JSON; in CSV they arrive as text.
-                        let value = match name.as_str() {
-                            "amount" => value
-                                .parse::<i64>()
-                                .map(Value::from)
-                                .unwrap_or_else(|_| Value::String(value.to_owned())),
-                            _ => Value::String(value.to_owned()),
-                        };
-                        object.insert(name.clone(), value);
-                    }
-                    Ok(Value::Object(object))
-                })
-                .collect();
+            let mut rows = Vec::new();
+            while let Some(fields) = lines.next_row() {
+                let row = rows.len() + 1;
+                let malformed = |reason: String| RejectedRow {
+                    row,
+                    code: "malformed_row".into(),
+                    message: format!("unreadable CSV row: {reason}"),
+                };
+                rows.push(
+                    fields
+                        .and_then(|fields| to_object(&headers, &fields))
+                        .map_err(malformed),
+                );
+            }
             Ok(rows)
         }
     }
 }
 
-/// One line of CSV as its fields, or why it cannot be read (never the line's content).
-fn csv_line(line: &[u8]) -> Result<csv::StringRecord, String> {
-    // Quotes come in pairs in well-formed CSV (`"a ""b"""`); an odd count is an unclosed one,
-    // which the reader would otherwise take to run to the end of the line.
-    if line.iter().filter(|b| **b == b'"').count() % 2 == 1 {
-        return Err("a quoted field is not closed".into());
+/// A data row as the JSON object a single entrust would send.
+fn to_object(headers: &[String], fields: &csv::StringRecord) -> Result<Value, String> {
+    if fields.len() != headers.len() {
+        return Err(format!("{} fields, expected {}", fields.len(), headers.len()));
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .trim(csv::Trim::All)
-        .buffer_capacity(line.len().max(64))
-        .from_reader(line);
-    let mut record = csv::StringRecord::new();
-    reader.read_record(&mut record).map_err(|e| csv_reason(&e))?;
-    Ok(record)
+    let mut object = Map::new();
+    for (name, value) in headers.iter().zip(fields.iter()) {
+        // Amounts are numbers in JSON; in CSV they arrive as text.
+        let value = match name.as_str() {
+            "amount" => value
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(value.to_owned())),
+            _ => Value::String(value.to_owned()),
+        };
+        object.insert(name.clone(), value);
+    }
+    Ok(Value::Object(object))
+}
+
+/// CSV rows, each on its own line. No payment field holds a line break, so a field that holds one
+/// ran past the end of its line from a quote that is not closed: its row is refused, and reading
+/// starts again at the next line, so that it spoils its own row and no row after it (a plain CSV
+/// reader reads every later line into that one field). One reader for the whole body, which is
+/// fast; it is only moved on after such a row.
+struct CsvLines<'a> {
+    bytes: &'a [u8],
+    reader: csv::Reader<std::io::Cursor<&'a [u8]>>,
+}
+
+impl<'a> CsvLines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(std::io::Cursor::new(bytes));
+        Self { bytes, reader }
+    }
+
+    /// The next row's fields, or why it cannot be read (never the row's content).
+    fn next_row(&mut self) -> Option<Result<csv::StringRecord, String>> {
+        let mut record = csv::StringRecord::new();
+        match self.reader.read_record(&mut record) {
+            Ok(false) => None,
+            Err(e) => Some(Err(csv_reason(&e))),
+            // Only a quoted field can hold a line break: this one ran past its line.
+            Ok(true) if record.iter().any(|field| field.contains(['\n', '\r'])) => {
+                let start = record.position().map_or(0, csv::Position::byte);
+                self.restart_after_line_at(start);
+                Some(Err("a quoted field is not closed".into()))
+            }
+            Ok(true) => Some(Ok(record)),
+        }
+    }
+
+    /// Moves the reader, with a fresh parser state, to the line after the row that the reader
+    /// began to read at byte `start` (which may lie before blank lines the reader skipped).
+    fn restart_after_line_at(&mut self, start: u64) {
+        let from = usize::try_from(start).unwrap_or(usize::MAX);
+        let rest = self.bytes.get(from..).unwrap_or_default();
+        let row = rest
+            .iter()
+            .position(|b| !matches!(b, b'\n' | b'\r'))
+            .unwrap_or(rest.len());
+        let next = rest
+            .iter()
+            .skip(row)
+            .position(|b| *b == b'\n')
+            .map_or(self.bytes.len(), |at| from + row + at + 1);
+        let mut position = csv::Position::new();
+        position.set_byte(next as u64);
+        // Seeking a cursor over a slice cannot fail; were it to, the reader would simply go on.
+        let _ = self.reader.seek_raw(std::io::SeekFrom::Start(next as u64), position);
+    }
 }
 
 /// A CSV error's kind without the row's content.
@@ -284,4 +320,48 @@ struct Accepted {
     id: String,
     dedup: String,
     sealed: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ImportBody, parse_rows};
+
+    /// Rows as the parser sees them: the merchant, or the reason a row was refused.
+    fn merchants(csv: &str) -> Vec<Result<String, String>> {
+        parse_rows(ImportBody::Csv(csv.as_bytes()))
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                row.map(|object| object["merchant"].as_str().unwrap_or_default().to_owned())
+                    .map_err(|rejected| rejected.message)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unclosed_quote_spoils_its_own_row_only_whatever_the_line_endings() {
+        let header = "date,merchant,amount,currency,method,merchant_category";
+        for end in ["\n", "\r\n"] {
+            let csv = [
+                header,
+                "2026-11-01,\"Tully's,420,JPY,card,restaurant",
+                "",
+                "2026-11-02,\"Mos \"\"Burger\"\"\",650,JPY,card,restaurant",
+                "2026-11-03,Starbucks,520,JPY,card,restaurant",
+                "2026-11-04,\"Doutor,350,JPY,card,restaurant",
+            ]
+            .join(end);
+            assert_eq!(
+                merchants(&csv),
+                [
+                    Err("unreadable CSV row: a quoted field is not closed".to_owned()),
+                    Ok("Mos \"Burger\"".to_owned()),
+                    Ok("Starbucks".to_owned()),
+                    // The last line has nowhere to run to: its quote swallows the rest of it.
+                    Err("unreadable CSV row: 2 fields, expected 6".to_owned()),
+                ],
+                "line ending {end:?}"
+            );
+        }
+    }
 }

@@ -124,6 +124,34 @@ fn citizen(app: &TestApp) -> String {
     app.token(&email, PASSWORD)
 }
 
+/// Entrusts a residence record; its id.
+fn entrust_residence(app: &TestApp, token: &str) -> String {
+    let entrusted = send(
+        app,
+        "POST",
+        "/api/v1/me/records",
+        token,
+        Some(
+            json!({"category": "residence", "data": {"prefecture": "Nara", "city": "Nara", "postal_code": "630-8501"}}),
+        ),
+    );
+    assert_eq!(entrusted.status, 201, "{}", entrusted.body);
+    entrusted.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// Consents to the offer; the consent's id.
+fn consent_to(app: &TestApp, token: &str, offer: &str) -> String {
+    let consent = send(
+        app,
+        "POST",
+        "/api/v1/me/consents",
+        token,
+        Some(json!({"offer_id": offer})),
+    );
+    assert_eq!(consent.status, 201, "{}", consent.body);
+    consent.json()["consent"]["id"].as_str().unwrap().to_owned()
+}
+
 fn a_partner_walks_from_application_to_disclosure(app: &TestApp) {
     let operator = operator_token(app);
     let partner = approved_partner(app, &operator, 101, 500);
@@ -774,25 +802,8 @@ fn concurrent_fetches_stay_within_the_quota_and_pay_once(app: &TestApp) {
     let acme = approved_partner(app, &operator, 401, 100);
     let offer = approved_offer(app, &operator, &acme, &["residence"], 10);
     let alice = citizen(app);
-    let entrusted = send(
-        app,
-        "POST",
-        "/api/v1/me/records",
-        &alice,
-        Some(
-            json!({"category": "residence", "data": {"prefecture": "Nara", "city": "Nara", "postal_code": "630-8501"}}),
-        ),
-    );
-    assert_eq!(entrusted.status, 201, "{}", entrusted.body);
-    let consent = send(
-        app,
-        "POST",
-        "/api/v1/me/consents",
-        &alice,
-        Some(json!({"offer_id": offer})),
-    );
-    assert_eq!(consent.status, 201, "{}", consent.body);
-    let consent = consent.json()["consent"]["id"].as_str().unwrap().to_owned();
+    entrust_residence(app, &alice);
+    let consent = consent_to(app, &alice, &offer);
 
     let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..12)
@@ -870,17 +881,7 @@ fn reconciliation_names_rows_changed_beside_the_log(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let residence = send(
-        app,
-        "POST",
-        "/api/v1/me/records",
-        &alice,
-        Some(
-            json!({"category": "residence", "data": {"prefecture": "Nara", "city": "Nara", "postal_code": "630-8501"}}),
-        ),
-    );
-    assert_eq!(residence.status, 201, "{}", residence.body);
-    let residence = residence.json()["id"].as_str().unwrap().to_owned();
+    let residence = entrust_residence(app, &alice);
     let csv = "date,merchant,amount,currency,method,merchant_category\n2026-11-01,Lawson,480,JPY,qr,grocery\n2026-11-02,Aeon,2980,JPY,card,grocery\n";
     let imported = app.send_bytes(
         app.request("POST", "/api/v1/me/records/import?category=payment_history")
@@ -889,15 +890,7 @@ fn reconciliation_names_rows_changed_beside_the_log(app: &TestApp) {
         csv.as_bytes(),
     );
     assert_eq!(imported.json()["imported"], 2, "{}", imported.body);
-    let consent = send(
-        app,
-        "POST",
-        "/api/v1/me/consents",
-        &alice,
-        Some(json!({"offer_id": offer})),
-    );
-    assert_eq!(consent.status, 201, "{}", consent.body);
-    let consent = consent.json()["consent"]["id"].as_str().unwrap().to_owned();
+    let consent = consent_to(app, &alice, &offer);
     let mut disclosed = Vec::new();
     for _ in 0..2 {
         let r = send(
