@@ -68,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/operator/coins").get(coins::operator_index))
         .service(resource("/operator/coins/{company}").get(coins::operator_company))
         .service(resource("/regulator/log").get(regulator::log_page))
+        .service(resource("/regulator/reconciliation").get(regulator::reconciliation))
         .service(resource("/regulator/checkpoint").post(regulator::acknowledge))
         .service(resource("/lang/{code}").get(pages::switch_language))
         .service(resource("/static/portal.css").get(pages::stylesheet));

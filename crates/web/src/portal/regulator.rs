@@ -1,4 +1,5 @@
-//! The regulator's pages: the log browser, the signed tree head, and the checkpoint check.
+//! The regulator's pages: the log browser, the signed tree head, the checkpoint check, and the
+//! log reconciled with the tables.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -187,4 +188,44 @@ pub async fn acknowledge(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<Htt
         })
         .await?;
     Ok(ctx.redirect("/regulator/log").finish())
+}
+
+#[derive(Template)]
+#[template(path = "regulator_reconcile.html")]
+struct ReconcilePage<'a> {
+    l: Layout<'a>,
+    leaves: u64,
+    /// Rows read, as `12 consents, 40 disclosures, …`.
+    rows: String,
+    mismatch_count: u64,
+    mismatches: Vec<infobank_audit::reconcile::Mismatch>,
+}
+
+/// `infobank audit reconcile` in the portal: the log against the tables it speaks for.
+pub async fn reconciliation(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
+    let Some(regulator_id) = ctx.account_id_as(Role::Regulator) else {
+        return Ok(refuse(&ctx));
+    };
+    let now = crate::clock::now();
+    let outcome = ctx
+        .state
+        .db(move |conn, _| {
+            let outcome = infobank_audit::reconcile::reconcile(conn)?;
+            record_read(conn, &regulator_id, "portal reconciliation", now)?;
+            Ok::<_, AuditError>(outcome)
+        })
+        .await?;
+    let page = ReconcilePage {
+        l: Layout::of(&ctx),
+        leaves: outcome.leaves,
+        rows: outcome
+            .rows
+            .iter()
+            .map(|(table, n)| format!("{n} {table}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        mismatch_count: outcome.mismatch_count,
+        mismatches: outcome.mismatches,
+    };
+    Ok(render(&ctx, StatusCode::OK, &page))
 }

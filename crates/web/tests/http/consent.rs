@@ -6,7 +6,7 @@ use infobank_accounts::Role;
 use infobank_testkit::{Response, TestApp, app_tests};
 use serde_json::{Value, json};
 
-use super::{PASSWORD, create_staff, unique_email};
+use super::{PASSWORD, cookie_value, create_staff, unique_email};
 
 fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Response {
     let req = app
@@ -915,11 +915,31 @@ fn reconciliation_names_rows_changed_beside_the_log(app: &TestApp) {
     let bob = citizen(app);
     assert_eq!(send(app, "DELETE", "/api/v1/me", &bob, None).status, 204);
 
-    let regulator = {
-        let email = unique_email("regulator");
-        create_staff(app, Role::Regulator, &email);
-        app.token(&email, PASSWORD)
+    let regulator_email = unique_email("regulator");
+    create_staff(app, Role::Regulator, &regulator_email);
+    let regulator = app.token(&regulator_email, PASSWORD);
+    // The regulator's portal runs the same check.
+    let portal = {
+        let form = app.get("/signin");
+        let csrf = cookie_value(&form, "infobank_csrf");
+        let ok = app.post_form(
+            "/signin",
+            &format!("infobank_csrf={csrf}"),
+            &[
+                ("csrf_token", &csrf),
+                ("email", &regulator_email),
+                ("password", PASSWORD),
+            ],
+        );
+        assert_eq!(ok.status, 303, "{}", ok.body);
+        format!(
+            "infobank_csrf={csrf}; infobank_session={}",
+            cookie_value(&ok, "infobank_session")
+        )
     };
+    let page = app.get_with_cookie("/regulator/reconciliation", &portal);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(r#"data-mismatches="0""#), "{}", page.body);
     send(app, "GET", "/api/v1/audit/reconciliation", &alice, None).assert_problem(403, "wrong_role");
     let clean = send(app, "GET", "/api/v1/audit/reconciliation", &regulator, None);
     assert_eq!(clean.status, 200, "{}", clean.body);
@@ -1022,6 +1042,17 @@ fn reconciliation_names_rows_changed_beside_the_log(app: &TestApp) {
         "{named:?}"
     );
     assert_eq!(found["mismatch_count"], 5, "nothing else: {named:?}");
+    let page = app.get_with_cookie("/regulator/reconciliation", &portal);
+    assert!(
+        page.body.contains(r#"data-mismatches="5""#) && page.body.contains("forged-disclosure"),
+        "{}",
+        page.body
+    );
+    assert_ne!(
+        app.get("/regulator/reconciliation").status,
+        200,
+        "not without a regulator's session"
+    );
 }
 
 app_tests!(
