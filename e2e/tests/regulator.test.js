@@ -2,7 +2,8 @@
 // CLI (`infobank admin create-regulator`, password on stdin) against the test server's data, then
 // sign in through the portal like anyone. The log page shows the signed tree head, the
 // regulator's checkpoint, a filter and the entries (newest first, 50 a page); every view of it
-// is itself logged as `audit.read`. Nobody else may see it.
+// is itself logged as `audit.read`. Nobody else may see it. From it, the regulator reconciles the
+// log with the tables (`/regulator/reconciliation`).
 //
 // A new tree head is signed at most once a second, so a `#tree-size` that must have grown is read
 // only after waiting HEAD_INTERVAL_MS.
@@ -263,6 +264,23 @@ test('the checkpoint: acknowledge a head, then the log grows consistently', asyn
     assert.ok(log.checkpointMessage?.startsWith('Consistent:'), `message: ${JSON.stringify(log.checkpointMessage)}`);
     assert.equal(log.checkpointSize, acknowledged, 'the acknowledged size stays until the next acknowledgement');
     assert.ok(log.treeSize > log.checkpointSize, `#tree-size (${log.treeSize}) should now be larger than #checkpoint-size (${log.checkpointSize})`);
+  });
+});
+
+test('a regulator reconciles the log with the tables', async (t) => {
+  await withPage(app, t, async ({ page, snap }) => {
+    // Something to reconcile besides the regulator's own account.
+    await signUpElsewhere({ email: uniqueEmail('reconcile-citizen'), displayName: 'Emmy Noether', password: PASSWORD });
+    await regulatorSignedIn(page, snap, 'reconcile');
+    await openLogFromNav(page, snap, 'log before reconciling');
+    const res = await clickAndWait(page, '#reconcile-link', snap, 'reconciliation');
+    assert.equal(res.firstStatus, 200, `GET /regulator/reconciliation answered ${res.firstStatus} ${await describePage(page)}`);
+    assert.equal(pathOf(page), '/regulator/reconciliation', `#reconcile-link did not lead to the reconciliation ${await describePage(page)}`);
+    assert.equal(await page.getAttribute('#reconciliation', 'data-mismatches'), '0', `a bank nobody tampered with reconciles ${await describePage(page)}`);
+    assert.equal(await textOf(page, '#reconcile-message'), 'Consistent: every row has its leaf and every leaf its row.');
+    assert.match(await textOf(page, '#rows'), /\b\d+ accounts\b/, 'the accounts it read are counted');
+    assert.ok(Number(await textOf(page, '#leaves')) >= 2, 'it read the leaves');
+    assert.equal(await page.locator('#mismatch-table').count(), 0, 'no mismatch table when there is nothing to show');
   });
 });
 
