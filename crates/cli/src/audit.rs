@@ -139,12 +139,11 @@ fn reconcile() -> Result<Result<(), Invalid>, CliError> {
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let outcome = infobank_audit::reconcile::reconcile(&mut conn).map_err(|e| CliError::Other(e.to_string()))?;
     spinner.finish_and_clear();
-    let rows: Vec<String> = outcome.rows.iter().map(|(table, n)| format!("{n} {table}")).collect();
+    let rows = outcome.rows_read();
     if outcome.is_consistent() {
         println!(
             "consistent: {} leaves against {}; every row has its leaf and every leaf its row",
-            outcome.leaves,
-            rows.join(", ")
+            outcome.leaves, rows
         );
         return Ok(Ok(()));
     }
@@ -155,7 +154,7 @@ fn reconcile() -> Result<Result<(), Invalid>, CliError> {
         "{} mismatches between the log ({} leaves) and the tables ({}){}",
         outcome.mismatch_count,
         outcome.leaves,
-        rows.join(", "),
+        rows,
         if outcome.mismatch_count > outcome.mismatches.len() as u64 {
             format!("; the first {} are named above", outcome.mismatches.len())
         } else {

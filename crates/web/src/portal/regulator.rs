@@ -218,12 +218,7 @@ pub async fn reconciliation(ctx: PortalContext) -> Result<HttpResponse, ApiError
     let page = ReconcilePage {
         l: Layout::of(&ctx),
         leaves: outcome.leaves,
-        rows: outcome
-            .rows
-            .iter()
-            .map(|(table, n)| format!("{n} {table}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        rows: outcome.rows_read(),
         mismatch_count: outcome.mismatch_count,
         mismatches: outcome.mismatches,
     };

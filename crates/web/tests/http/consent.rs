@@ -139,6 +139,11 @@ fn entrust_residence(app: &TestApp, token: &str) -> String {
     entrusted.json()["id"].as_str().unwrap().to_owned()
 }
 
+/// A company's fetch of the data under a consent.
+fn fetch_data(app: &TestApp, consent: &str, token: &str) -> Response {
+    send(app, "GET", &format!("/api/v1/consents/{consent}/data"), token, None)
+}
+
 /// Consents to the offer; the consent's id.
 fn consent_to(app: &TestApp, token: &str, offer: &str) -> String {
     let consent = send(
@@ -809,13 +814,7 @@ fn concurrent_fetches_stay_within_the_quota_and_pay_once(app: &TestApp) {
         let handles: Vec<_> = (0..12)
             .map(|_| {
                 s.spawn(|| {
-                    let r = send(
-                        app,
-                        "GET",
-                        &format!("/api/v1/consents/{consent}/data"),
-                        &acme.token,
-                        None,
-                    );
+                    let r = fetch_data(app, &consent, &acme.token);
                     (r.status, r.json())
                 })
             })
@@ -893,13 +892,7 @@ fn reconciliation_names_rows_changed_beside_the_log(app: &TestApp) {
     let consent = consent_to(app, &alice, &offer);
     let mut disclosed = Vec::new();
     for _ in 0..2 {
-        let r = send(
-            app,
-            "GET",
-            &format!("/api/v1/consents/{consent}/data"),
-            &acme.token,
-            None,
-        );
+        let r = fetch_data(app, &consent, &acme.token);
         assert_eq!(r.status, 200, "{}", r.body);
         disclosed.push(r.json()["disclosure_id"].as_str().unwrap().to_owned());
     }
