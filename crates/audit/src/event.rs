@@ -35,10 +35,11 @@ pub enum Action {
     ConsentRevoked,
     ConsentExpired,
     DataDisclosed,
+    StatisticsRun,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::AccountCreated,
         Action::AccountDeleted,
         Action::StaffSignedIn,
@@ -65,6 +66,7 @@ impl Action {
         Action::ConsentRevoked,
         Action::ConsentExpired,
         Action::DataDisclosed,
+        Action::StatisticsRun,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +97,7 @@ impl Action {
             Self::ConsentRevoked => "consent.revoked",
             Self::ConsentExpired => "consent.expired",
             Self::DataDisclosed => "data.disclosed",
+            Self::StatisticsRun => "statistics.run",
         }
     }
 
@@ -205,12 +208,13 @@ mod tests {
                 | Action::ConsentResumed
                 | Action::ConsentRevoked
                 | Action::ConsentExpired
-                | Action::DataDisclosed => true,
+                | Action::DataDisclosed
+                | Action::StatisticsRun => true,
             };
             assert!(listed);
             assert_eq!(Action::parse(action.as_str()), Some(action));
             assert_eq!(Action::ALL.iter().filter(|a| **a == action).count(), 1);
         }
-        assert_eq!(Action::ALL.len(), 26, "a new action must be added to ALL");
+        assert_eq!(Action::ALL.len(), 27, "a new action must be added to ALL");
     }
 }

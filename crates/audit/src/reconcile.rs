@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use infobank_crypto::hashing::hex;
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{
-    accounts, audit_leaves, audit_queue, coin_entries, companies, consents, disclosures, vault_records,
+    accounts, audit_leaves, audit_queue, coin_entries, companies, consents, disclosures, statistics_runs, vault_records,
 };
 use infobank_db::{DbConnection, read_snapshot};
 use serde::Serialize;
@@ -100,6 +100,10 @@ pub fn reconcile(conn: &mut DbConnection) -> Result<Reconciliation, AuditError> 
         let mut rows = BTreeMap::new();
         rows.insert("disclosures", by_hash(conn, &facts, &mut found, Stored::Disclosures)?);
         rows.insert("coin_entries", by_hash(conn, &facts, &mut found, Stored::CoinEntries)?);
+        rows.insert(
+            "statistics_runs",
+            by_hash(conn, &facts, &mut found, Stored::StatisticsRuns)?,
+        );
         rows.insert("consents", consents_match(conn, &facts, &mut found)?);
         rows.insert("companies", companies_match(conn, &facts, &mut found)?);
         rows.insert("accounts", accounts_match(conn, &facts, &deleted_accounts, &mut found)?);
@@ -218,12 +222,14 @@ fn kept(facts: &[Option<Fact>]) -> impl Iterator<Item = &Fact> {
 enum Stored {
     Disclosures,
     CoinEntries,
+    StatisticsRuns,
 }
 
 impl Stored {
     fn table(self) -> &'static str {
         match self {
             Self::Disclosures => "disclosures",
+            Self::StatisticsRuns => "statistics_runs",
             Self::CoinEntries => "coin_entries",
         }
     }
@@ -232,6 +238,7 @@ impl Stored {
     fn object(self) -> &'static str {
         match self {
             Self::Disclosures => "disclosure",
+            Self::StatisticsRuns => "statistics_run",
             Self::CoinEntries => "coin_entry",
         }
     }
@@ -239,6 +246,7 @@ impl Stored {
     fn is_its_leaf(self, action: Action) -> bool {
         match self {
             Self::Disclosures => action == Action::DataDisclosed,
+            Self::StatisticsRuns => action == Action::StatisticsRun,
             Self::CoinEntries => matches!(
                 action,
                 Action::CoinsPaid
@@ -254,6 +262,9 @@ impl Stored {
         match self {
             Self::Disclosures => disclosures::table
                 .select((disclosures::id, disclosures::audit_leaf_hash))
+                .load(conn),
+            Self::StatisticsRuns => statistics_runs::table
+                .select((statistics_runs::id, statistics_runs::audit_leaf_hash))
                 .load(conn),
             Self::CoinEntries => coin_entries::table
                 .select((coin_entries::id, coin_entries::audit_leaf_hash))

@@ -46,7 +46,8 @@ pub fn run(listen: Option<String>, tls_cert: Option<PathBuf>, tls_key: Option<Pa
         .with_merge_delay(
             std::time::Duration::from_millis(ready.config.merge_delay_ms),
             std::time::Duration::from_millis(ready.config.sequencer_poll_ms),
-        );
+        )
+        .with_disclose_less(ready.config.disclose_less);
     let options = ServerOptions {
         workers: None,
         handle_signals: true,

@@ -41,10 +41,14 @@ pub enum Reason {
     Release,
     /// The citizen spent coins.
     Redemption,
+    /// A company received yes/no answers instead of records (issued by the bank).
+    PredicateReward,
+    /// The citizen was counted in a statistics run (issued by the bank).
+    StatisticsReward,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 9] = [
         Reason::EntrustReward,
         Reason::BreadthBonus,
         Reason::OfferReward,
@@ -52,6 +56,8 @@ impl Reason {
         Reason::Reservation,
         Reason::Release,
         Reason::Redemption,
+        Reason::PredicateReward,
+        Reason::StatisticsReward,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +69,8 @@ impl Reason {
             Self::Reservation => "reservation",
             Self::Release => "release",
             Self::Redemption => "redemption",
+            Self::PredicateReward => "predicate_reward",
+            Self::StatisticsReward => "statistics_reward",
         }
     }
 
@@ -73,7 +81,11 @@ impl Reason {
     /// The audit action that records an entry of this reason.
     pub fn action(self) -> Action {
         match self {
-            Self::EntrustReward | Self::BreadthBonus | Self::OfferReward => Action::CoinsPaid,
+            Self::EntrustReward
+            | Self::BreadthBonus
+            | Self::OfferReward
+            | Self::PredicateReward
+            | Self::StatisticsReward => Action::CoinsPaid,
             Self::Funding => Action::CoinsFunded,
             Self::Reservation => Action::CoinsReserved,
             Self::Release => Action::CoinsReleased,

@@ -63,6 +63,15 @@ pub struct RewardPolicy {
     /// the citizen gets `breadth_bonus_per_company x min(n, breadth_max_companies)`.
     pub breadth_bonus_per_company: i64,
     pub breadth_max_companies: i64,
+    /// Predicate answers (since policy version 2): at a consent's first answer of a month, the
+    /// citizen gets `predicate_answer x` the predicates answered (not `null`). Versions
+    /// published before predicates existed read as 0.
+    #[serde(default)]
+    pub predicate_answer: i64,
+    /// Statistics participation (since policy version 2): the first run of a month that counts
+    /// the citizen in an offer's statistics pays this much. 0 in earlier versions.
+    #[serde(default)]
+    pub statistics_participation: i64,
 }
 
 /// The default rules, one per vault category (a test in the vault checks the two lists match).
@@ -96,6 +105,8 @@ impl Default for RewardPolicy {
                 .collect(),
             breadth_bonus_per_company: 10,
             breadth_max_companies: 10,
+            predicate_answer: 2,
+            statistics_participation: 3,
         }
     }
 }
@@ -135,6 +146,12 @@ impl RewardPolicy {
         if !(0..=limit).contains(&self.breadth_max_companies) {
             return bad(format!("breadth_max_companies must be 0..={limit}"));
         }
+        if !(0..=limit).contains(&self.predicate_answer) {
+            return bad(format!("predicate_answer must be 0..={limit}"));
+        }
+        if !(0..=limit).contains(&self.statistics_participation) {
+            return bad(format!("statistics_participation must be 0..={limit}"));
+        }
         Ok(())
     }
 
@@ -155,6 +172,12 @@ impl RewardPolicy {
         if let Some(v) = overrides.breadth_max_companies {
             policy.breadth_max_companies = v;
         }
+        if let Some(v) = overrides.predicate_answer {
+            policy.predicate_answer = v;
+        }
+        if let Some(v) = overrides.statistics_participation {
+            policy.statistics_participation = v;
+        }
         policy.validate()?;
         Ok(policy)
     }
@@ -168,6 +191,8 @@ pub struct PolicyOverrides {
     pub categories: BTreeMap<String, RuleOverride>,
     pub breadth_bonus_per_company: Option<i64>,
     pub breadth_max_companies: Option<i64>,
+    pub predicate_answer: Option<i64>,
+    pub statistics_participation: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -344,3 +344,110 @@ pub fn release_offer_reward(
 ) -> Result<Option<Posted>, CoinsError> {
     settle(conn, consent_id, None, paid_for, now)
 }
+
+/// A bank-issued payout to a citizen, for a company's use of her data.
+struct Issue<'a> {
+    key: String,
+    reason: Reason,
+    citizen_id: &'a str,
+    company_id: &'a str,
+    amount: i64,
+    policy_version: i32,
+    inputs: serde_json::Value,
+}
+
+/// Posts `issue` from issuance to the citizen, once per idempotency key; nothing when the
+/// policy prices it at 0.
+fn issue_to_citizen(
+    conn: &mut DbConnection,
+    issue: Issue<'_>,
+    paid_for: PaidFor<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Posted>, CoinsError> {
+    if issue.amount <= 0 {
+        return Ok(None);
+    }
+    post(
+        conn,
+        NewEntry {
+            idempotency_key: issue.key,
+            reason: issue.reason,
+            ref_kind: paid_for.ref_kind,
+            ref_id: paid_for.ref_id,
+            policy_version: Some(issue.policy_version),
+            inputs: issue.inputs,
+            event_leaf: Some(paid_for.event_leaf),
+            actor: Actor::system(),
+            company_id: Some(issue.company_id),
+            postings: vec![
+                (Account::Issuance, -issue.amount),
+                (Account::Citizen(issue.citizen_id), issue.amount),
+            ],
+        },
+        now,
+    )
+    .map(Some)
+}
+
+/// Predicate answers: the month's first answer under `consent_id` pays
+/// `predicate_answer x answered` (the predicates the bank could decide), once per consent and
+/// calendar month. Later answers that month pay nothing more.
+pub fn pay_predicate_answers(
+    conn: &mut DbConnection,
+    consent_id: &str,
+    citizen_id: &str,
+    company_id: &str,
+    answered: i64,
+    paid_for: PaidFor<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Posted>, CoinsError> {
+    let policy = active(conn, now)?;
+    let month = month_of(now);
+    let per = policy.policy.predicate_answer;
+    let inputs = json!({
+        "consent": consent_id,
+        "month": month,
+        "answered": answered,
+        "predicate_answer": per,
+    });
+    let issue = Issue {
+        key: format!("predicates/{consent_id}/{month}"),
+        reason: Reason::PredicateReward,
+        citizen_id,
+        company_id,
+        amount: per.saturating_mul(answered),
+        policy_version: policy.version,
+        inputs,
+    };
+    issue_to_citizen(conn, issue, paid_for, now)
+}
+
+/// Statistics participation: the first run of a month that counts the citizen in `offer_id`'s
+/// statistics pays `statistics_participation`, once per citizen, offer and calendar month.
+pub fn pay_statistics_participation(
+    conn: &mut DbConnection,
+    citizen_id: &str,
+    company_id: &str,
+    offer_id: &str,
+    paid_for: PaidFor<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Posted>, CoinsError> {
+    let policy = active(conn, now)?;
+    let month = month_of(now);
+    let amount = policy.policy.statistics_participation;
+    let inputs = json!({
+        "offer": offer_id,
+        "month": month,
+        "statistics_participation": amount,
+    });
+    let issue = Issue {
+        key: format!("statistics/{citizen_id}/{offer_id}/{month}"),
+        reason: Reason::StatisticsReward,
+        citizen_id,
+        company_id,
+        amount,
+        policy_version: policy.version,
+        inputs,
+    };
+    issue_to_citizen(conn, issue, paid_for, now)
+}

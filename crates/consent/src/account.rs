@@ -12,8 +12,8 @@ use crate::ConsentError;
 use crate::consents::{MAX_PAGE, end_all_in_transaction, for_citizen};
 use crate::disclosure;
 
-/// The citizen's export (`infobank-export-v1`) with consents (and their latest receipts) and
-/// disclosures filled in.
+/// The citizen's export (`infobank-export-v1`) with consents (and their latest receipts),
+/// disclosures (with predicate answers) and the statistics runs that counted her filled in.
 pub fn export(
     conn: &mut DbConnection,
     keys: &KeyRing,
@@ -38,7 +38,7 @@ pub fn export(
     let mut disclosures = Vec::new();
     loop {
         let before = disclosures.last().map(|d: &disclosure::DisclosureRecord| d.id.clone());
-        let page = disclosure::for_citizen(conn, citizen_id, before.as_deref(), disclosure::MAX_PAGE)?;
+        let page = disclosure::for_citizen(conn, keys, citizen_id, before.as_deref(), disclosure::MAX_PAGE)?;
         let done = (page.len() as i64) < disclosure::MAX_PAGE;
         disclosures.extend(page);
         if done {
@@ -47,6 +47,12 @@ pub fn export(
     }
     document["consents"] = json!(consents);
     document["disclosures"] = json!(disclosures);
+    // Every statistics run that counted her, with the proof that it did.
+    document["statistics_runs"] = json!(crate::statistics::run::counted_in(
+        conn,
+        citizen_id,
+        crate::statistics::run::MAX_PAGE
+    )?);
     Ok(document)
 }
 

@@ -11,10 +11,11 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound as _, Utc
 use infobank_accounts::{data_key, unwrap_data_key};
 use infobank_audit::log::queue;
 use infobank_audit::{Action, Actor, AuditEvent, PreparedLeaf};
+use infobank_coins::rewards::pay_predicate_answers;
 use infobank_coins::rewards::{PaidFor, breadth_due, pay_breadth, pay_offer_reward};
-use infobank_crypto::{DataKey, KeyRing};
+use infobank_crypto::{DataKey, KeyRing, TokenSigner};
 use infobank_db::diesel::prelude::*;
-use infobank_db::schema::{accounts, companies, consents, disclosures, offers};
+use infobank_db::schema::{accounts, companies, consents, disclosures, offer_asks, offers};
 use infobank_db::{DbConnection, write_transaction};
 use infobank_vault::categories::{Cardinality, category};
 use infobank_vault::records::in_categories;
@@ -24,7 +25,8 @@ use serde_json::Value;
 
 use crate::companies::{CompanyStatus, get as get_company};
 use crate::consents::ConsentRow;
-use crate::offers::{Offer, OfferRow, get as get_offer};
+use crate::offers::{ASK_COLUMNS, Ask, AskRow, Offer, OfferRow, get as get_offer};
+use crate::predicates::{Answer, Held, answer_all};
 use crate::{ConsentError, NotLive};
 
 /// One record as a company receives it: the data and when it was last changed (no vault ids).
@@ -69,7 +71,7 @@ fn within_range(record: &Record, offer: &Offer, today: NaiveDate) -> bool {
 
 /// Exactly what the offer would receive of the citizen's data on `today`: only its categories,
 /// series only within its data range. `dek` is the citizen's data key.
-fn collect(
+pub(crate) fn collect(
     conn: &mut DbConnection,
     dek: &DataKey,
     citizen_id: &str,
@@ -166,8 +168,9 @@ fn read_grant(
     company_id: &str,
     consent_id: &str,
 ) -> Result<Option<(Grant, WrappedKey)>, ConsentError> {
-    let row: Option<(ConsentRow, OfferRow, String, WrappedKey)> = consents::table
+    let row: Option<(ConsentRow, OfferRow, AskRow, String, WrappedKey)> = consents::table
         .inner_join(offers::table.on(offers::id.eq(consents::offer_id)))
+        .left_join(offer_asks::table.on(offer_asks::offer_id.eq(offers::id)))
         .inner_join(companies::table.on(companies::id.eq(consents::company_id)))
         .inner_join(accounts::table.on(accounts::id.eq(consents::citizen_id)))
         .filter(consents::id.eq(consent_id))
@@ -175,15 +178,16 @@ fn read_grant(
         .select((
             ConsentRow::as_select(),
             OfferRow::as_select(),
+            ASK_COLUMNS.nullable(),
             companies::status,
             (accounts::dek_wrapped, accounts::kek_version),
         ))
         .first(conn)
         .optional()?;
-    row.map(|(consent, offer, status, key)| {
+    row.map(|(consent, offer, ask, status, key)| {
         let grant = Grant {
             consent,
-            offer: offer.try_into()?,
+            offer: (offer, ask).try_into()?,
             company_status: company_status(&status)?,
         };
         Ok((grant, key))
@@ -240,40 +244,134 @@ fn lock_grant(conn: &mut DbConnection, read: Grant) -> Result<Grant, ConsentErro
     })
 }
 
-/// The disclosure itself, for `company_id` (from its access token) and `consent_id`.
+/// A predicate offer's answer: the values, and the bank's signed attestation of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredicateDisclosure {
+    pub disclosure_id: String,
+    pub consent_id: String,
+    /// The citizen's pseudonym for this company.
+    pub subject: String,
+    pub offer_id: String,
+    pub purpose: String,
+    pub disclosed_at: DateTime<Utc>,
+    pub retain_until: DateTime<Utc>,
+    /// Always `prohibited`.
+    pub onward_transfer: &'static str,
+    /// Each predicate with its value: `true`, `false`, or `null` when the citizen holds no
+    /// record to decide it.
+    pub predicates: Vec<Answer>,
+    /// A compact JWS (EdDSA, key in /.well-known/jwks.json) over [`Attestation`].
+    pub attestation: String,
+    pub audit_leaf_hash: String,
+}
+
+/// What the bank attests to a company about one citizen: the answers, nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Attestation {
+    pub iss: String,
+    /// The company's pseudonym of the citizen.
+    pub sub: String,
+    /// The company the answers were given to (its id).
+    pub aud: String,
+    /// The disclosure's id.
+    pub jti: String,
+    /// `predicate-answers`: not an access token, not a receipt.
+    pub typ: String,
+    pub consent_id: String,
+    pub offer_id: String,
+    pub predicates: Vec<Answer>,
+    pub audit_leaf_hash: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// What a company receives from `GET /consents/{id}/data`: records or answers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Disclosed {
+    Records(Disclosure),
+    Predicates(PredicateDisclosure),
+}
+
+/// How answers are signed: by the bank's token key, valid for `ttl`.
+#[derive(Clone, Copy)]
+pub struct Attesting<'a> {
+    pub signer: &'a TokenSigner,
+    pub ttl: Duration,
+}
+
+/// The citizen's records as the predicates read them (their data objects).
+pub(crate) fn held(data: &BTreeMap<String, Vec<DisclosedRecord>>) -> Held {
+    data.iter()
+        .map(|(name, records)| (name.clone(), records.iter().map(|r| r.data.clone()).collect()))
+        .collect()
+}
+
+/// The sealed answer's associated data: it opens only as this citizen's answer of this
+/// disclosure.
+pub(crate) fn answer_aad(citizen_id: &str, disclosure_id: &str) -> Vec<u8> {
+    format!("infobank/disclosure-answer/v1/{citizen_id}/{disclosure_id}").into_bytes()
+}
+
+/// The disclosure itself, for `company_id` (from its access token) and `consent_id`: the
+/// records of a records offer, the answers of a predicate offer. A statistics offer has no
+/// per-citizen disclosure (`ConsentError::StatisticsOnly`).
 ///
 /// The reads come first, on the caller's connection and outside the write transaction: the
 /// consent with its offer, company and the citizen's wrapped data key (one query), then the
-/// offer's records (one query), opened with that key, and the audit leaf built and hashed. Then the write transaction (SQLite: one
-/// job of the group commit; PostgreSQL: the consent's row lock) re-checks what the reads relied
-/// on against the committed state (status, expiry, quota, offer and company) and does only the
-/// writes. A record changed in between is disclosed as it was read, which is what a disclosure
-/// that committed a moment earlier would have returned; a consent revoked or a company
-/// suspended in between is refused.
+/// offer's records (one query), opened with that key, and the audit leaf built and hashed. Then
+/// the write transaction (SQLite: one job of the group commit; PostgreSQL: the consent's row
+/// lock) re-checks what the reads relied on against the committed state (status, expiry, quota,
+/// offer and company) and does only the writes. A record changed in between is disclosed as it
+/// was read, which is what a disclosure that committed a moment earlier would have returned; a
+/// consent revoked or a company suspended in between is refused. Answers are computed from the
+/// same read and never leave the bank as records.
 pub fn disclose(
     conn: &mut DbConnection,
     keys: &KeyRing,
+    attesting: Attesting<'_>,
     company_id: &str,
     consent_id: &str,
     now: DateTime<Utc>,
-) -> Result<Disclosure, ConsentError> {
+) -> Result<Disclosed, ConsentError> {
     let now = now.trunc_subsecs(6);
     let today = now.date_naive();
     let (read, (wrapped, kek_version)) = read_grant(conn, company_id, consent_id)?.ok_or(ConsentError::NotFound)?;
     if let Some(why) = read.refusal(now) {
         return Err(ConsentError::NotLive(why));
     }
-    let citizen_id = &read.consent.citizen_id;
-    let dek = unwrap_data_key(keys, citizen_id, kek_version, &wrapped).map_err(VaultError::from)?;
-    let data = collect(conn, &dek, citizen_id, &read.offer, today)?;
-    let count: usize = data.values().map(Vec::len).sum();
+    if matches!(read.offer.ask, Ask::Statistics { .. }) {
+        return Err(ConsentError::StatisticsOnly);
+    }
+    let citizen_id = read.consent.citizen_id.clone();
+    let dek = unwrap_data_key(keys, &citizen_id, kek_version, &wrapped).map_err(VaultError::from)?;
+    let data = collect(conn, &dek, &citizen_id, &read.offer, today)?;
     let disclosure_id = uuid::Uuid::now_v7().to_string();
-    let event = AuditEvent::new(Action::DataDisclosed, Actor::new("company", company_id))
+    let answers = match &read.offer.ask {
+        Ask::Predicates { predicates } => Some(answer_all(predicates, &held(&data), today)),
+        _ => None,
+    };
+    let mut event = AuditEvent::new(Action::DataDisclosed, Actor::new("company", company_id))
         .company(company_id)
         .object("consent", consent_id)
         .object("disclosure", &disclosure_id)
         .object("subject", &read.consent.subject)
         .object("categories", &read.offer.categories.join(","));
+    let (kind, count, sealed) = match &answers {
+        None => ("records", data.values().map(Vec::len).sum(), None),
+        Some(answers) => {
+            let names: Vec<&str> = answers.iter().map(|a| a.name.as_str()).collect();
+            event = event.object("predicates", &names.join(","));
+            let plain = serde_json::to_vec(answers).map_err(|e| ConsentError::Corrupt(e.to_string()))?;
+            let sealed = dek
+                .seal(&answer_aad(&citizen_id, &disclosure_id), &plain)
+                .map_err(|e| ConsentError::Corrupt(format!("sealing the answer: {e}")))?;
+            ("predicates", answers.len(), Some(sealed))
+        }
+    };
+    let answered = answers
+        .as_ref()
+        .map_or(0, |a| a.iter().filter(|a| a.value.is_some()).count());
     let leaf = PreparedLeaf::new(&event, now)?;
     let categories = serde_json::to_string(&read.offer.categories).map_err(|e| ConsentError::Corrupt(e.to_string()))?;
 
@@ -294,6 +392,8 @@ pub fn disclose(
                 disclosures::record_count.eq(i32::try_from(count).unwrap_or(i32::MAX)),
                 disclosures::audit_leaf_hash.eq(leaf.as_slice()),
                 disclosures::disclosed_at.eq(now.naive_utc()),
+                disclosures::kind.eq(kind),
+                disclosures::answer_sealed.eq(sealed.as_deref()),
             ))
             .execute(conn)?;
         diesel::update(consents::table.find(consent_id))
@@ -316,21 +416,69 @@ pub fn disclose(
         if breadth_due(conn, &consent.citizen_id, company_id, now)? {
             pay_breadth(conn, &consent.citizen_id, company_id, paid_for, now)?;
         }
+        if answered > 0 {
+            let answered = i64::try_from(answered).unwrap_or(i64::MAX);
+            pay_predicate_answers(
+                conn,
+                consent_id,
+                &consent.citizen_id,
+                company_id,
+                answered,
+                paid_for,
+                now,
+            )?;
+        }
         Ok(grant)
     })?;
 
-    Ok(Disclosure {
+    let audit_leaf_hash = infobank_audit::merkle::to_hex(&leaf.hash());
+    let retain_until = now + Duration::days(i64::from(grant.offer.retention_days));
+    let Some(predicates) = answers else {
+        return Ok(Disclosed::Records(Disclosure {
+            disclosure_id,
+            consent_id: consent_id.to_owned(),
+            subject: grant.consent.subject,
+            offer_id: grant.offer.id,
+            purpose: grant.offer.purpose,
+            disclosed_at: now,
+            retain_until,
+            onward_transfer: "prohibited",
+            data,
+            audit_leaf_hash,
+        }));
+    };
+    let claims = Attestation {
+        iss: infobank_crypto::token::ISSUER.to_owned(),
+        sub: grant.consent.subject.clone(),
+        aud: company_id.to_owned(),
+        jti: disclosure_id.clone(),
+        typ: "predicate-answers".to_owned(),
+        consent_id: consent_id.to_owned(),
+        offer_id: grant.offer.id.clone(),
+        predicates: predicates.clone(),
+        audit_leaf_hash: audit_leaf_hash.clone(),
+        iat: now.timestamp(),
+        exp: (now + attesting.ttl).timestamp(),
+    };
+    // Signed after the commit: the answer is recorded and paid whatever happens here, and a
+    // signing failure (which only a broken key causes) is reported, not hidden.
+    let attestation = attesting
+        .signer
+        .sign(&claims)
+        .map_err(|e| ConsentError::Signing(e.to_string()))?;
+    Ok(Disclosed::Predicates(PredicateDisclosure {
         disclosure_id,
         consent_id: consent_id.to_owned(),
         subject: grant.consent.subject,
         offer_id: grant.offer.id,
         purpose: grant.offer.purpose,
         disclosed_at: now,
-        retain_until: now + Duration::days(i64::from(grant.offer.retention_days)),
+        retain_until,
         onward_transfer: "prohibited",
-        data,
-        audit_leaf_hash: infobank_audit::merkle::to_hex(&leaf.hash()),
-    })
+        predicates,
+        attestation,
+        audit_leaf_hash,
+    }))
 }
 
 /// One disclosure as the citizen sees it.
@@ -340,8 +488,14 @@ pub struct DisclosureRecord {
     pub consent_id: String,
     pub company_id: String,
     pub company_name: String,
+    /// `records` or `predicates`.
+    pub kind: String,
     pub categories: Vec<String>,
+    /// For records: how many were disclosed; for predicates: how many were answered.
     pub record_count: i32,
+    /// For predicates: exactly what the company was told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<Vec<Answer>>,
     /// The disclosure's audit leaf (hash, hex).
     pub audit_leaf_hash: String,
     pub disclosed_at: DateTime<Utc>,
@@ -350,14 +504,27 @@ pub struct DisclosureRecord {
 /// At most this many disclosures per page.
 pub const MAX_PAGE: i64 = 200;
 
-/// Who received what of the citizen's data, when, under which consent. Newest first.
+/// Who received what of the citizen's data, when, under which consent, and for predicate
+/// answers the answers themselves (opened with her data key). Newest first.
 pub fn for_citizen(
     conn: &mut DbConnection,
+    keys: &KeyRing,
     citizen_id: &str,
     before: Option<&str>,
     limit: i64,
 ) -> Result<Vec<DisclosureRecord>, ConsentError> {
-    type Row = (String, String, String, String, String, i32, Vec<u8>, NaiveDateTime);
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        i32,
+        Vec<u8>,
+        NaiveDateTime,
+        String,
+        Option<Vec<u8>>,
+    );
     let mut query = disclosures::table
         .inner_join(companies::table.on(companies::id.eq(disclosures::company_id)))
         .filter(disclosures::citizen_id.eq(citizen_id))
@@ -372,21 +539,39 @@ pub fn for_citizen(
             disclosures::record_count,
             disclosures::audit_leaf_hash,
             disclosures::disclosed_at,
+            disclosures::kind,
+            disclosures::answer_sealed,
         ))
         .into_boxed();
     if let Some(before) = before {
         query = query.filter(disclosures::id.lt(before.to_owned()));
     }
     let rows: Vec<Row> = query.load(conn)?;
+    let dek = if rows.iter().any(|r| r.9.is_some()) {
+        Some(data_key(conn, keys, citizen_id).map_err(VaultError::from)?)
+    } else {
+        None
+    };
     rows.into_iter()
         .map(|r| {
+            let answers = match (&dek, &r.9) {
+                (Some(dek), Some(sealed)) => {
+                    let plain = dek
+                        .open(&answer_aad(citizen_id, &r.0), sealed)
+                        .map_err(|e| ConsentError::Corrupt(format!("disclosure {} answer: {e}", r.0)))?;
+                    Some(serde_json::from_slice(&plain).map_err(|e| ConsentError::Corrupt(e.to_string()))?)
+                }
+                _ => None,
+            };
             Ok(DisclosureRecord {
                 categories: serde_json::from_str(&r.4).map_err(|e| ConsentError::Corrupt(e.to_string()))?,
                 id: r.0,
                 consent_id: r.1,
                 company_id: r.2,
                 company_name: r.3,
+                kind: r.8,
                 record_count: r.5,
+                answers,
                 audit_leaf_hash: r
                     .6
                     .as_slice()

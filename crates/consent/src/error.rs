@@ -48,7 +48,17 @@ pub enum ConsentError {
     AlreadyConsented,
     #[error("the consent does not allow access: {}", .0.code())]
     NotLive(NotLive),
-    #[error("signing the receipt failed: {0}")]
+    #[error("a statistics offer discloses no citizen's data; run its statistics instead")]
+    StatisticsOnly,
+    #[error(
+        "the participants changed by {changed} people since an earlier run; at least {k} must have joined or left (or none)"
+    )]
+    StatisticsTooClose { changed: i64, k: i64 },
+    #[error("consents of the offer changed while its statistics ran; run it again")]
+    ParticipantsChanged,
+    #[error("this offer does not ask for statistics")]
+    NotStatistics,
+    #[error("signing failed: {0}")]
     Signing(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),

@@ -5,7 +5,8 @@
 //!   `approved -> suspended -> approved | revoked`) and client credentials;
 //! - [`offers`]: what a company asks for, and the operator's ethics review;
 //! - [`consents`]: a citizen's yes, its lifecycle and its signed receipts ([`receipts`]);
-//! - [`disclosure`]: the only way data leaves the vault;
+//! - [`disclosure`]: the only way data leaves the vault: records, or only the answers of
+//!   [`predicates`]; [`statistics`] release k-anonymous cells and never a person's data;
 //! - [`pseudonym`]: how each company sees a citizen.
 
 pub mod account;
@@ -15,9 +16,11 @@ pub mod corporate_number;
 pub mod disclosure;
 mod error;
 pub mod offers;
+pub mod predicates;
 pub mod pseudonym;
 pub mod purposes;
 pub mod receipts;
+pub mod statistics;
 
 pub use error::{ConsentError, NotLive};
 

@@ -5,15 +5,39 @@
 use chrono::{DateTime, NaiveDateTime, SubsecRound as _, Utc};
 use infobank_audit::{Action, Actor, AuditEvent, append};
 use infobank_db::diesel::prelude::*;
-use infobank_db::schema::{companies, offers};
+use infobank_db::schema::{companies, offer_asks, offers};
 use infobank_db::{DbConnection, write_transaction};
 use infobank_db::{LockMode, Lockable, lock_rows};
 use infobank_vault::categories::{Sensitivity, category};
 use serde::Serialize;
 
 use crate::companies::{CompanyStatus, get as get_company};
+use crate::predicates::{self, Predicate};
 use crate::purposes::purpose;
+use crate::statistics::catalogue::{self as statistics, StatisticsSpec};
 use crate::{ConsentError, check_text};
+
+/// What an offer asks for: raw records (the default), yes/no answers, or statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ask {
+    /// The records of `categories` within the data range.
+    Records,
+    /// Only these predicates' answers (`categories` lists what they read).
+    Predicates { predicates: Vec<Predicate> },
+    /// Only k-anonymous cells over the consenting citizens (`categories` lists what they read).
+    Statistics { statistics: StatisticsSpec },
+}
+
+impl Ask {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Records => "records",
+            Self::Predicates { .. } => "predicates",
+            Self::Statistics { .. } => "statistics",
+        }
+    }
+}
 
 /// What a company proposes.
 #[derive(Debug, Clone)]
@@ -21,7 +45,9 @@ pub struct Proposal {
     pub title: String,
     pub description: String,
     pub purpose: String,
+    /// The categories of a records offer; empty for predicates and statistics (derived).
     pub categories: Vec<String>,
+    pub ask: Ask,
     pub data_range_days: i32,
     pub access: String,
     pub max_fetches_per_day: i32,
@@ -37,7 +63,11 @@ pub struct Offer {
     pub title: String,
     pub description: String,
     pub purpose: String,
+    /// The categories the offer reads (for records: the categories disclosed).
     pub categories: Vec<String>,
+    /// `kind` (`records`, `predicates` or `statistics`) and what it asks.
+    #[serde(flatten)]
+    pub ask: Ask,
     /// For series (moods, payments, …): only the last N days are disclosed.
     pub data_range_days: i32,
     /// `one_time` (one disclosure) or `periodic` (up to `max_fetches_per_day` a day).
@@ -81,10 +111,27 @@ pub(crate) struct OfferRow {
     reviewed_at: Option<NaiveDateTime>,
 }
 
-impl TryFrom<OfferRow> for Offer {
+/// An offer's row in `offer_asks` (`kind`, `spec`), absent for a records offer.
+pub(crate) type AskRow = Option<(String, String)>;
+
+fn ask_from(row: AskRow) -> Result<Ask, ConsentError> {
+    let corrupt = |e: serde_json::Error| ConsentError::Corrupt(format!("offer ask: {e}"));
+    Ok(match row {
+        None => Ask::Records,
+        Some((kind, spec)) if kind == "predicates" => Ask::Predicates {
+            predicates: serde_json::from_str(&spec).map_err(corrupt)?,
+        },
+        Some((kind, spec)) if kind == "statistics" => Ask::Statistics {
+            statistics: serde_json::from_str(&spec).map_err(corrupt)?,
+        },
+        Some((kind, _)) => return Err(ConsentError::Corrupt(format!("offer kind {kind}"))),
+    })
+}
+
+impl TryFrom<(OfferRow, AskRow)> for Offer {
     type Error = ConsentError;
 
-    fn try_from(row: OfferRow) -> Result<Self, ConsentError> {
+    fn try_from((row, ask): (OfferRow, AskRow)) -> Result<Self, ConsentError> {
         let categories: Vec<String> = serde_json::from_str(&row.categories)
             .map_err(|e| ConsentError::Corrupt(format!("offer categories: {e}")))?;
         let special_categories = categories
@@ -99,6 +146,7 @@ impl TryFrom<OfferRow> for Offer {
             description: row.description,
             purpose: row.purpose,
             categories,
+            ask: ask_from(ask)?,
             data_range_days: row.data_range_days,
             access: row.access,
             max_fetches_per_day: row.max_fetches_per_day,
@@ -135,11 +183,26 @@ fn validate(p: &Proposal) -> Result<Proposal, ConsentError> {
             "not a listed purpose; see docs/partner-guide.md",
         ));
     }
-    if p.categories.is_empty() || p.categories.len() > 16 {
+    let (ask, asked) = match &p.ask {
+        Ask::Records => (Ask::Records, p.categories.clone()),
+        Ask::Predicates { predicates: asked } => {
+            no_categories(p)?;
+            let predicates = predicates::validate(asked)?;
+            let read = predicates::categories_read(&predicates);
+            (Ask::Predicates { predicates }, read)
+        }
+        Ask::Statistics { statistics: asked } => {
+            no_categories(p)?;
+            let statistics = statistics::validate(asked)?;
+            let read = statistics.categories_read();
+            (Ask::Statistics { statistics }, read)
+        }
+    };
+    if asked.is_empty() || asked.len() > 16 {
         return Err(ConsentError::invalid("categories", "ask for 1 to 16 categories"));
     }
-    let mut categories = Vec::with_capacity(p.categories.len());
-    for name in &p.categories {
+    let mut categories = Vec::with_capacity(asked.len());
+    for name in &asked {
         let Some(cat) = category(name) else {
             return Err(ConsentError::invalid("categories", format!("no category {name}")));
         };
@@ -148,7 +211,16 @@ fn validate(p: &Proposal) -> Result<Proposal, ConsentError> {
         }
         categories.push(cat.name.to_owned());
     }
-    in_range("data_range_days", i64::from(p.data_range_days), 1..=3650)?;
+    // Predicates carry their own windows (`days`): the range is the longest of them.
+    let data_range_days = match &ask {
+        Ask::Predicates { predicates } => predicates
+            .iter()
+            .filter_map(|p| p.params.get("days").and_then(serde_json::Value::as_i64))
+            .max()
+            .map_or(1, |d| i32::try_from(d).unwrap_or(i32::MAX)),
+        _ => p.data_range_days,
+    };
+    in_range("data_range_days", i64::from(data_range_days), 1..=3650)?;
     match p.access.as_str() {
         "one_time" => in_range("max_fetches_per_day", i64::from(p.max_fetches_per_day), 1..=1)?,
         "periodic" => in_range("max_fetches_per_day", i64::from(p.max_fetches_per_day), 1..=1440)?,
@@ -161,8 +233,25 @@ fn validate(p: &Proposal) -> Result<Proposal, ConsentError> {
         title,
         description,
         categories,
+        ask,
+        data_range_days,
         ..p.clone()
     })
+}
+
+/// Predicates and statistics name what they read themselves.
+fn no_categories(p: &Proposal) -> Result<(), ConsentError> {
+    if p.categories.is_empty() {
+        Ok(())
+    } else {
+        Err(ConsentError::invalid(
+            "categories",
+            format!(
+                "a {} offer names no categories: they follow from what it asks",
+                p.ask.kind()
+            ),
+        ))
+    }
 }
 
 /// An approved company proposes an offer; it waits for the operator's review.
@@ -198,6 +287,21 @@ pub fn propose(
                 offers::created_at.eq(now.naive_utc()),
             ))
             .execute(conn)?;
+        let spec = match &p.ask {
+            Ask::Records => None,
+            Ask::Predicates { predicates } => Some(serde_json::to_string(predicates)),
+            Ask::Statistics { statistics } => Some(serde_json::to_string(statistics)),
+        };
+        if let Some(spec) = spec {
+            let spec = spec.map_err(|e| ConsentError::Corrupt(e.to_string()))?;
+            diesel::insert_into(offer_asks::table)
+                .values((
+                    offer_asks::offer_id.eq(&id),
+                    offer_asks::kind.eq(p.ask.kind()),
+                    offer_asks::spec.eq(spec),
+                ))
+                .execute(conn)?;
+        }
         let event = AuditEvent::new(Action::OfferProposed, Actor::new("company", company_id))
             .company(company_id)
             .object("offer", &id);
@@ -208,9 +312,10 @@ pub fn propose(
 
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<Offer, ConsentError> {
     offers::table
-        .find(id)
-        .select(OfferRow::as_select())
-        .first(conn)
+        .left_join(offer_asks::table)
+        .filter(offers::id.eq(id))
+        .select((OfferRow::as_select(), ASK_COLUMNS.nullable()))
+        .first::<(OfferRow, AskRow)>(conn)
         .optional()?
         .ok_or(ConsentError::NotFound)?
         .try_into()
@@ -259,17 +364,21 @@ pub fn review(
     })
 }
 
+/// The `offer_asks` columns loaded with an offer (through a left join).
+pub(crate) const ASK_COLUMNS: (offer_asks::kind, offer_asks::spec) = (offer_asks::kind, offer_asks::spec);
+
 /// At most this many offers per page.
 pub const MAX_PAGE: i64 = 200;
 
 /// A company's own offers, newest first.
 pub fn for_company(conn: &mut DbConnection, company_id: &str, limit: i64) -> Result<Vec<Offer>, ConsentError> {
     offers::table
+        .left_join(offer_asks::table)
         .filter(offers::company_id.eq(company_id))
         .order(offers::id.desc())
         .limit(limit.clamp(1, MAX_PAGE))
-        .select(OfferRow::as_select())
-        .load(conn)?
+        .select((OfferRow::as_select(), ASK_COLUMNS.nullable()))
+        .load::<(OfferRow, AskRow)>(conn)?
         .into_iter()
         .map(Offer::try_from)
         .collect()
@@ -279,12 +388,13 @@ pub fn for_company(conn: &mut DbConnection, company_id: &str, limit: i64) -> Res
 pub fn open(conn: &mut DbConnection, limit: i64) -> Result<Vec<Offer>, ConsentError> {
     offers::table
         .inner_join(companies::table)
+        .left_join(offer_asks::table)
         .filter(offers::status.eq("approved"))
         .filter(companies::status.eq(CompanyStatus::Approved.as_str()))
         .order(offers::id.desc())
         .limit(limit.clamp(1, MAX_PAGE))
-        .select(OfferRow::as_select())
-        .load(conn)?
+        .select((OfferRow::as_select(), ASK_COLUMNS.nullable()))
+        .load::<(OfferRow, AskRow)>(conn)?
         .into_iter()
         .map(Offer::try_from)
         .collect()
@@ -293,11 +403,12 @@ pub fn open(conn: &mut DbConnection, limit: i64) -> Result<Vec<Offer>, ConsentEr
 /// The review queue, oldest first.
 pub fn pending(conn: &mut DbConnection, limit: i64) -> Result<Vec<Offer>, ConsentError> {
     offers::table
+        .left_join(offer_asks::table)
         .filter(offers::status.eq("pending_review"))
         .order(offers::id.asc())
         .limit(limit.clamp(1, MAX_PAGE))
-        .select(OfferRow::as_select())
-        .load(conn)?
+        .select((OfferRow::as_select(), ASK_COLUMNS.nullable()))
+        .load::<(OfferRow, AskRow)>(conn)?
         .into_iter()
         .map(Offer::try_from)
         .collect()

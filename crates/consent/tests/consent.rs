@@ -10,8 +10,8 @@ use infobank_coins::ledger::{balance, check_books};
 use infobank_coins::{Account, CoinsError};
 use infobank_consent::companies::{self, Application, CompanyStatus, Credentials};
 use infobank_consent::consents::{self, Change};
-use infobank_consent::disclosure::{self, disclose};
-use infobank_consent::offers::{self, Proposal};
+use infobank_consent::disclosure::{self, Attesting, Disclosed, Disclosure};
+use infobank_consent::offers::{self, Ask, Proposal};
 use infobank_consent::{ConsentError, NotLive};
 use infobank_crypto::{KeyRing, TokenSigner};
 use infobank_db::DbConnection;
@@ -88,6 +88,7 @@ fn proposal(categories: &[&str], reward: i64) -> Proposal {
         description: "We tailor coupons to your household.".into(),
         purpose: "personalised_offers".into(),
         categories: categories.iter().map(|c| (*c).to_owned()).collect(),
+        ask: Ask::Records,
         data_range_days: 30,
         access: "periodic".into(),
         max_fetches_per_day: 2,
@@ -100,6 +101,25 @@ fn proposal(categories: &[&str], reward: i64) -> Proposal {
 fn approved_offer(conn: &mut DbConnection, company: &str, categories: &[&str], reward: i64) -> String {
     let offer = offers::propose(conn, company, &proposal(categories, reward), t0()).unwrap();
     offers::review(conn, &offer.id, true, None, "op", t0()).unwrap().id
+}
+
+/// A records disclosure (every offer in these tests asks for records).
+fn disclose(
+    conn: &mut DbConnection,
+    keys: &KeyRing,
+    company: &str,
+    consent: &str,
+    now: DateTime<Utc>,
+) -> Result<Disclosure, ConsentError> {
+    let signer = TokenSigner::new(keys);
+    let attesting = Attesting {
+        signer: &signer,
+        ttl: Duration::minutes(5),
+    };
+    match disclosure::disclose(conn, keys, attesting, company, consent, now)? {
+        Disclosed::Records(d) => Ok(d),
+        Disclosed::Predicates(p) => panic!("a records offer answered predicates: {p:?}"),
+    }
 }
 
 fn entrust(conn: &mut DbConnection, w: &World, citizen: &str, category: &str, data: Value) {
@@ -436,7 +456,11 @@ fn disclosure_only_through_a_live_consent(db: &TestDb) {
         consents::change(conn, &w.signer, &bob, &consent.id, Change::Revoke, t0()),
         Err(ConsentError::NotFound)
     ));
-    assert!(disclosure::for_citizen(conn, &bob, None, 50).unwrap().is_empty());
+    assert!(
+        disclosure::for_citizen(conn, &w.keys, &bob, None, 50)
+            .unwrap()
+            .is_empty()
+    );
 
     // The disclosure: only the offer's categories, only the data range.
     let d = disclose(conn, &w.keys, &acme, &consent.id, t0()).unwrap();
@@ -505,7 +529,7 @@ fn disclosure_only_through_a_live_consent(db: &TestDb) {
     consents::accept(conn, &w.keys, &w.signer, &alice, &offer, t0()).unwrap();
 
     // The citizen sees every disclosure with the company and the categories.
-    let history = disclosure::for_citizen(conn, &alice, None, 50).unwrap();
+    let history = disclosure::for_citizen(conn, &w.keys, &alice, None, 50).unwrap();
     assert_eq!(history.len(), 5);
     assert!(
         history
@@ -703,7 +727,11 @@ fn a_pause_committed_while_a_disclosure_waits_to_write_is_honoured(db: &TestDb) 
         waiting.join().unwrap()
     });
     assert_eq!(not_live(refused), NotLive::Paused);
-    assert!(disclosure::for_citizen(conn, &alice, None, 10).unwrap().is_empty());
+    assert!(
+        disclosure::for_citizen(conn, &w.keys, &alice, None, 10)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// On PostgreSQL two disclosures wait for each other only when they concern the same consent:

@@ -218,6 +218,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    offer_asks (offer_id) {
+        offer_id -> Text,
+        kind -> Text,
+        spec -> Text,
+    }
+}
+
+diesel::table! {
     consents (id) {
         id -> Text,
         citizen_id -> Text,
@@ -247,6 +255,33 @@ diesel::table! {
         record_count -> Integer,
         disclosed_at -> Timestamp,
         audit_leaf_hash -> Binary,
+        kind -> Text,
+        answer_sealed -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    statistics_runs (id) {
+        id -> Text,
+        offer_id -> Text,
+        company_id -> Text,
+        ran_at -> Timestamp,
+        participants -> Integer,
+        released_cells -> Integer,
+        suppressed_cells -> Integer,
+        k -> Integer,
+        participants_root -> Binary,
+        audit_leaf_hash -> Binary,
+    }
+}
+
+diesel::table! {
+    statistics_participants (run_id, position) {
+        run_id -> Text,
+        position -> Integer,
+        consent_id -> Text,
+        citizen_id -> Text,
+        subject -> Text,
     }
 }
 
@@ -261,6 +296,9 @@ diesel::joinable!(offers -> companies (company_id));
 diesel::joinable!(consents -> offers (offer_id));
 diesel::joinable!(consents -> companies (company_id));
 diesel::joinable!(disclosures -> consents (consent_id));
+diesel::joinable!(offer_asks -> offers (offer_id));
+diesel::joinable!(statistics_runs -> offers (offer_id));
+diesel::joinable!(statistics_participants -> statistics_runs (run_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     login_failures,
@@ -281,6 +319,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     companies,
     company_decisions,
     offers,
+    offer_asks,
     consents,
     disclosures,
+    statistics_runs,
+    statistics_participants,
 );

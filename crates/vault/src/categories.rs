@@ -366,6 +366,8 @@ pub static CATEGORIES: &[Category] = &[
                 ),
                 "JPY",
             ),
+            // Optional: `holds_valid` treats a policy without it as not expiring.
+            opt("expires_on", FieldType::Date),
         ],
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:Insurance",
@@ -406,6 +408,7 @@ pub static CATEGORIES: &[Category] = &[
             ),
             req("masked_number", FieldType::Text { max_chars: 30 }),
             req("verified", FieldType::Bool),
+            opt("expires_on", FieldType::Date),
         ],
         sensitivity: Sensitivity::Sensitive,
         dpv: "pd:OfficialID",

@@ -37,6 +37,29 @@ pub struct Config {
     /// Serve HTTPS with this certificate chain and key (PEM); plain HTTP when absent, for
     /// running behind a TLS-terminating proxy.
     pub tls: Option<TlsFiles>,
+    /// Disclosing less: the statistics threshold and the life of predicate attestations.
+    pub disclose_less: DiscloseLessConfig,
+}
+
+/// The smallest `k` a bank may configure: below it a cell says too much about a few people.
+pub const MIN_STATISTICS_K: i64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscloseLessConfig {
+    /// A statistics cell is released only with at least this many distinct people (bank-wide;
+    /// default 10, never below [`MIN_STATISTICS_K`]).
+    pub statistics_k: i64,
+    /// How long a predicate attestation is valid (`exp - iat`), in seconds (default 300).
+    pub attestation_ttl_seconds: i64,
+}
+
+impl Default for DiscloseLessConfig {
+    fn default() -> Self {
+        Self {
+            statistics_k: 10,
+            attestation_ttl_seconds: 300,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +101,8 @@ struct FileConfig {
     rate_limit_disclosure: Option<u32>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    statistics_k: Option<i64>,
+    attestation_ttl_seconds: Option<i64>,
 }
 
 impl Config {
@@ -186,6 +211,26 @@ impl Config {
             )?,
         };
 
+        let statistics_k = parse_number(&env, "INFOBANK_STATISTICS_K", file.statistics_k, 10)?;
+        if !(MIN_STATISTICS_K..=1_000).contains(&statistics_k) {
+            return Err(ConfigError {
+                setting: "INFOBANK_STATISTICS_K",
+                message: format!("must be between {MIN_STATISTICS_K} and 1000 people"),
+            });
+        }
+        let attestation_ttl_seconds = parse_number(
+            &env,
+            "INFOBANK_ATTESTATION_TTL_SECONDS",
+            file.attestation_ttl_seconds,
+            300,
+        )?;
+        if !(10..=3_600).contains(&attestation_ttl_seconds) {
+            return Err(ConfigError {
+                setting: "INFOBANK_ATTESTATION_TTL_SECONDS",
+                message: "must be between 10 and 3600 seconds".into(),
+            });
+        }
+
         let tls = tls_files(
             env("INFOBANK_TLS_CERT").map(PathBuf::from).or(file.tls_cert),
             env("INFOBANK_TLS_KEY").map(PathBuf::from).or(file.tls_key),
@@ -204,6 +249,10 @@ impl Config {
             rewards,
             rate_limits,
             tls,
+            disclose_less: DiscloseLessConfig {
+                statistics_k,
+                attestation_ttl_seconds,
+            },
         })
     }
 }
@@ -295,6 +344,22 @@ mod tests {
             "INFOBANK_MERGE_DELAY_MS"
         );
         assert_eq!(with(&[]).unwrap().merge_delay_ms, 1_000);
+        assert_eq!(with(&[]).unwrap().disclose_less, super::DiscloseLessConfig::default());
+        assert_eq!(
+            with(&[("INFOBANK_STATISTICS_K", "5")])
+                .unwrap()
+                .disclose_less
+                .statistics_k,
+            5
+        );
+        for (name, value) in [
+            ("INFOBANK_STATISTICS_K", "4"),
+            ("INFOBANK_STATISTICS_K", "ten"),
+            ("INFOBANK_ATTESTATION_TTL_SECONDS", "0"),
+            ("INFOBANK_ATTESTATION_TTL_SECONDS", "86400"),
+        ] {
+            assert_eq!(with(&[(name, value)]).unwrap_err().setting, name);
+        }
         assert_eq!(
             with(&[("INFOBANK_MERGE_DELAY_MS", "60000")]).unwrap().merge_delay_ms,
             60_000

@@ -455,6 +455,16 @@ impl From<infobank_consent::ConsentError> for ApiError {
             C::AlreadyConsented => Self::new(StatusCode::CONFLICT, "already_consented", "Conflict")
                 .detail("you already hold a live consent to this offer"),
             C::NotLive(why) => Self::forbidden(why.code(), "the consent does not allow access now"),
+            C::StatisticsOnly => Self::new(StatusCode::CONFLICT, "statistics_only", "Conflict")
+                .detail("a statistics offer discloses no citizen's data: run POST /api/v1/offers/{id}/statistics"),
+            C::NotStatistics => Self::new(StatusCode::CONFLICT, "not_a_statistics_offer", "Conflict")
+                .detail("this offer does not ask for statistics"),
+            e @ C::StatisticsTooClose { .. } => {
+                Self::new(StatusCode::CONFLICT, "statistics_too_close", "Conflict").detail(e.to_string())
+            }
+            e @ C::ParticipantsChanged => {
+                Self::new(StatusCode::CONFLICT, "participants_changed", "Conflict").detail(e.to_string())
+            }
             C::Coins(e) => e.into(),
             C::Vault(e) => e.into(),
             C::Audit(e) => e.into(),

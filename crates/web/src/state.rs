@@ -28,6 +28,8 @@ pub struct AppState {
     /// SQLite's group-commit writer (`infobank_db::group`), entered by every request's
     /// database work; `None` on PostgreSQL.
     pub group_writer: Option<Arc<infobank_db::group::GroupWriter>>,
+    /// The statistics threshold `k` and the life of predicate attestations.
+    pub disclose_less: crate::config::DiscloseLessConfig,
 }
 
 impl AppState {
@@ -47,7 +49,14 @@ impl AppState {
             limits: Arc::new(RateLimits::from_rates(60, 60, 100)),
             merge_delay: std::time::Duration::from_secs(1),
             sequencer_poll: crate::sequencing::POLL,
+            disclose_less: crate::config::DiscloseLessConfig::default(),
         })
+    }
+
+    /// The same state with this statistics threshold and attestation life.
+    pub fn with_disclose_less(mut self, settings: crate::config::DiscloseLessConfig) -> Self {
+        self.disclose_less = settings;
+        self
     }
 
     /// The same state with this maximum merge delay (the default is the configuration's).

@@ -16,7 +16,7 @@ use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
 /// The formulas in words; the numbers are the policy's parameters.
-pub const FORMULAS: [(&str, &str); 3] = [
+pub const FORMULAS: [(&str, &str); 5] = [
     (
         "entrust",
         "weight(category) x min(ceil(records held / records_per_unit), monthly_cap_units); paid once per \
@@ -31,6 +31,16 @@ pub const FORMULAS: [(&str, &str); 3] = [
         "offer_reward",
         "the coins the offer promises, reserved from the company's funding account at consent and paid to \
          the citizen at the first disclosure (released to the company if the consent ends without one)",
+    ),
+    (
+        "predicate_answers",
+        "predicate_answer x the predicates answered (true or false, not null); paid once per consent and \
+         calendar month, at the month's first answer (since policy version 2)",
+    ),
+    (
+        "statistics_participation",
+        "statistics_participation, paid once per citizen, statistics offer and calendar month, at the first \
+         run that counts the citizen (since policy version 2)",
     ),
 ];
 
@@ -53,6 +63,10 @@ pub struct RewardPolicyView {
     pub categories: Value,
     pub breadth_bonus_per_company: i64,
     pub breadth_max_companies: i64,
+    /// Coins per predicate answered (0 before version 2).
+    pub predicate_answer: i64,
+    /// Coins per statistics offer and month a citizen is counted in (0 before version 2).
+    pub statistics_participation: i64,
     /// Every version ever published, oldest first.
     pub versions: Vec<PolicyVersion>,
 }
@@ -71,6 +85,8 @@ fn policy_view(published: PublishedPolicy, versions: Vec<(i32, DateTime<Utc>)>) 
         categories: json!(published.policy.categories),
         breadth_bonus_per_company: published.policy.breadth_bonus_per_company,
         breadth_max_companies: published.policy.breadth_max_companies,
+        predicate_answer: published.policy.predicate_answer,
+        statistics_participation: published.policy.statistics_participation,
         versions: versions
             .into_iter()
             .map(|(version, published_at)| PolicyVersion { version, published_at })

@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Json, Path, Query};
 use infobank_consent::consents::{self, Change, Consent, HeldConsent};
-use infobank_consent::disclosure::{self, Disclosure, DisclosureRecord, disclose};
+use infobank_consent::disclosure::{self, Attesting, Disclosed, DisclosureRecord, disclose};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -127,7 +127,9 @@ pub async fn my_disclosures(
 ) -> Result<Json<Vec<DisclosureRecord>>, ApiError> {
     let before = page.into_inner().before;
     let list = state
-        .db(move |conn, _| disclosure::for_citizen(conn, &who.account_id, before.as_deref(), disclosure::MAX_PAGE))
+        .db(move |conn, keys| {
+            disclosure::for_citizen(conn, keys, &who.account_id, before.as_deref(), disclosure::MAX_PAGE)
+        })
         .await?;
     Ok(Json(list))
 }
@@ -150,9 +152,13 @@ pub async fn held(
     Ok(Json(list))
 }
 
-/// The disclosure: exactly the offer's categories within its data range, if the consent is live.
+/// The disclosure, if the consent is live: for a records offer exactly its categories within its
+/// data range; for a predicate offer only the answers (`true`, `false`, or `null` when the
+/// citizen holds no record to decide) with a signed attestation (`attestation`, a compact JWS
+/// verifiable with /.well-known/jwks.json).
 #[utoipa::path(get, path = "/api/v1/consents/{id}/data", tag = "consents", params(("id" = String, Path)), security(("company" = [])), responses(
     (status = 200, body = Object),
+    (status = 409, description = "statistics_only: a statistics offer is run with POST /api/v1/offers/{id}/statistics", body = crate::error::Problem),
     (status = 403, description = "consent_revoked, consent_paused, consent_expired, company_suspended, quota_exceeded, …", body = crate::error::Problem),
     (status = 404, description = "a consent this company does not hold", body = crate::error::Problem),
     (status = 429, description = "rate_limited (per company), with Retry-After", body = crate::error::Problem),
@@ -166,8 +172,13 @@ pub async fn data(
     crate::limits::enforce(state.limits.disclosure.as_ref(), &who.account_id)?;
     let id = id.into_inner();
     let now = crate::clock::now();
-    let disclosed: Disclosure = state
-        .db(move |conn, keys| disclose(conn, keys, &who.account_id, &id, now))
+    let tokens = state.tokens.clone();
+    let ttl = chrono::Duration::seconds(state.disclose_less.attestation_ttl_seconds);
+    let disclosed: Disclosed = state
+        .db(move |conn, keys| {
+            let attesting = Attesting { signer: &tokens, ttl };
+            disclose(conn, keys, attesting, &who.account_id, &id, now)
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

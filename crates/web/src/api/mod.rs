@@ -6,6 +6,7 @@ pub mod audit;
 pub mod coins;
 pub mod companies;
 pub mod consents;
+pub mod disclose_less;
 pub mod offers;
 pub mod service;
 pub mod session;
@@ -52,6 +53,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, record_json_limit: usize) {
         .service(resource("/api/v1/oauth/token").post(companies::token))
         .service(resource("/api/v1/offers").get(offers::list).post(offers::propose))
         .service(resource("/api/v1/offers/{id}/preview").get(offers::preview))
+        .service(resource("/api/v1/offers/{id}/statistics").post(disclose_less::run_statistics))
+        .service(resource("/api/v1/predicates").get(disclose_less::predicates))
+        .service(resource("/api/v1/statistics/catalogue").get(disclose_less::statistics_catalogue))
+        .service(resource("/api/v1/statistics/runs").get(disclose_less::runs))
+        .service(resource("/api/v1/me/statistics-runs").get(disclose_less::counted_in))
         .service(resource("/api/v1/operator/offers").get(offers::pending))
         .service(resource("/api/v1/operator/offers/{id}/{decision}").post(offers::review))
         .service(

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Json, Path};
+use infobank_consent::ConsentError;
 use infobank_consent::disclosure::{DisclosedRecord, preview as preview_offer};
-use infobank_consent::offers::{self, Offer, Proposal};
+use infobank_consent::offers::{self, Ask, Offer, Proposal};
+use infobank_consent::predicates::Predicate;
 use infobank_consent::purposes::purpose;
+use infobank_consent::statistics::catalogue::StatisticsSpec;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -25,10 +28,25 @@ pub struct NewOffer {
     /// `personalised_offers`, `service_improvement`, `research_statistics`,
     /// `product_development`, `credit_assessment` or `insurance_underwriting`.
     pub purpose: String,
-    /// Category names from `GET /api/v1/categories`.
+    /// `records` (the default: the categories' records), `predicates` (only yes/no answers) or
+    /// `statistics` (only k-anonymous cells).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// For `records`: category names from `GET /api/v1/categories`. Leave out for the other
+    /// kinds (what they read follows from what they ask).
+    #[serde(default)]
     pub categories: Vec<String>,
-    /// For series: only the last N days are disclosed (1 to 3650).
-    pub data_range_days: i32,
+    /// For `predicates`: from `GET /api/v1/predicates`, e.g.
+    /// `[{"name": "age_at_least", "params": {"years": 20}}]`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub predicates: Option<Vec<Predicate>>,
+    /// For `statistics`: `{"dimensions": [...], "measures": [...]}` from
+    /// `GET /api/v1/statistics/catalogue`.
+    #[schema(value_type = Option<Object>)]
+    pub statistics: Option<StatisticsSpec>,
+    /// For series: only the last N days are disclosed or counted (1 to 3650). Required for
+    /// `records` and `statistics`; a predicate offer takes the longest `days` of its predicates.
+    pub data_range_days: Option<i32>,
     /// `one_time` or `periodic`.
     pub access: String,
     /// 1 for one_time; 1 to 1440 for periodic.
@@ -38,6 +56,69 @@ pub struct NewOffer {
     pub consent_days: i32,
     /// Coins per consent, paid from the company's coin account at the first disclosure.
     pub reward_coins: i64,
+}
+
+/// The proposal a body describes: its kind and exactly the fields that kind takes.
+pub fn proposal(b: NewOffer) -> Result<Proposal, ConsentError> {
+    let not_for =
+        |field: &'static str, kind: &str| ConsentError::invalid(field, format!("a {kind} offer does not take {field}"));
+    let kind = b.kind.as_deref().unwrap_or("records");
+    let ask = match kind {
+        "records" => {
+            if b.predicates.is_some() {
+                return Err(not_for("predicates", kind));
+            }
+            if b.statistics.is_some() {
+                return Err(not_for("statistics", kind));
+            }
+            Ask::Records
+        }
+        "predicates" => {
+            if b.statistics.is_some() {
+                return Err(not_for("statistics", kind));
+            }
+            Ask::Predicates {
+                predicates: b
+                    .predicates
+                    .ok_or_else(|| ConsentError::invalid("predicates", "a predicates offer lists its predicates"))?,
+            }
+        }
+        "statistics" => {
+            if b.predicates.is_some() {
+                return Err(not_for("predicates", kind));
+            }
+            Ask::Statistics {
+                statistics: b.statistics.ok_or_else(|| {
+                    ConsentError::invalid("statistics", "a statistics offer names its dimensions and measures")
+                })?,
+            }
+        }
+        _ => {
+            return Err(ConsentError::invalid(
+                "kind",
+                "must be records, predicates or statistics",
+            ));
+        }
+    };
+    let data_range_days = match (&ask, b.data_range_days) {
+        // Replaced by the predicates' own windows.
+        (Ask::Predicates { .. }, _) => 0,
+        (_, Some(days)) => days,
+        (_, None) => return Err(ConsentError::invalid("data_range_days", "required: 1 to 3650")),
+    };
+    Ok(Proposal {
+        title: b.title,
+        description: b.description,
+        purpose: b.purpose,
+        categories: b.categories,
+        ask,
+        data_range_days,
+        access: b.access,
+        max_fetches_per_day: b.max_fetches_per_day,
+        retention_days: b.retention_days,
+        consent_days: b.consent_days,
+        reward_coins: b.reward_coins,
+    })
 }
 
 /// An offer as shown to companies, operators and citizens.
@@ -80,19 +161,7 @@ pub async fn propose(
     who: Authenticated<Company>,
     body: Json<NewOffer>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
-    let proposal = Proposal {
-        title: b.title,
-        description: b.description,
-        purpose: b.purpose,
-        categories: b.categories,
-        data_range_days: b.data_range_days,
-        access: b.access,
-        max_fetches_per_day: b.max_fetches_per_day,
-        retention_days: b.retention_days,
-        consent_days: b.consent_days,
-        reward_coins: b.reward_coins,
-    };
+    let proposal = proposal(body.into_inner())?;
     let now = crate::clock::now();
     let offer = state
         .db(move |conn, _| offers::propose(conn, &who.account_id, &proposal, now))

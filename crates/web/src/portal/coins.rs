@@ -81,6 +81,15 @@ fn explain(t: &Messages<'_>, line: &Line) -> String {
             &t_owned(t, "coins_explain.redemption"),
             &[("target", t_owned(t, &format!("coins_target.{}", input("target"))))],
         ),
+        Reason::PredicateReward => fill(
+            &t_owned(t, "coins_explain.predicate_reward"),
+            &[
+                ("answered", input("answered")),
+                ("per", input("predicate_answer")),
+                ("version", version),
+            ],
+        ),
+        Reason::StatisticsReward => fill(&t_owned(t, "coins_explain.statistics_reward"), &[("version", version)]),
         Reason::Funding | Reason::Reservation | Reason::Release => reason_label(t, e.reason),
     }
 }

@@ -12,8 +12,11 @@ use actix_web::web::Form;
 use askama::Template;
 use chrono::{Duration, NaiveDate};
 use infobank_consent::companies::{self, Application, Company, Credentials, Decision};
-use infobank_consent::offers::{self, Offer, Proposal};
+use infobank_consent::offers::{self, Offer};
+use infobank_consent::predicates::{ParamType, Predicate, catalogue};
 use infobank_consent::purposes::PURPOSES;
+use infobank_consent::statistics::catalogue::{DIMENSIONS, MEASURES, StatisticsSpec};
+use infobank_consent::statistics::run::{self, RunSummary};
 use infobank_consent::{ConsentError, consents};
 use infobank_vault::categories::CATEGORIES;
 use serde::Deserialize;
@@ -22,6 +25,7 @@ use super::context::{PortalContext, cookie};
 use super::forms::t_owned;
 use super::i18n::Lang;
 use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, rate_limited, render};
+use crate::api::offers::{NewOffer, proposal};
 use crate::error::ApiError;
 
 const COOKIE: &str = "infobank_company";
@@ -255,7 +259,62 @@ struct DashboardPage<'a> {
     error: Option<(String, String)>,
     purposes: Vec<(&'static str, &'static str)>,
     categories: Vec<(&'static str, String)>,
+    predicates: Vec<PredicateChoice>,
+    dimensions: Vec<(&'static str, String)>,
+    measures: Vec<(&'static str, String)>,
+    runs: Vec<RunSummary>,
     created: bool,
+}
+
+/// A predicate of the catalogue as the offer form shows it: a box to tick and its parameters.
+struct PredicateChoice {
+    name: &'static str,
+    question: String,
+    params: Vec<ParamInput>,
+}
+
+struct ParamInput {
+    name: &'static str,
+    /// `number`, `text` or `select`.
+    input: &'static str,
+    min: i64,
+    max: i64,
+    options: Vec<(&'static str, String)>,
+}
+
+fn predicate_choices(t: &super::i18n::Messages<'_>, lang: Lang) -> Vec<PredicateChoice> {
+    catalogue()
+        .into_iter()
+        .map(|spec| PredicateChoice {
+            name: spec.name,
+            question: if lang == Lang::Ja { spec.ja } else { spec.en }.to_owned(),
+            params: spec
+                .params
+                .iter()
+                .map(|p| {
+                    let (input, min, max, options) = match p.kind {
+                        ParamType::Integer { min, max } => ("number", min, max, Vec::new()),
+                        ParamType::Text { .. } => ("text", 0, 0, Vec::new()),
+                        ParamType::Choice { options } => {
+                            let section = if p.name == "category" { "category" } else { "merchant" };
+                            let labelled = options
+                                .iter()
+                                .map(|o| (*o, t_owned(t, &format!("{section}.{o}"))))
+                                .collect();
+                            ("select", 0, 0, labelled)
+                        }
+                    };
+                    ParamInput {
+                        name: p.name,
+                        input,
+                        min,
+                        max,
+                        options,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 async fn dashboard_page(
@@ -265,7 +324,7 @@ async fn dashboard_page(
     error: Option<(String, String)>,
     created: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let (company, decisions, list, counts) = ctx
+    let (company, decisions, list, counts, runs) = ctx
         .state
         .db(move |conn, _| {
             Ok::<_, ConsentError>((
@@ -273,6 +332,7 @@ async fn dashboard_page(
                 companies::decisions(conn, &company_id)?,
                 offers::for_company(conn, &company_id, offers::MAX_PAGE)?,
                 consents::counts_for_company(conn, &company_id)?,
+                run::list(conn, Some(&company_id), 20)?,
             ))
         })
         .await?;
@@ -309,6 +369,16 @@ async fn dashboard_page(
             .iter()
             .map(|c| (c.name, t_owned(&t, &format!("category.{}", c.name))))
             .collect(),
+        predicates: predicate_choices(&t, ctx.lang),
+        dimensions: DIMENSIONS
+            .iter()
+            .map(|d| (d.name, t_owned(&t, &format!("statistics.{}", d.name))))
+            .collect(),
+        measures: MEASURES
+            .iter()
+            .map(|m| (m.name, t_owned(&t, &format!("statistics.{}", m.name))))
+            .collect(),
+        runs,
         created,
     };
     Ok(render(ctx, status, &page))
@@ -374,16 +444,51 @@ pub async fn create_offer(ctx: PortalContext, form: Form<Vec<(String, String)>>)
     };
     let number = |name: &str| one(name).trim().parse::<i64>().unwrap_or(-1);
     let to_i32 = |v: i64| i32::try_from(v).unwrap_or(-1);
-    let proposal = Proposal {
+    let all = |name: &str| -> Vec<String> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let kind = Some(one("kind"))
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "records".into());
+    // Each ticked predicate with its parameters (`p.<predicate>.<param>`); numbers are sent as
+    // numbers, anything else as text, and the catalogue's validation says what is wrong.
+    let predicates = all("predicate")
+        .into_iter()
+        .map(|name| {
+            let prefix = format!("p.{name}.");
+            let params = pairs
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|param| (param.to_owned(), v.trim())))
+                .map(|(param, v)| {
+                    let value = v
+                        .parse::<i64>()
+                        .map_or_else(|_| serde_json::Value::from(v), serde_json::Value::from);
+                    (param, value)
+                })
+                .collect();
+            Predicate { name, params }
+        })
+        .collect();
+    let new_offer = NewOffer {
         title: one("title"),
         description: one("description"),
         purpose: one("purpose"),
-        categories: pairs
-            .iter()
-            .filter(|(k, _)| k == "categories")
-            .map(|(_, v)| v.clone())
-            .collect(),
-        data_range_days: to_i32(number("data_range_days")),
+        categories: if kind == "records" {
+            all("categories")
+        } else {
+            Vec::new()
+        },
+        predicates: (kind == "predicates").then_some(predicates),
+        statistics: (kind == "statistics").then(|| StatisticsSpec {
+            dimensions: all("dimensions"),
+            measures: all("measures"),
+        }),
+        kind: Some(kind),
+        data_range_days: Some(to_i32(number("data_range_days"))),
         access: one("access"),
         max_fetches_per_day: to_i32(number("max_fetches_per_day")),
         retention_days: to_i32(number("retention_days")),
@@ -392,10 +497,14 @@ pub async fn create_offer(ctx: PortalContext, form: Form<Vec<(String, String)>>)
     };
     let now = crate::clock::now();
     let company = id.clone();
-    let result = ctx
-        .state
-        .db(move |conn, _| Ok::<_, ApiError>(offers::propose(conn, &company, &proposal, now)))
-        .await?;
+    let result = match proposal(new_offer) {
+        Ok(proposal) => {
+            ctx.state
+                .db(move |conn, _| Ok::<_, ApiError>(offers::propose(conn, &company, &proposal, now)))
+                .await?
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(_) => Ok(ctx.redirect("/company?notice=offer_created").finish()),
         Err(ConsentError::Invalid { field, message }) => {

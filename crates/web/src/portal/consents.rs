@@ -12,13 +12,16 @@ use chrono::{DateTime, Duration, Utc};
 use infobank_accounts::Role;
 use infobank_consent::consents::{self, Change, ConsentSummary};
 use infobank_consent::disclosure::{self, DisclosedRecord, DisclosureRecord};
-use infobank_consent::offers::{self, Offer};
+use infobank_consent::offers::{self, Ask, Offer};
+use infobank_consent::predicates::{Held, answer_all};
 use infobank_consent::purposes::purpose;
+use infobank_consent::statistics::run::{CountedIn, counted_in};
 use infobank_consent::{ConsentError, companies};
 use infobank_vault::categories::category;
 use serde::Deserialize;
 
 use super::context::PortalContext;
+use super::disclose_less::{answer, question, statistics_sentence};
 use super::forms::{display_value, t_owned};
 use super::i18n::{Lang, Messages};
 use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, refuse, render};
@@ -48,9 +51,21 @@ fn category_labels(t: &Messages<'_>, names: &[String]) -> Vec<(String, String)> 
         .collect()
 }
 
+/// One thing a predicate offer learns, and (on the offer page) the citizen's answer today.
+pub struct Learned {
+    pub question: String,
+    pub today: Option<String>,
+}
+
 /// An offer as the citizen reads it: every term in words.
 pub struct OfferCard {
     pub id: String,
+    /// `records`, `predicates` or `statistics`.
+    pub kind: &'static str,
+    /// For predicates: the questions, and nothing else is learned.
+    pub learns: Vec<Learned>,
+    /// For statistics: what the citizen is counted in, in one sentence.
+    pub statistics: Option<String>,
     pub company: String,
     pub title: String,
     pub description: String,
@@ -67,7 +82,29 @@ pub struct OfferCard {
 
 pub(super) fn card(ctx: &PortalContext, offer: Offer, company: String) -> OfferCard {
     let t = ctx.t();
+    let learns = match &offer.ask {
+        Ask::Predicates { predicates } => predicates
+            .iter()
+            .map(|p| Learned {
+                question: question(&t, ctx.lang, p),
+                today: None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let statistics = match &offer.ask {
+        Ask::Statistics { statistics } => Some(statistics_sentence(
+            &t,
+            ctx.lang,
+            statistics,
+            ctx.state.disclose_less.statistics_k,
+        )),
+        _ => None,
+    };
     OfferCard {
+        kind: offer.ask.kind(),
+        learns,
+        statistics,
         purpose: purpose_label(ctx.lang, &offer.purpose),
         categories: category_labels(&t, &offer.categories),
         special: offer
@@ -204,7 +241,25 @@ async fn offer_page(ctx: &PortalContext, id: String, error: Option<&'static str>
         ));
     };
     let t = ctx.t();
-    let preview = preview_view(&t, data, &offer.categories);
+    // A predicate offer learns the answers, computed from exactly what the preview read.
+    let answers = match &offer.ask {
+        Ask::Predicates { predicates } => {
+            let held: Held = data
+                .iter()
+                .map(|(name, records)| (name.clone(), records.iter().map(|r| r.data.clone()).collect()))
+                .collect();
+            answer_all(predicates, &held, now.date_naive())
+        }
+        _ => Vec::new(),
+    };
+    let preview = match offer.ask {
+        Ask::Records => preview_view(&t, data, &offer.categories),
+        _ => Vec::new(),
+    };
+    let mut offer_card = card(ctx, offer, name);
+    for (learned, a) in offer_card.learns.iter_mut().zip(&answers) {
+        learned.today = Some(answer(&t, a.value));
+    }
     let status = if error.is_some() {
         StatusCode::CONFLICT
     } else {
@@ -212,8 +267,8 @@ async fn offer_page(ctx: &PortalContext, id: String, error: Option<&'static str>
     };
     let page = OfferPage {
         l: Layout::of(ctx),
-        offer_id: offer.id.clone(),
-        offers: vec![card(ctx, offer, name)],
+        offer_id: offer_card.id.clone(),
+        offers: vec![offer_card],
         preview,
         error,
     };
@@ -486,6 +541,8 @@ struct DisclosureRow {
     at: String,
     company: String,
     categories: Vec<(String, String)>,
+    /// For a predicate answer: each question and what the company was told.
+    answers: Vec<(String, String)>,
     records: i32,
     consent_id: String,
     audit_leaf_hash: String,
@@ -496,6 +553,34 @@ struct DisclosureRow {
 struct DisclosuresPage<'a> {
     l: Layout<'a>,
     rows: Vec<DisclosureRow>,
+    runs: Vec<RunRow>,
+}
+
+/// A statistics run that counted the citizen.
+struct RunRow {
+    at: String,
+    company: String,
+    offer: String,
+    participants: i32,
+    released: i32,
+    suppressed: i32,
+    subject: String,
+    audit_leaf_hash: String,
+}
+
+impl From<CountedIn> for RunRow {
+    fn from(c: CountedIn) -> Self {
+        Self {
+            at: c.run.ran_at.format("%Y-%m-%d %H:%M").to_string(),
+            company: c.run.company_name,
+            offer: c.run.offer_title,
+            participants: c.run.participants,
+            released: c.run.released_cells,
+            suppressed: c.run.suppressed_cells,
+            subject: c.subject,
+            audit_leaf_hash: c.run.audit_leaf_hash,
+        }
+    }
 }
 
 /// Who received what, when, under which consent.
@@ -503,14 +588,30 @@ pub async fn disclosures(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
     let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
-    let list: Vec<DisclosureRecord> = ctx
+    let (list, runs): (Vec<DisclosureRecord>, Vec<CountedIn>) = ctx
         .state
-        .db(move |conn, _| disclosure::for_citizen(conn, &citizen, None, disclosure::MAX_PAGE))
+        .db(move |conn, keys| {
+            let list = disclosure::for_citizen(conn, keys, &citizen, None, disclosure::MAX_PAGE)?;
+            let runs = counted_in(conn, &citizen, infobank_consent::statistics::run::MAX_PAGE)?;
+            Ok::<_, ConsentError>((list, runs))
+        })
         .await?;
     let t = ctx.t();
     let rows = list
         .into_iter()
         .map(|d| DisclosureRow {
+            answers: d
+                .answers
+                .iter()
+                .flatten()
+                .map(|a| {
+                    let p = infobank_consent::predicates::Predicate {
+                        name: a.name.clone(),
+                        params: a.params.clone(),
+                    };
+                    (question(&t, ctx.lang, &p), answer(&t, a.value))
+                })
+                .collect(),
             at: d.disclosed_at.format("%Y-%m-%d %H:%M").to_string(),
             company: d.company_name,
             categories: category_labels(&t, &d.categories),
@@ -525,6 +626,7 @@ pub async fn disclosures(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
         &DisclosuresPage {
             l: Layout::of(&ctx),
             rows,
+            runs: runs.into_iter().map(RunRow::from).collect(),
         },
     ))
 }

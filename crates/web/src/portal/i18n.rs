@@ -241,11 +241,34 @@ mod tests {
         for reason in infobank_coins::Reason::ALL {
             has(format!("coins_reason.{}", reason.as_str()));
         }
-        for reason in ["entrust_reward", "breadth_bonus", "offer_reward", "redemption"] {
+        for reason in [
+            "entrust_reward",
+            "breadth_bonus",
+            "offer_reward",
+            "redemption",
+            "predicate_reward",
+            "statistics_reward",
+        ] {
             has(format!("coins_explain.{reason}"));
         }
         for target in infobank_coins::redemption::Target::ALL {
             has(format!("coins_target.{}", target.as_str()));
+        }
+    }
+
+    /// Predicate and statistics wording looks these up by value.
+    #[test]
+    fn every_merchant_category_dimension_and_measure_has_a_label() {
+        let c = Catalogue::load().unwrap();
+        let has = |key: String| assert!(c.keys().any(|k| k == key), "missing catalogue key {key}");
+        for m in infobank_consent::predicates::merchant_categories() {
+            has(format!("merchant.{m}"));
+        }
+        for d in infobank_consent::statistics::catalogue::DIMENSIONS {
+            has(format!("statistics.{}", d.name));
+        }
+        for m in infobank_consent::statistics::catalogue::MEASURES {
+            has(format!("statistics.{}", m.name));
         }
     }
 

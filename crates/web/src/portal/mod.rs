@@ -4,6 +4,7 @@ mod coins;
 mod company;
 mod consents;
 pub mod context;
+mod disclose_less;
 mod forms;
 pub mod i18n;
 mod mydata;
@@ -69,6 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/operator/coins/{company}").get(coins::operator_company))
         .service(resource("/regulator/log").get(regulator::log_page))
         .service(resource("/regulator/reconciliation").get(regulator::reconciliation))
+        .service(resource("/regulator/statistics").get(regulator::statistics))
         .service(resource("/regulator/checkpoint").post(regulator::acknowledge))
         .service(resource("/lang/{code}").get(pages::switch_language))
         .service(resource("/static/portal.css").get(pages::stylesheet));

@@ -224,3 +224,35 @@ pub async fn reconciliation(ctx: PortalContext) -> Result<HttpResponse, ApiError
     };
     Ok(render(&ctx, StatusCode::OK, &page))
 }
+
+#[derive(Template)]
+#[template(path = "regulator_statistics.html")]
+struct StatisticsPage<'a> {
+    l: Layout<'a>,
+    runs: Vec<infobank_consent::statistics::run::RunSummary>,
+    k: i64,
+}
+
+/// Every statistics run, newest first: which company ran which offer over how many people,
+/// how many cells it was shown and how many were withheld. Counts only; the read is logged.
+pub async fn statistics(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
+    let Some(regulator_id) = ctx.account_id_as(Role::Regulator) else {
+        return Ok(refuse(&ctx));
+    };
+    let now = crate::clock::now();
+    let runs = ctx
+        .state
+        .db(move |conn, _| {
+            let runs =
+                infobank_consent::statistics::run::list(conn, None, infobank_consent::statistics::run::MAX_PAGE)?;
+            record_read(conn, &regulator_id, "portal statistics runs", now)?;
+            Ok::<_, infobank_consent::ConsentError>(runs)
+        })
+        .await?;
+    let page = StatisticsPage {
+        l: Layout::of(&ctx),
+        runs,
+        k: ctx.state.disclose_less.statistics_k,
+    };
+    Ok(render(&ctx, StatusCode::OK, &page))
+}

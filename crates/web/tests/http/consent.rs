@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{PASSWORD, cookie_value, create_staff, unique_email};
 
-fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Response {
+pub(crate) fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> Response {
     let req = app
         .request(method, path)
         .set("Authorization", &format!("Bearer {token}"));
@@ -49,19 +49,19 @@ pub(crate) fn company_token(app: &TestApp, client_id: &str, secret: &str) -> Res
     app.send_bytes(req, b"grant_type=client_credentials")
 }
 
-fn operator_token(app: &TestApp) -> String {
+pub(crate) fn operator_token(app: &TestApp) -> String {
     let email = unique_email("operator");
     create_staff(app, Role::Operator, &email);
     app.token(&email, PASSWORD)
 }
 
-struct Partner {
-    id: String,
-    token: String,
+pub(crate) struct Partner {
+    pub(crate) id: String,
+    pub(crate) token: String,
 }
 
 /// Applies, is approved by the operator, funded, and signs in with client credentials.
-fn approved_partner(app: &TestApp, operator: &str, n: u64, coins: i64) -> Partner {
+pub(crate) fn approved_partner(app: &TestApp, operator: &str, n: u64, coins: i64) -> Partner {
     let applied = app.post_json("/api/v1/companies", &application(n));
     assert_eq!(applied.status, 201, "{}", applied.body);
     let applied = applied.json();
@@ -118,7 +118,7 @@ fn approved_offer(app: &TestApp, operator: &str, partner: &Partner, categories: 
     id
 }
 
-fn citizen(app: &TestApp) -> String {
+pub(crate) fn citizen(app: &TestApp) -> String {
     let email = unique_email("consent");
     app.sign_up(&email, PASSWORD);
     app.token(&email, PASSWORD)
@@ -140,12 +140,12 @@ fn entrust_residence(app: &TestApp, token: &str) -> String {
 }
 
 /// A company's fetch of the data under a consent.
-fn fetch_data(app: &TestApp, consent: &str, token: &str) -> Response {
+pub(crate) fn fetch_data(app: &TestApp, consent: &str, token: &str) -> Response {
     send(app, "GET", &format!("/api/v1/consents/{consent}/data"), token, None)
 }
 
 /// Consents to the offer; the consent's id.
-fn consent_to(app: &TestApp, token: &str, offer: &str) -> String {
+pub(crate) fn consent_to(app: &TestApp, token: &str, offer: &str) -> String {
     let consent = send(
         app,
         "POST",
