@@ -28,19 +28,58 @@ PY
 cd "$work"
 out=$(PATH="$work/bin:$PATH" BASE_OVERRIDE="http://127.0.0.1:$port" \
   bash -euo pipefail -c "$(sed "s#^BASE=http://127.0.0.1:8080#BASE=\$BASE_OVERRIDE#" guide.sh)")
-# curl prints no newline after a body: the disclosure is the last JSON document of the output.
+# curl prints no newline after a body: pick the JSON documents out of the output. The records
+# disclosure of section 6, the predicate answer of section 7 (whose attestation the guide's
+# PyJWT step verified), and the statistics run of section 8 must all be there.
 if ! printf '%s' "$out" | python3 -c '
 import json, sys
 text = sys.stdin.read()
-d, _ = json.JSONDecoder().raw_decode(text[text.rindex("{\"disclosure_id\""):])
-assert d["data"]["residence"][0]["data"]["city"] == "Chiyoda", d
-assert d["onward_transfer"] == "prohibited", d
+decoder = json.JSONDecoder()
+docs, i = [], 0
+while True:
+    i = text.find("{", i)
+    if i < 0:
+        break
+    try:
+        doc, end = decoder.raw_decode(text[i:])
+        docs.append(doc)
+        i += end
+    except ValueError:
+        i += 1
+records = [d for d in docs if isinstance(d, dict) and "data" in d and "disclosure_id" in d]
+assert records and records[0]["data"]["residence"][0]["data"]["city"] == "Chiyoda", records
+assert records[0]["onward_transfer"] == "prohibited", records
+answers = [d for d in docs if isinstance(d, dict) and "attestation" in d]
+values = {p["name"]: p["value"] for p in answers[0]["predicates"]}
+assert values == {"age_at_least": None, "resides_in": True}, values
+assert "attestation verified:" in text, "the PyJWT step did not print its line"
+runs = [d for d in docs if isinstance(d, dict) and "run_id" in d]
+assert runs[0]["participants"] == 1 and runs[0]["cells"] == [] and runs[0]["k"] == 10, runs
 '; then
-  echo "partner guide: the last command did not return the disclosure:" >&2
-  printf '%s\n' "$out" | tail -c 2000 >&2
+  echo "partner guide: the commands did not return the disclosure, the answer and the run:" >&2
+  printf '%s\n' "$out" | tail -c 3000 >&2
   exit 1
 fi
 echo "partner guide: every command worked as written"
+
+# The attestation, altered, must not verify: flip an answer in the payload and keep the
+# signature (PyJWT again, from the venv the guide created).
+"$work/pyjwt-env/bin/python" - "$work/answer.json" "$work/jwks.json" <<'PY'
+import base64, json, sys, jwt
+answer = json.load(open(sys.argv[1]))
+header, payload, signature = answer["attestation"].split(".")
+claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+claims["predicates"][0]["value"] = True
+forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+kid = jwt.get_unverified_header(answer["attestation"])["kid"]
+key = next(k for k in jwt.PyJWKSet.from_dict(json.load(open(sys.argv[2]))).keys if k.key_id == kid)
+try:
+    jwt.decode(f"{header}.{forged_payload}.{signature}", key=key, algorithms=["EdDSA"], options={"verify_aud": False})
+except jwt.InvalidSignatureError:
+    print("partner guide: an altered attestation is refused by PyJWT")
+else:
+    sys.exit("an altered attestation verified")
+PY
 
 printf 'regulator passphrase 42\n' | "$bin" admin create-regulator --email fsa@example.go.jp > /dev/null
 regulator=$(curl -s -X POST "http://127.0.0.1:$port/api/v1/auth/login" -H 'Content-Type: application/json' \

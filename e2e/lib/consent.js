@@ -170,12 +170,30 @@ export function offerTerms(overrides = {}) {
   };
 }
 
-/** Fills #offer-form and clicks #create-offer; returns clickAndWait's result. */
+/**
+ * Fills #offer-form and clicks #create-offer; returns clickAndWait's result. `terms.kind`
+ * (`records` by default) picks what the offer asks: `categories`, `predicates` ([{ name, params }])
+ * or `statistics` ({ dimensions, measures }).
+ */
 export async function submitOffer(page, terms, snap, step = 'offer sent') {
   await page.fill('#o-title', terms.title);
   await page.fill('#o-description', terms.description);
   await page.selectOption('#o-purpose', terms.purpose);
-  for (const name of terms.categories) {
+  const kind = terms.kind ?? 'records';
+  await page.check(`#offer-kind input[name=kind][value="${kind}"]`);
+  for (const { name, params } of terms.predicates ?? []) {
+    const choice = page.locator(`#offer-form .predicate-choice[data-predicate="${name}"]`);
+    assert.equal(await choice.count(), 1, `the offer form has no predicate ${name} ${await describePage(page)}`);
+    await choice.locator('input[name=predicate]').check();
+    for (const [param, value] of Object.entries(params)) {
+      const input = choice.locator(`[name="p.${name}.${param}"]`);
+      if ((await input.evaluate((el) => el.tagName)) === 'SELECT') await input.selectOption(String(value));
+      else await input.fill(String(value));
+    }
+  }
+  for (const name of terms.statistics?.dimensions ?? []) await page.check(`#offer-form input[name=dimensions][value="${name}"]`);
+  for (const name of terms.statistics?.measures ?? []) await page.check(`#offer-form input[name=measures][value="${name}"]`);
+  for (const name of kind === 'records' ? terms.categories : []) {
     const box = page.locator(`#offer-form input[name=categories][data-category="${name}"]`);
     assert.equal(await box.count(), 1, `the offer form has no checkbox for ${name} ${await describePage(page)}`);
     await box.check();

@@ -316,6 +316,22 @@ pub(crate) fn active(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Publ
 mod tests {
     use super::*;
 
+    /// A policy published before predicates and statistics existed reads with both priced at 0
+    /// (its payouts never paid them), and today's defaults differ from it, so publishing them on
+    /// such a bank creates the next version.
+    #[test]
+    fn a_policy_from_before_predicates_reads_them_as_unpaid() {
+        let mut stored = serde_json::to_value(RewardPolicy::default()).unwrap();
+        let fields = stored.as_object_mut().unwrap();
+        fields.remove("predicate_answer");
+        fields.remove("statistics_participation");
+        let old: RewardPolicy = serde_json::from_value(stored).unwrap();
+        assert_eq!((old.predicate_answer, old.statistics_participation), (0, 0));
+        assert_ne!(old, RewardPolicy::default());
+        assert!(RewardPolicy::default().predicate_answer > 0);
+        assert!(RewardPolicy::default().statistics_participation > 0);
+    }
+
     #[test]
     fn units_round_up_and_stop_at_the_monthly_cap() {
         let payments = CategoryRule::new(5, 10, 10);

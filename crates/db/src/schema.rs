@@ -279,8 +279,8 @@ diesel::table! {
     statistics_participants (run_id, position) {
         run_id -> Text,
         position -> Integer,
-        consent_id -> Text,
-        citizen_id -> Text,
+        consent_id -> Nullable<Text>,
+        citizen_id -> Nullable<Text>,
         subject -> Text,
     }
 }

@@ -33,14 +33,16 @@ CREATE TABLE statistics_runs (
 CREATE INDEX statistics_runs_by_company ON statistics_runs (company_id, ran_at);
 CREATE INDEX statistics_runs_by_offer ON statistics_runs (offer_id, ran_at);
 
--- Who was counted in a run, in the order of the Merkle tree's leaves. The set is compared with
--- every earlier run of the same company (the differencing defence) and listed in each citizen's
--- disclosure history.
+-- Who was counted in a run, in the order of the Merkle tree's leaves: the pseudonyms are what the
+-- run's root commits to and what the differencing defence compares with every earlier run of the
+-- same company. A deleted account leaves its pseudonym here (it names no one any more) and loses
+-- the link to itself, so that the other participants' proofs still verify and a later run is
+-- still compared with the set that was really counted.
 CREATE TABLE statistics_participants (
     run_id TEXT NOT NULL REFERENCES statistics_runs (id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
-    consent_id TEXT NOT NULL REFERENCES consents (id) ON DELETE CASCADE,
-    citizen_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    consent_id TEXT REFERENCES consents (id) ON DELETE SET NULL,
+    citizen_id TEXT REFERENCES accounts (id) ON DELETE SET NULL,
     subject TEXT NOT NULL,
     PRIMARY KEY (run_id, position)
 );

@@ -157,7 +157,7 @@ fn run_once(
         .object("suppressed_cells", &suppressed.to_string())
         .object("k", &k.to_string());
     let leaf = PreparedLeaf::new(&event, now)?;
-    let now_set: BTreeSet<String> = participants.iter().map(|p| p.citizen_id.clone()).collect();
+    let now_set: BTreeSet<String> = participants.iter().map(|p| p.subject.clone()).collect();
 
     let leaf = write_transaction(conn, |conn| {
         // Runs of one offer go one at a time (PostgreSQL; SQLite has one writer anyway), so
@@ -256,19 +256,20 @@ fn runs_exhausted(conn: &mut DbConnection, offer: &Offer, now: DateTime<Utc>) ->
     Ok(runs >= allowed)
 }
 
-/// The participants of every earlier run of the company (any of its statistics offers: two
-/// offers of one company must not difference each other either).
+/// The participants (pseudonyms, which are per company) of every earlier run of the company: any
+/// of its statistics offers, since two offers of one company must not difference each other
+/// either. A deleted account's pseudonym stays in the runs it was counted in.
 fn earlier_runs(conn: &mut DbConnection, company_id: &str) -> Result<Vec<BTreeSet<String>>, ConsentError> {
     let rows: Vec<(String, String)> = statistics_participants::table
         .inner_join(statistics_runs::table)
         .filter(statistics_runs::company_id.eq(company_id))
-        .select((statistics_participants::run_id, statistics_participants::citizen_id))
+        .select((statistics_participants::run_id, statistics_participants::subject))
         .load(conn)?;
     let mut runs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (run, citizen) in rows {
-        runs.entry(run).or_default().insert(citizen);
+    for (run, subject) in rows {
+        runs.entry(run).or_default().insert(subject);
     }
-    // A run with no participants left (their accounts deleted) still counts as the empty set.
+    // A run that counted nobody is the empty set.
     let empty: Vec<String> = statistics_runs::table
         .filter(statistics_runs::company_id.eq(company_id))
         .select(statistics_runs::id)

@@ -275,6 +275,7 @@ struct PredicateChoice {
 
 struct ParamInput {
     name: &'static str,
+    label: String,
     /// `number`, `text` or `select`.
     input: &'static str,
     min: i64,
@@ -306,6 +307,7 @@ fn predicate_choices(t: &super::i18n::Messages<'_>, lang: Lang) -> Vec<Predicate
                     };
                     ParamInput {
                         name: p.name,
+                        label: t_owned(t, &format!("predicate_param.{}", p.name)),
                         input,
                         min,
                         max,

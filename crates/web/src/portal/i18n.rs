@@ -270,6 +270,11 @@ mod tests {
         for m in infobank_consent::statistics::catalogue::MEASURES {
             has(format!("statistics.{}", m.name));
         }
+        for p in infobank_consent::predicates::catalogue() {
+            for param in p.params {
+                has(format!("predicate_param.{}", param.name));
+            }
+        }
     }
 
     #[test]

@@ -435,6 +435,10 @@ fn statistics_release_cells_of_k_and_refuse_a_run_one_person_away(app: &TestApp)
     assert_eq!(later["cells"][0]["citizens"], 19);
     assert_eq!(later["cells"][0]["spend_sum"], 19000);
 
+    // An account deleted after being counted leaves its pseudonym in the runs (unlinked): the
+    // others' proofs below still verify against the logged roots.
+    assert_eq!(send(app, "DELETE", "/api/v1/me", &people[19], None).status, 204);
+
     // Her history lists only the run of this offer she was in; the others', both, with a proof
     // each (and everyone of the first nine, the other company's run too).
     let runs_of = |token: &str| -> Vec<Value> {
