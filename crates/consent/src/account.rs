@@ -48,11 +48,7 @@ pub fn export(
     document["consents"] = json!(consents);
     document["disclosures"] = json!(disclosures);
     // Every statistics run that counted her, with the proof that it did.
-    document["statistics_runs"] = json!(crate::statistics::run::counted_in(
-        conn,
-        citizen_id,
-        crate::statistics::run::MAX_PAGE
-    )?);
+    document["statistics_runs"] = json!(crate::statistics::run::counted_in(conn, citizen_id, None)?);
     Ok(document)
 }
 

@@ -64,9 +64,13 @@ fn record_day(record: &Record) -> NaiveDate {
         .unwrap_or_else(|| record.created_at.date_naive())
 }
 
+/// Whether the record is within what the offer reads: series only within its data range. A
+/// predicate offer reads whole categories (a document held for years is still held today), and
+/// each predicate keeps to its own window (`spend_at_least`'s `days`).
 fn within_range(record: &Record, offer: &Offer, today: NaiveDate) -> bool {
     let series = category(&record.category).is_some_and(|c| c.cardinality == Cardinality::Series);
-    !series || record_day(record) > today - Duration::days(i64::from(offer.data_range_days))
+    let windowed = !matches!(offer.ask, Ask::Predicates { .. });
+    !series || !windowed || record_day(record) > today - Duration::days(i64::from(offer.data_range_days))
 }
 
 /// Exactly what the offer would receive of the citizen's data on `today`: only its categories,
@@ -301,7 +305,7 @@ pub struct Attesting<'a> {
 }
 
 /// The citizen's records as the predicates read them (their data objects).
-pub(crate) fn held(data: &BTreeMap<String, Vec<DisclosedRecord>>) -> Held {
+pub fn held(data: &BTreeMap<String, Vec<DisclosedRecord>>) -> Held {
     data.iter()
         .map(|(name, records)| (name.clone(), records.iter().map(|r| r.data.clone()).collect()))
         .collect()
@@ -491,7 +495,7 @@ pub struct DisclosureRecord {
     /// `records` or `predicates`.
     pub kind: String,
     pub categories: Vec<String>,
-    /// For records: how many were disclosed; for predicates: how many were answered.
+    /// For records: how many were disclosed; for predicates: how many were asked.
     pub record_count: i32,
     /// For predicates: exactly what the company was told.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -54,6 +54,10 @@ pub enum ConsentError {
         "the participants changed by {changed} people since an earlier run; at least {k} must have joined or left (or none)"
     )]
     StatisticsTooClose { changed: i64, k: i64 },
+    #[error(
+        "the same people were counted by other dimensions in an earlier run of the company; together the two answers could give away withheld cells"
+    )]
+    StatisticsOtherDimensions,
     #[error("consents of the offer changed while its statistics ran; run it again")]
     ParticipantsChanged,
     #[error("this offer does not ask for statistics")]

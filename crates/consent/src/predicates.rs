@@ -18,6 +18,10 @@ use crate::ConsentError;
 /// At most this many predicates per offer.
 pub const MAX_PREDICATES: usize = 8;
 
+/// `spend_at_least` looks at a week at least: over a single day, thresholds asked daily would
+/// draw a citizen's spending day by day.
+pub const MIN_SPEND_DAYS: i64 = 7;
+
 /// The type of one parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -114,7 +118,7 @@ static PREDICATES: &[PredicateSpec] = &[
                 kind: ParamType::Choice { options: &[] },
             },
             int("amount", 1, 100_000_000),
-            int("days", 1, 3650),
+            int("days", MIN_SPEND_DAYS, 3650),
         ],
         reads: &["payment_history"],
         en: "whether you spent at least {amount} yen on {merchant_category} in the last {days} days",
@@ -129,8 +133,8 @@ pub fn catalogue() -> Vec<PredicateSpec> {
 
 fn with_choices(mut spec: PredicateSpec) -> PredicateSpec {
     if spec.name == "spend_at_least" {
-        // A static slice cannot be built from the vault's at compile time; leak-free: the
-        // options are the vault's own static slice.
+        // The merchant categories are the vault's (one list, not a copy); a static slice of
+        // parameters cannot name them at compile time, so it is built once, here.
         static SPEND_PARAMS: std::sync::OnceLock<[ParamSpec; 3]> = std::sync::OnceLock::new();
         spec.params = SPEND_PARAMS.get_or_init(|| {
             [
@@ -141,7 +145,7 @@ fn with_choices(mut spec: PredicateSpec) -> PredicateSpec {
                     },
                 },
                 int("amount", 1, 100_000_000),
-                int("days", 1, 3650),
+                int("days", MIN_SPEND_DAYS, 3650),
             ]
         });
     }
@@ -293,7 +297,7 @@ fn date_field(record: &Value, field: &str) -> Option<NaiveDate> {
 
 /// The age in whole years on `today` of someone born on `born` (a birthday on 29 February
 /// counts from 1 March in other years).
-fn age_on(born: NaiveDate, today: NaiveDate) -> i64 {
+pub(crate) fn age_on(born: NaiveDate, today: NaiveDate) -> i64 {
     let before_birthday = (today.month(), today.day()) < (born.month(), born.day());
     i64::from(today.year() - born.year()) - i64::from(before_birthday)
 }
@@ -379,9 +383,14 @@ mod tests {
         let h = held(json!({"birth_date": [{"date": "2006-12-07"}]}));
         assert_eq!(evaluate(&p, &h, day("2026-12-06")), Some(false));
         assert_eq!(evaluate(&p, &h, day("2026-12-07")), Some(true));
+        // Born on 29 February 2004: 20 years old from 1 March 2024 (a leap year, so also on
+        // 29 February itself); 21 from 1 March 2025, a year without 29 February.
         let leap = held(json!({"birth_date": [{"date": "2004-02-29"}]}));
         assert_eq!(evaluate(&p, &leap, day("2024-02-28")), Some(false));
-        assert_eq!(evaluate(&p, &leap, day("2024-03-01")), Some(true));
+        assert_eq!(evaluate(&p, &leap, day("2024-02-29")), Some(true));
+        let twenty_one = predicate(json!({"name": "age_at_least", "params": {"years": 21}}));
+        assert_eq!(evaluate(&twenty_one, &leap, day("2025-02-28")), Some(false));
+        assert_eq!(evaluate(&twenty_one, &leap, day("2025-03-01")), Some(true));
     }
 
     #[test]
@@ -443,7 +452,8 @@ mod tests {
             json!([{"name": "age_at_least", "params": {"years": 20, "months": 1}}]),
             json!([{"name": "holds_valid", "params": {"category": "hobbies"}}]),
             json!([{"name": "resides_in", "params": {"prefecture": " "}}]),
-            json!([{"name": "spend_at_least", "params": {"merchant_category": "yachts", "amount": 1, "days": 1}}]),
+            json!([{"name": "spend_at_least", "params": {"merchant_category": "yachts", "amount": 1, "days": 7}}]),
+            json!([{"name": "spend_at_least", "params": {"merchant_category": "grocery", "amount": 1, "days": 1}}]),
             json!([{"name": "age_at_least", "params": {"years": 20}}, {"name": "age_at_least", "params": {"years": 20}}]),
             json!([]),
         ];
@@ -453,7 +463,7 @@ mod tests {
         }
         let ok: Vec<Predicate> = serde_json::from_value(json!([
             {"name": "resides_in", "params": {"prefecture": " Tokyo "}},
-            {"name": "spend_at_least", "params": {"merchant_category": "grocery", "amount": 1, "days": 1}},
+            {"name": "spend_at_least", "params": {"merchant_category": "grocery", "amount": 1, "days": 7}},
         ]))
         .unwrap();
         let valid = validate(&ok).unwrap();

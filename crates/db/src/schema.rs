@@ -266,6 +266,7 @@ diesel::table! {
         offer_id -> Text,
         company_id -> Text,
         ran_at -> Timestamp,
+        dimensions -> Text,
         participants -> Integer,
         released_cells -> Integer,
         suppressed_cells -> Integer,

@@ -459,7 +459,7 @@ impl From<infobank_consent::ConsentError> for ApiError {
                 .detail("a statistics offer discloses no citizen's data: run POST /api/v1/offers/{id}/statistics"),
             C::NotStatistics => Self::new(StatusCode::CONFLICT, "not_a_statistics_offer", "Conflict")
                 .detail("this offer does not ask for statistics"),
-            e @ C::StatisticsTooClose { .. } => {
+            e @ (C::StatisticsTooClose { .. } | C::StatisticsOtherDimensions) => {
                 Self::new(StatusCode::CONFLICT, "statistics_too_close", "Conflict").detail(e.to_string())
             }
             e @ C::ParticipantsChanged => {

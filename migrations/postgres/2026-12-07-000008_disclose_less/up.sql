@@ -23,6 +23,9 @@ CREATE TABLE statistics_runs (
     offer_id TEXT NOT NULL REFERENCES offers (id),
     company_id TEXT NOT NULL REFERENCES companies (id),
     ran_at TIMESTAMP NOT NULL,
+    -- The dimensions the run was cut by (`prefecture,month`): the overlap rule refuses counting
+    -- the same people again by other dimensions.
+    dimensions TEXT NOT NULL,
     participants INTEGER NOT NULL,
     released_cells INTEGER NOT NULL,
     suppressed_cells INTEGER NOT NULL,

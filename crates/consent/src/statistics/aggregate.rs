@@ -6,17 +6,20 @@
 //! recovered by subtracting the released ones from the participant count, more cells are
 //! suppressed until what is hidden covers at least `k` people; and a run whose participants
 //! differ from an earlier run of the same company by fewer than `k` people (but not by none) is
-//! refused, so no two answers differ by one person (the differencing attack). All three are
-//! exact and deterministic, so a company gets true numbers and a test can prove each rule.
+//! refused, so no two answers differ by one person (the differencing attack), and the same
+//! people may not be counted again by other dimensions (linked tables). A measure computed from
+//! fewer than `k` of a released cell's people is withheld. All of it is exact and deterministic,
+//! so a company gets true numbers and a test can prove each rule; what it does not cover is in
+//! docs/threat-model.md.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike as _, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::catalogue::StatisticsSpec;
-use crate::predicates::Held;
+use crate::predicates::{Held, age_on};
 
 /// One released cell: its dimension values, the people counted and the measures asked for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,23 +28,35 @@ pub struct Cell {
     pub citizens: i64,
     #[serde(flatten)]
     pub measures: Map<String, Value>,
+    /// Per measure, how many of the cell's people have a record it is computed from (a cell of
+    /// 12 people with one mood diary must not publish her mean): never released.
+    #[serde(skip)]
+    pub contributors: BTreeMap<String, i64>,
 }
 
-/// Sums of one cell while it is built.
-#[derive(Debug, Default, Clone)]
-struct Sums {
-    citizens: i64,
-    spend: i64,
-    mood: (i64, i64),
-    steps: (i64, i64),
-}
+/// A running total and how many values went into it.
+type Total = (i64, i64);
 
 /// What one citizen brings to one cell.
 #[derive(Debug, Default, Clone)]
 struct Share {
+    /// Yen spent, and the number of payments in yen.
+    spend: Total,
+    mood: Total,
+    steps: Total,
+}
+
+/// One cell while it is built: its people, their sums, and how many of them contributed to
+/// each measure.
+#[derive(Debug, Default, Clone)]
+struct CellTotals {
+    citizens: i64,
     spend: i64,
-    mood: (i64, i64),
-    steps: (i64, i64),
+    mood: Total,
+    steps: Total,
+    spenders: i64,
+    mood_people: i64,
+    steps_people: i64,
 }
 
 /// One dimension value of a cell key (ordered, unlike a JSON value).
@@ -72,8 +87,7 @@ fn day_of(record: &Value) -> Option<NaiveDate> {
 }
 
 fn age_band(born: NaiveDate, today: NaiveDate) -> Option<String> {
-    let before_birthday = (today.month(), today.day()) < (born.month(), born.day());
-    let age = today.year() - born.year() - i32::from(before_birthday);
+    let age = age_on(born, today);
     (age >= 0).then(|| {
         let low = age / 10 * 10;
         format!("{low}-{}", low + 9)
@@ -117,7 +131,9 @@ fn add(share: &mut Share, category: &str, r: &Value) {
     match category {
         // Spend is counted in yen only: other currencies are not converted.
         "payment_history" if r["currency"].as_str() == Some("JPY") => {
-            share.spend += r["amount"].as_i64().unwrap_or(0);
+            if let Some(amount) = r["amount"].as_i64() {
+                share.spend = (share.spend.0.saturating_add(amount), share.spend.1 + 1);
+            }
         }
         "daily_mood" => {
             if let Some(score) = r["score"].as_i64() {
@@ -185,7 +201,7 @@ fn round(value: f64, places: i32) -> Value {
     serde_json::Number::from_f64((value * factor).round() / factor).map_or(Value::Null, Value::Number)
 }
 
-fn finish(spec: &StatisticsSpec, key: Vec<Part>, sums: &Sums) -> Cell {
+fn finish(spec: &StatisticsSpec, key: Vec<Part>, sums: &CellTotals) -> Cell {
     let dimensions = spec
         .dimensions
         .iter()
@@ -193,7 +209,8 @@ fn finish(spec: &StatisticsSpec, key: Vec<Part>, sums: &Sums) -> Cell {
         .zip(key.into_iter().map(Part::into_value))
         .collect();
     let mut measures = Map::new();
-    let mean = |(total, n): (i64, i64), places| {
+    let mut contributors = BTreeMap::new();
+    let mean = |(total, n): Total, places| {
         if n == 0 {
             Value::Null
         } else {
@@ -201,32 +218,37 @@ fn finish(spec: &StatisticsSpec, key: Vec<Part>, sums: &Sums) -> Cell {
         }
     };
     for m in &spec.measures {
-        let value = match m.as_str() {
-            "spend_sum" => Value::from(sums.spend),
-            "spend_mean" => mean((sums.spend, sums.citizens), 0),
-            "mood_mean" => mean(sums.mood, 2),
-            "steps_mean" => mean(sums.steps, 0),
+        let (value, people) = match m.as_str() {
+            "spend_sum" => (Value::from(sums.spend), sums.spenders),
+            "spend_mean" => (mean((sums.spend, sums.citizens), 0), sums.spenders),
+            "mood_mean" => (mean(sums.mood, 2), sums.mood_people),
+            "steps_mean" => (mean(sums.steps, 0), sums.steps_people),
             _ => continue,
         };
         measures.insert(m.clone(), value);
+        contributors.insert(m.clone(), people);
     }
     Cell {
         dimensions,
         citizens: sums.citizens,
         measures,
+        contributors,
     }
 }
 
 /// Every cell with its true count, before any suppression, in key order.
 pub fn cells(spec: &StatisticsSpec, participants: &[Held], today: NaiveDate) -> Vec<Cell> {
-    let mut sums: BTreeMap<Vec<Part>, Sums> = BTreeMap::new();
+    let mut sums: BTreeMap<Vec<Part>, CellTotals> = BTreeMap::new();
     for held in participants {
         for (key, share) in shares(spec, held, today) {
             let s = sums.entry(key).or_default();
             s.citizens += 1;
-            s.spend += share.spend;
+            s.spend = s.spend.saturating_add(share.spend.0);
             s.mood = (s.mood.0 + share.mood.0, s.mood.1 + share.mood.1);
             s.steps = (s.steps.0 + share.steps.0, s.steps.1 + share.steps.1);
+            s.spenders += i64::from(share.spend.1 > 0);
+            s.mood_people += i64::from(share.mood.1 > 0);
+            s.steps_people += i64::from(share.steps.1 > 0);
         }
     }
     sums.into_iter().map(|(key, s)| finish(spec, key, &s)).collect()
@@ -245,6 +267,17 @@ pub struct Released {
 /// suppressed too, so no suppressed count can be recovered by subtraction.
 pub fn suppress(all: Vec<Cell>, participants: i64, k: i64, additive: bool) -> Released {
     let (mut cells, hidden): (Vec<Cell>, Vec<Cell>) = all.into_iter().partition(|c| c.citizens >= k);
+    // A measure computed from fewer than k of the cell's people is withheld (null) even when the
+    // cell is released: its people are counted, her mood is not published.
+    for cell in &mut cells {
+        for (measure, people) in &cell.contributors {
+            if *people < k
+                && let Some(value) = cell.measures.get_mut(measure)
+            {
+                *value = Value::Null;
+            }
+        }
+    }
     let mut suppressed = hidden.len();
     if additive && suppressed > 0 {
         loop {
@@ -265,14 +298,40 @@ pub fn suppress(all: Vec<Cell>, participants: i64, k: i64, additive: bool) -> Re
     Released { cells, suppressed }
 }
 
-/// The overlap rule: the smallest number of people by which `now` differs from an earlier run's
-/// participants, when that is more than none and fewer than `k` (the run must be refused).
-pub fn too_close(now: &BTreeSet<String>, earlier: &[BTreeSet<String>], k: i64) -> Option<i64> {
-    earlier
-        .iter()
-        .map(|then| i64::try_from(now.symmetric_difference(then).count()).unwrap_or(i64::MAX))
-        .filter(|changed| *changed > 0 && *changed < k)
-        .min()
+/// An earlier run of the same company, as the overlap rule compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierRun {
+    /// The dimensions it was cut by, e.g. `prefecture,month`.
+    pub dimensions: String,
+    /// Its participants' pseudonyms.
+    pub participants: BTreeSet<String>,
+}
+
+/// Why a run may not go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooClose {
+    /// Its participants differ from an earlier run's by this many people, more than none and
+    /// fewer than k: the two answers would differ by those few people.
+    Changed(i64),
+    /// The very same people were counted by other dimensions: cells of one answer subtracted
+    /// from the margins of the other would give away withheld cells (linked tables).
+    OtherDimensions,
+}
+
+/// The overlap rule (module docs): whether a run over `now`, cut by `dimensions`, is too close
+/// to an earlier run of the company.
+pub fn too_close(now: &BTreeSet<String>, dimensions: &str, earlier: &[EarlierRun], k: i64) -> Option<TooClose> {
+    let mut closest: Option<i64> = None;
+    for then in earlier {
+        let changed = i64::try_from(now.symmetric_difference(&then.participants).count()).unwrap_or(i64::MAX);
+        if changed == 0 && then.dimensions != dimensions {
+            return Some(TooClose::OtherDimensions);
+        }
+        if changed > 0 && changed < k {
+            closest = Some(closest.map_or(changed, |c| c.min(changed)));
+        }
+    }
+    closest.map(TooClose::Changed)
 }
 
 #[cfg(test)]
@@ -364,6 +423,7 @@ mod tests {
                 .collect(),
             citizens,
             measures: Map::new(),
+            contributors: BTreeMap::new(),
         }
     }
 
@@ -394,11 +454,39 @@ mod tests {
     #[test]
     fn a_run_one_person_away_from_an_earlier_one_is_too_close() {
         let set = |ids: &[&str]| ids.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
-        let earlier = vec![set(&["a", "b", "c"])];
-        assert_eq!(too_close(&set(&["a", "b", "c"]), &earlier, 2), None);
-        assert_eq!(too_close(&set(&["a", "b", "c", "d"]), &earlier, 2), Some(1));
-        assert_eq!(too_close(&set(&["a", "b"]), &earlier, 2), Some(1));
-        assert_eq!(too_close(&set(&["a", "b", "d"]), &earlier, 3), Some(2));
-        assert_eq!(too_close(&set(&["a", "b", "d"]), &earlier, 2), None);
+        let earlier = vec![EarlierRun {
+            dimensions: "prefecture".into(),
+            participants: set(&["a", "b", "c"]),
+        }];
+        let by_prefecture = |now: &[&str], k| too_close(&set(now), "prefecture", &earlier, k);
+        assert_eq!(by_prefecture(&["a", "b", "c"], 2), None);
+        assert_eq!(by_prefecture(&["a", "b", "c", "d"], 2), Some(TooClose::Changed(1)));
+        assert_eq!(by_prefecture(&["a", "b"], 2), Some(TooClose::Changed(1)));
+        assert_eq!(by_prefecture(&["a", "b", "d"], 3), Some(TooClose::Changed(2)));
+        assert_eq!(by_prefecture(&["a", "b", "d"], 2), None);
+        // The same people by other dimensions: linked tables.
+        assert_eq!(
+            too_close(&set(&["a", "b", "c"]), "prefecture,month", &earlier, 2),
+            Some(TooClose::OtherDimensions)
+        );
+        // Other dimensions over k or more other people: allowed.
+        assert_eq!(too_close(&set(&["d", "e"]), "month", &earlier, 2), None);
+    }
+
+    #[test]
+    fn a_measure_from_fewer_than_k_of_the_cells_people_is_withheld() {
+        let s = spec(&["prefecture"], &["spend_sum", "mood_mean"]);
+        let mut people: Vec<Held> = (0..3)
+            .map(|_| citizen("Tokyo", "1990-01-01", &[("2026-12-01", 1000, "grocery")]))
+            .collect();
+        people[0].insert("daily_mood".into(), vec![json!({"date": "2026-12-01", "score": 2})]);
+        let released = suppress(cells(&s, &people, today()), 3, 3, true);
+        assert_eq!(released.cells.len(), 1);
+        assert_eq!(released.cells[0].measures["spend_sum"], 3000);
+        assert_eq!(
+            released.cells[0].measures["mood_mean"],
+            Value::Null,
+            "one diary of three"
+        );
     }
 }

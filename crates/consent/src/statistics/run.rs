@@ -14,11 +14,11 @@ use infobank_coins::rewards::{PaidFor, pay_offer_reward, pay_statistics_particip
 use infobank_crypto::KeyRing;
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{accounts, companies, consents, offers, statistics_participants, statistics_runs};
-use infobank_db::{DbConnection, LockMode, Lockable, lock_rows, write_transaction};
+use infobank_db::{DbConnection, LockMode, Lockable, lock_key, lock_rows, write_transaction};
 use infobank_vault::VaultError;
 use serde::Serialize;
 
-use super::aggregate::{Cell, cells, suppress, too_close};
+use super::aggregate::{Cell, EarlierRun, TooClose, cells, suppress, too_close};
 use crate::companies::{CompanyStatus, get as get_company};
 use crate::disclosure::{collect, held};
 use crate::offers::{Ask, Offer, get as get_offer};
@@ -55,8 +55,8 @@ pub fn participant_leaves<'a>(subjects: impl IntoIterator<Item = &'a str>) -> Ve
     subjects.into_iter().map(|s| leaf_hash(s.as_bytes())).collect()
 }
 
-/// Runs the statistics of `offer_id` for its company. Retried (up to three times) when a
-/// consent changes between the read and the write; refused when the offer is not the company's
+/// Runs the statistics of `offer_id` for its company, in up to three attempts when a consent
+/// changes between the read and the write; refused when the offer is not the company's
 /// (404), not a statistics offer, not live, over its runs for the day, or when its participants
 /// are within `k` people of an earlier run of the same company.
 pub fn run(
@@ -85,15 +85,42 @@ fn live_offer(conn: &mut DbConnection, company_id: &str, offer_id: &str) -> Resu
     if !matches!(offer.ask, Ask::Statistics { .. }) {
         return Err(ConsentError::NotStatistics);
     }
-    match get_company(conn, company_id)?.status {
+    refuse_unless_live(&offer.status, get_company(conn, company_id)?.status)?;
+    Ok(offer)
+}
+
+fn refuse_unless_live(offer_status: &str, company: CompanyStatus) -> Result<(), ConsentError> {
+    match company {
         CompanyStatus::Approved => {}
         CompanyStatus::Suspended => return Err(ConsentError::NotLive(NotLive::CompanySuspended)),
         _ => return Err(ConsentError::NotLive(NotLive::CompanyNotApproved)),
     }
-    if offer.status != "approved" {
+    if offer_status != "approved" {
         return Err(ConsentError::NotLive(NotLive::OfferWithdrawn));
     }
-    Ok(offer)
+    Ok(())
+}
+
+/// Inside the write transaction: the offer's and the company's status as committed now, and on
+/// PostgreSQL held (`FOR SHARE`) against a withdrawal or a suspension committing before the run
+/// does (as a disclosure holds them).
+fn lock_live(conn: &mut DbConnection, offer_id: &str) -> Result<(), ConsentError> {
+    macro_rules! statuses {
+        () => {
+            offers::table
+                .inner_join(companies::table.on(companies::id.eq(offers::company_id)))
+                .filter(offers::id.eq(offer_id))
+                .select((offers::status, companies::status))
+        };
+    }
+    let found: Option<(String, String)> = match conn {
+        DbConnection::Postgres(pg) => statuses!().for_share().first(pg).optional()?,
+        DbConnection::Sqlite(sqlite) => statuses!().first(sqlite).optional()?,
+    };
+    let (offer_status, company_status) = found.ok_or(ConsentError::NotFound)?;
+    let company = CompanyStatus::parse(&company_status)
+        .ok_or_else(|| ConsentError::Corrupt(format!("company status {company_status}")))?;
+    refuse_unless_live(&offer_status, company)
 }
 
 fn run_once(
@@ -158,16 +185,26 @@ fn run_once(
         .object("k", &k.to_string());
     let leaf = PreparedLeaf::new(&event, now)?;
     let now_set: BTreeSet<String> = participants.iter().map(|p| p.subject.clone()).collect();
+    let dimensions = spec.dimensions.join(",");
+    // Every coin account the payouts move, in the ledger's lock order (crates/db/src/locks.rs).
+    let mut coin_accounts: Vec<String> = participants
+        .iter()
+        .map(|p| infobank_coins::Account::Citizen(&p.citizen_id).id())
+        .collect();
+    coin_accounts.push(infobank_coins::Account::Escrow(company_id).id());
 
     let leaf = write_transaction(conn, |conn| {
-        // Runs of one offer go one at a time (PostgreSQL; SQLite has one writer anyway), so
-        // that the day's quota and the overlap rule see every earlier run.
-        lock_rows(conn, Lockable::Offers, &[offer_id], LockMode::Update)?;
+        lock_live(conn, offer_id)?;
+        // A company's runs go one at a time (PostgreSQL; SQLite has one writer anyway), so that
+        // the day's quota and the overlap rule see every earlier run of any of its offers.
+        lock_key(conn, &format!("statistics/{company_id}"))?;
         if runs_exhausted(conn, &offer, now)? {
             return Err(ConsentError::NotLive(NotLive::QuotaExceeded));
         }
-        if let Some(changed) = too_close(&now_set, &earlier_runs(conn, company_id)?, k) {
-            return Err(ConsentError::StatisticsTooClose { changed, k });
+        match too_close(&now_set, &dimensions, &earlier_runs(conn, company_id)?, k) {
+            Some(TooClose::Changed(changed)) => return Err(ConsentError::StatisticsTooClose { changed, k }),
+            Some(TooClose::OtherDimensions) => return Err(ConsentError::StatisticsOtherDimensions),
+            None => {}
         }
         for p in &participants {
             // Still live as read: a consent revoked or paused in between leaves this run.
@@ -186,6 +223,15 @@ fn run_once(
                 return Err(ConsentError::ParticipantsChanged);
             }
         }
+        // One payout after another would take each citizen's coin account while holding the
+        // issuance account from the first payout on, against entrusts that take them the other
+        // way round: take them all first, sorted (the payouts then find them held).
+        lock_rows(
+            conn,
+            Lockable::CoinAccounts,
+            &coin_accounts.iter().map(String::as_str).collect::<Vec<_>>(),
+            LockMode::Update,
+        )?;
         let leaf = queue(conn, &leaf)?;
         diesel::insert_into(statistics_runs::table)
             .values((
@@ -193,6 +239,7 @@ fn run_once(
                 statistics_runs::offer_id.eq(offer_id),
                 statistics_runs::company_id.eq(company_id),
                 statistics_runs::ran_at.eq(now.naive_utc()),
+                statistics_runs::dimensions.eq(&dimensions),
                 statistics_runs::participants.eq(i32::try_from(count).unwrap_or(i32::MAX)),
                 statistics_runs::released_cells.eq(i32::try_from(released.cells.len()).unwrap_or(i32::MAX)),
                 statistics_runs::suppressed_cells.eq(i32::try_from(suppressed).unwrap_or(i32::MAX)),
@@ -259,25 +306,33 @@ fn runs_exhausted(conn: &mut DbConnection, offer: &Offer, now: DateTime<Utc>) ->
 /// The participants (pseudonyms, which are per company) of every earlier run of the company: any
 /// of its statistics offers, since two offers of one company must not difference each other
 /// either. A deleted account's pseudonym stays in the runs it was counted in.
-fn earlier_runs(conn: &mut DbConnection, company_id: &str) -> Result<Vec<BTreeSet<String>>, ConsentError> {
+fn earlier_runs(conn: &mut DbConnection, company_id: &str) -> Result<Vec<EarlierRun>, ConsentError> {
+    let runs: Vec<(String, String)> = statistics_runs::table
+        .filter(statistics_runs::company_id.eq(company_id))
+        .select((statistics_runs::id, statistics_runs::dimensions))
+        .load(conn)?;
+    // A run that counted nobody keeps the empty set.
+    let mut by_id: BTreeMap<String, EarlierRun> = runs
+        .into_iter()
+        .map(|(id, dimensions)| {
+            let run = EarlierRun {
+                dimensions,
+                participants: BTreeSet::new(),
+            };
+            (id, run)
+        })
+        .collect();
     let rows: Vec<(String, String)> = statistics_participants::table
         .inner_join(statistics_runs::table)
         .filter(statistics_runs::company_id.eq(company_id))
         .select((statistics_participants::run_id, statistics_participants::subject))
         .load(conn)?;
-    let mut runs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (run, subject) in rows {
-        runs.entry(run).or_default().insert(subject);
+        if let Some(r) = by_id.get_mut(&run) {
+            r.participants.insert(subject);
+        }
     }
-    // A run that counted nobody is the empty set.
-    let empty: Vec<String> = statistics_runs::table
-        .filter(statistics_runs::company_id.eq(company_id))
-        .select(statistics_runs::id)
-        .load(conn)?;
-    for run in empty {
-        runs.entry(run).or_default();
-    }
-    Ok(runs.into_values().collect())
+    Ok(by_id.into_values().collect())
 }
 
 /// A run as listed for the regulator, the company and the citizens counted in it.
@@ -372,18 +427,26 @@ pub struct CountedIn {
     pub inclusion_proof: Vec<String>,
 }
 
-/// The runs that counted the citizen, newest first.
-pub fn counted_in(conn: &mut DbConnection, citizen_id: &str, limit: i64) -> Result<Vec<CountedIn>, ConsentError> {
-    let mine: Vec<(String, i32, String)> = statistics_participants::table
+/// The runs that counted the citizen, newest first: the latest `limit`, or all of them (her
+/// export).
+pub fn counted_in(
+    conn: &mut DbConnection,
+    citizen_id: &str,
+    limit: Option<i64>,
+) -> Result<Vec<CountedIn>, ConsentError> {
+    let mut query = statistics_participants::table
         .filter(statistics_participants::citizen_id.eq(citizen_id))
         .order(statistics_participants::run_id.desc())
-        .limit(limit.clamp(1, MAX_PAGE))
         .select((
             statistics_participants::run_id,
             statistics_participants::position,
             statistics_participants::subject,
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(limit) = limit {
+        query = query.limit(limit.clamp(1, MAX_PAGE));
+    }
+    let mine: Vec<(String, i32, String)> = query.load(conn)?;
     let mut out = Vec::with_capacity(mine.len());
     for (run_id, position, subject) in mine {
         let row: SummaryRow = statistics_runs::table
@@ -417,7 +480,7 @@ pub fn counted_in(conn: &mut DbConnection, citizen_id: &str, limit: i64) -> Resu
         let index = u64::try_from(position).unwrap_or(0);
         let proof = MemoryTree::from_leaves(&leaves)
             .inclusion_proof(index, size)
-            .unwrap_or_default();
+            .ok_or_else(|| ConsentError::Corrupt(format!("run {run_id}: no leaf {index} among {size}")))?;
         out.push(CountedIn {
             run: summary(row),
             subject,

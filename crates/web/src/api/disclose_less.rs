@@ -75,9 +75,9 @@ pub async fn runs(
     company: Result<Authenticated<Company>, ApiError>,
     regulator: Result<Authenticated<Regulator>, ApiError>,
 ) -> Result<Json<Vec<RunSummary>>, ApiError> {
-    let company_id = match (company, regulator) {
-        (Ok(c), _) => Some(c.account_id),
-        (Err(_), Ok(_)) => None,
+    let (company_id, regulator_id) = match (company, regulator) {
+        (Ok(c), _) => (Some(c.account_id), None),
+        (Err(_), Ok(r)) => (None, Some(r.account_id)),
         (Err(as_company), Err(as_regulator)) => {
             return Err(if as_regulator.code == "wrong_role" {
                 as_company
@@ -86,8 +86,16 @@ pub async fn runs(
             });
         }
     };
+    let now = crate::clock::now();
     let list = state
-        .db(move |conn, _| run::list(conn, company_id.as_deref(), run::MAX_PAGE))
+        .db(move |conn, _| {
+            let list = run::list(conn, company_id.as_deref(), run::MAX_PAGE)?;
+            // A regulator's reads are logged, as every read of the audit endpoints is.
+            if let Some(regulator) = regulator_id {
+                infobank_audit::record_read(conn, &regulator, "statistics runs", now)?;
+            }
+            Ok::<_, infobank_consent::ConsentError>(list)
+        })
         .await?;
     Ok(Json(list))
 }
@@ -97,7 +105,7 @@ pub async fn runs(
 #[utoipa::path(get, path = "/api/v1/me/statistics-runs", tag = "consents", security(("citizen" = [])), responses((status = 200, body = Vec<Object>)))]
 pub async fn counted_in(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<Json<Vec<CountedIn>>, ApiError> {
     let list = state
-        .db(move |conn, _| run::counted_in(conn, &who.account_id, run::MAX_PAGE))
+        .db(move |conn, _| run::counted_in(conn, &who.account_id, Some(run::MAX_PAGE)))
         .await?;
     Ok(Json(list))
 }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Json, Path};
 use infobank_consent::ConsentError;
-use infobank_consent::disclosure::{DisclosedRecord, preview as preview_offer};
+use infobank_consent::disclosure::{DisclosedRecord, held, preview as preview_offer};
 use infobank_consent::offers::{self, Ask, Offer, Proposal};
-use infobank_consent::predicates::Predicate;
+use infobank_consent::predicates::{Answer, Predicate, answer_all};
 use infobank_consent::purposes::purpose;
 use infobank_consent::statistics::catalogue::StatisticsSpec;
 use serde::{Deserialize, Serialize};
@@ -205,9 +205,14 @@ pub async fn list(
 #[derive(Serialize, ToSchema)]
 pub struct Preview {
     pub offer: OfferView,
-    /// Per category of the offer, exactly the records it would receive now.
+    /// Per category of a records offer, exactly the records it would receive now (empty for
+    /// predicate and statistics offers: they receive no record).
     #[schema(value_type = Object)]
     pub would_share: BTreeMap<String, Vec<DisclosedRecord>>,
+    /// For a predicate offer: the answers it would receive now.
+    #[schema(value_type = Option<Vec<Object>>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_answer: Option<Vec<Answer>>,
 }
 
 /// Before accepting: exactly what the offer would receive of the citizen's data now.
@@ -225,9 +230,18 @@ pub async fn preview(
     let (offer, data) = state
         .db(move |conn, keys| preview_offer(conn, keys, &who.account_id, &id, now))
         .await?;
+    let would_answer = match &offer.ask {
+        Ask::Predicates { predicates } => Some(answer_all(predicates, &held(&data), now.date_naive())),
+        _ => None,
+    };
+    let would_share = match offer.ask {
+        Ask::Records => data,
+        _ => BTreeMap::new(),
+    };
     Ok(Json(Preview {
         offer: offer_view(offer),
-        would_share: data,
+        would_share,
+        would_answer,
     }))
 }
 

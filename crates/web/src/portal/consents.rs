@@ -13,7 +13,7 @@ use infobank_accounts::Role;
 use infobank_consent::consents::{self, Change, ConsentSummary};
 use infobank_consent::disclosure::{self, DisclosedRecord, DisclosureRecord};
 use infobank_consent::offers::{self, Ask, Offer};
-use infobank_consent::predicates::{Held, answer_all};
+use infobank_consent::predicates::answer_all;
 use infobank_consent::purposes::purpose;
 use infobank_consent::statistics::run::{CountedIn, counted_in};
 use infobank_consent::{ConsentError, companies};
@@ -243,13 +243,7 @@ async fn offer_page(ctx: &PortalContext, id: String, error: Option<&'static str>
     let t = ctx.t();
     // A predicate offer learns the answers, computed from exactly what the preview read.
     let answers = match &offer.ask {
-        Ask::Predicates { predicates } => {
-            let held: Held = data
-                .iter()
-                .map(|(name, records)| (name.clone(), records.iter().map(|r| r.data.clone()).collect()))
-                .collect();
-            answer_all(predicates, &held, now.date_naive())
-        }
+        Ask::Predicates { predicates } => answer_all(predicates, &disclosure::held(&data), now.date_naive()),
         _ => Vec::new(),
     };
     let preview = match offer.ask {
@@ -592,7 +586,7 @@ pub async fn disclosures(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
         .state
         .db(move |conn, keys| {
             let list = disclosure::for_citizen(conn, keys, &citizen, None, disclosure::MAX_PAGE)?;
-            let runs = counted_in(conn, &citizen, infobank_consent::statistics::run::MAX_PAGE)?;
+            let runs = counted_in(conn, &citizen, Some(infobank_consent::statistics::run::MAX_PAGE))?;
             Ok::<_, ConsentError>((list, runs))
         })
         .await?;

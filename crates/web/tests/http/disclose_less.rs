@@ -153,6 +153,7 @@ fn a_predicate_offer_answers_yes_no_or_null_and_never_the_record(app: &TestApp) 
             {"name": "holds_valid", "params": {"category": "drivers_license"}},
             {"name": "resides_in", "params": {"prefecture": "Tokyo"}},
             {"name": "spend_at_least", "params": {"merchant_category": "grocery", "amount": 5000, "days": 30}},
+            {"name": "holds_valid", "params": {"category": "identity_document"}},
         ]}),
     );
     let listed = send(app, "GET", "/api/v1/offers", &partner.token, None).json();
@@ -166,7 +167,13 @@ fn a_predicate_offer_answers_yes_no_or_null_and_never_the_record(app: &TestApp) 
     assert_eq!(listed["kind"], "predicates");
     assert_eq!(
         listed["categories"],
-        json!(["birth_date", "drivers_license", "residence", "payment_history"])
+        json!([
+            "birth_date",
+            "drivers_license",
+            "residence",
+            "payment_history",
+            "identity_document"
+        ])
     );
 
     // Taro: 36, an expired licence, lives in Tokyo, no payments on file.
@@ -184,6 +191,22 @@ fn a_predicate_offer_answers_yes_no_or_null_and_never_the_record(app: &TestApp) 
         "residence",
         json!({"prefecture": "Tokyo", "city": "Chiyoda", "postal_code": "100-0001"}),
     );
+    // A passport entrusted 400 days ago (a series category with no expiry date): still held
+    // today, whatever the offer's data range.
+    {
+        let me = send(app, "GET", "/api/v1/me", &taro, None).json();
+        let taro_id = me["id"].as_str().unwrap();
+        let conn = &mut *app.pool.get().unwrap();
+        infobank_vault::records::create(
+            conn,
+            &app.keys(),
+            taro_id,
+            "identity_document",
+            &json!({"type": "passport", "masked_number": "TK****21", "verified": true}),
+            Utc::now() - chrono::Duration::days(400),
+        )
+        .unwrap();
+    }
     // Hanako: nothing on file at all.
     let hanako = citizen(app);
 
@@ -197,7 +220,10 @@ fn a_predicate_offer_answers_yes_no_or_null_and_never_the_record(app: &TestApp) 
         .iter()
         .map(|p| p["value"].clone())
         .collect();
-    assert_eq!(values, [json!(true), json!(false), json!(true), Value::Null]);
+    assert_eq!(
+        values,
+        [json!(true), json!(false), json!(true), Value::Null, json!(true)]
+    );
     assert_eq!(body["predicates"][0]["params"], json!({"years": 20}));
     assert!(body.get("data").is_none(), "{body}");
     assert!(!answer.body.contains("1990") && !answer.body.contains("Chiyoda") && !answer.body.contains("2020-01-01"));
@@ -238,7 +264,7 @@ fn a_predicate_offer_answers_yes_no_or_null_and_never_the_record(app: &TestApp) 
     assert_eq!(logged["action"], "data.disclosed");
     assert_eq!(
         logged["objects"]["predicates"],
-        "age_at_least,holds_valid,resides_in,spend_at_least"
+        "age_at_least,holds_valid,resides_in,spend_at_least,holds_valid"
     );
     assert!(!logged.to_string().contains("true"));
 
@@ -260,7 +286,7 @@ fn a_predicate_offer_answers_yes_no_or_null_and_never_the_record(app: &TestApp) 
         assert!(!sealed.windows(12).any(|w| w == b"age_at_least"));
     }
 
-    // Coins: the offer's reward, the breadth bonus, and 3 decided answers x the policy's price.
+    // Coins: the offer's reward, the breadth bonus, and 4 decided answers x the policy's price.
     let reasons = wallet_reasons(app, &taro);
     assert!(reasons.contains(&"offer_reward".to_owned()), "{reasons:?}");
     assert!(reasons.contains(&"predicate_reward".to_owned()), "{reasons:?}");
@@ -274,7 +300,7 @@ fn a_predicate_offer_answers_yes_no_or_null_and_never_the_record(app: &TestApp) 
         .find(|e| e["reason"] == "predicate_reward")
         .unwrap()
         .clone();
-    assert_eq!(paid["amount"].as_i64().unwrap(), 3 * per, "{paid}");
+    assert_eq!(paid["amount"].as_i64().unwrap(), 4 * per, "{paid}");
 
     // Nothing on file: every answer is null, and no predicate reward (nothing was answered).
     let hanako_consent = consent_to(app, &hanako, &offer);
@@ -376,6 +402,23 @@ fn statistics_release_cells_of_k_and_refuse_a_run_one_person_away(app: &TestApp)
         (403, json!("quota_exceeded"))
     );
 
+    // The same nine people counted again by other dimensions: the two answers together would be
+    // linked tables (margins minus cells), so the run is refused.
+    let mut by_month = json!({"kind": "statistics", "data_range_days": 30,
+        "statistics": {"dimensions": ["prefecture", "month"], "measures": ["spend_sum"]}});
+    by_month["title"] = json!("By month as well");
+    let month_offer = approved(app, &operator, &first, by_month);
+    for p in people.iter().take(9) {
+        consent_to(app, p, &month_offer);
+    }
+    let linked = run(app, &first, &month_offer);
+    assert_eq!(
+        (linked.status, linked.json()["code"].clone()),
+        (409, json!("statistics_too_close")),
+        "{}",
+        linked.body
+    );
+
     // Ten: released, with the true sum.
     let ten = run(app, &second, &offer);
     assert_eq!(ten.status, 200, "{}", ten.body);
@@ -456,6 +499,8 @@ fn statistics_release_cells_of_k_and_refuse_a_run_one_person_away(app: &TestApp)
     let theirs = send(app, "GET", "/api/v1/me/statistics-runs", &people[1], None).json();
     assert_eq!(theirs.as_array().unwrap().len(), 3, "{theirs}");
     assert_eq!(runs_of(&people[1]).len(), 2);
+    let export = send(app, "GET", "/api/v1/me/export", &people[1], None).json();
+    assert_eq!(export["statistics_runs"], theirs, "the export carries every run with its proof");
     for counted in theirs.as_array().unwrap() {
         let proof: Vec<Vec<u8>> = counted["inclusion_proof"]
             .as_array()
@@ -531,7 +576,55 @@ fn statistics_release_cells_of_k_and_refuse_a_run_one_person_away(app: &TestApp)
     assert_eq!(by_citizen.status, 403, "{}", by_citizen.body);
 }
 
+/// Runs pay every participant while her own entrusts pay her too: on PostgreSQL the two take the
+/// same coin accounts, and must neither deadlock nor fail (no 5xx), and the books balance.
+fn statistics_runs_and_entrusts_at_once_neither_deadlock_nor_fail(app: &TestApp) {
+    let operator = operator_token(app);
+    let partner = approved_partner(app, &operator, 7301, 1_000);
+    let offer = approved(
+        app,
+        &operator,
+        &partner,
+        json!({"kind": "statistics", "data_range_days": 30,
+            "statistics": {"dimensions": ["prefecture"], "measures": ["spend_sum"]}}),
+    );
+    let people: Vec<String> = (0..12).map(|_| tokyo_shopper(app)).collect();
+    for p in &people {
+        consent_to(app, p, &offer);
+    }
+    std::thread::scope(|s| {
+        let runs = s.spawn(|| (0..4).map(|_| run(app, &partner, &offer).status).collect::<Vec<_>>());
+        let entrusts: Vec<_> = people
+            .iter()
+            .enumerate()
+            .map(|(i, token)| {
+                s.spawn(move || {
+                    // The month's first entrust of each category pays: the citizen's coin
+                    // account, then issuance.
+                    let today = Utc::now().date_naive().to_string();
+                    [
+                        json!({"category": "daily_mood", "data": {"date": today, "score": 1 + i % 5}}),
+                        json!({"category": "hobbies", "data": {"items": ["go"]}}),
+                        json!({"category": "preferences", "data": {"items": ["tea"]}}),
+                    ]
+                    .into_iter()
+                    .map(|data| send(app, "POST", "/api/v1/me/records", token, Some(data)).status)
+                    .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for e in entrusts {
+            assert!(e.join().unwrap().iter().all(|s| *s == 201));
+        }
+        let runs = runs.join().unwrap();
+        assert!(runs.iter().all(|s| *s == 200), "{runs:?}");
+    });
+    let conn = &mut *app.pool.get().unwrap();
+    infobank_coins::ledger::check_books(conn).unwrap();
+}
+
 app_tests!(
+    statistics_runs_and_entrusts_at_once_neither_deadlock_nor_fail,
     a_predicate_offer_answers_yes_no_or_null_and_never_the_record,
     statistics_release_cells_of_k_and_refuse_a_run_one_person_away,
 );
