@@ -422,6 +422,37 @@ pub fn pay_predicate_answers(
     issue_to_citizen(conn, issue, paid_for, now)
 }
 
+fn participation_key(citizen_id: &str, offer_id: &str, month: &str) -> String {
+    format!("statistics/{citizen_id}/{offer_id}/{month}")
+}
+
+/// Which of `citizen_ids` have not been paid this month's participation in `offer_id` yet. One
+/// query and no lock: once paid, a citizen stays paid for the month, so a citizen missing from
+/// the answer needs no payout (and a stale "unpaid" is decided again by the payout's own key).
+pub fn statistics_participation_unpaid<'a>(
+    conn: &mut DbConnection,
+    citizen_ids: &[&'a str],
+    offer_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<&'a str>, CoinsError> {
+    use infobank_db::schema::coin_entries;
+    let month = month_of(now);
+    let mut paid = std::collections::HashSet::new();
+    for chunk in citizen_ids.chunks(5_000) {
+        let keys: Vec<String> = chunk.iter().map(|c| participation_key(c, offer_id, &month)).collect();
+        let found: Vec<String> = coin_entries::table
+            .filter(coin_entries::idempotency_key.eq_any(&keys))
+            .select(coin_entries::idempotency_key)
+            .load(conn)?;
+        paid.extend(found);
+    }
+    Ok(citizen_ids
+        .iter()
+        .copied()
+        .filter(|c| !paid.contains(&participation_key(c, offer_id, &month)))
+        .collect())
+}
+
 /// Statistics participation: the first run of a month that counts the citizen in `offer_id`'s
 /// statistics pays `statistics_participation`, once per citizen, offer and calendar month.
 pub fn pay_statistics_participation(
@@ -441,7 +472,7 @@ pub fn pay_statistics_participation(
         "statistics_participation": amount,
     });
     let issue = Issue {
-        key: format!("statistics/{citizen_id}/{offer_id}/{month}"),
+        key: participation_key(citizen_id, offer_id, &month),
         reason: Reason::StatisticsReward,
         citizen_id,
         company_id,

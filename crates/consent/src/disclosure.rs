@@ -82,7 +82,16 @@ pub(crate) fn collect(
     offer: &Offer,
     today: NaiveDate,
 ) -> Result<BTreeMap<String, Vec<DisclosedRecord>>, ConsentError> {
-    Ok(in_categories(conn, dek, citizen_id, &offer.categories)?
+    Ok(within(in_categories(conn, dek, citizen_id, &offer.categories)?, offer, today))
+}
+
+/// Of a citizen's records of the offer's categories, what the offer reads on `today`.
+pub(crate) fn within(
+    records: BTreeMap<String, Vec<Record>>,
+    offer: &Offer,
+    today: NaiveDate,
+) -> BTreeMap<String, Vec<DisclosedRecord>> {
+    records
         .into_iter()
         .map(|(name, records)| {
             let within = records
@@ -95,7 +104,7 @@ pub(crate) fn collect(
                 .collect();
             (name, within)
         })
-        .collect())
+        .collect()
 }
 
 /// The citizen's preview before accepting: what the offer would receive now. Only open offers.

@@ -243,6 +243,43 @@ pub fn in_categories(
     Ok(by_category)
 }
 
+/// [`in_categories`] for many citizens at once, in their order: a query per thousand citizens
+/// rather than one each (a statistics run reads every participant).
+pub fn in_categories_of_many(
+    conn: &mut DbConnection,
+    citizens: &[(&str, &DataKey)],
+    categories: &[String],
+) -> Result<Vec<BTreeMap<String, Vec<Record>>>, VaultError> {
+    let names: Vec<&'static str> = categories
+        .iter()
+        .map(|name| known_category(name).map(|c| c.name))
+        .collect::<Result<_, _>>()?;
+    let empty: BTreeMap<String, Vec<Record>> = names.iter().map(|n| ((*n).to_owned(), Vec::new())).collect();
+    let mut out = Vec::with_capacity(citizens.len());
+    for chunk in citizens.chunks(1_000) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _)| *id).collect();
+        let rows: Vec<(String, RecordRow)> = vault_records::table
+            .filter(vault_records::citizen_id.eq_any(&ids))
+            .filter(vault_records::category.eq_any(&names))
+            .order((vault_records::category.asc(), vault_records::id.asc()))
+            .select((vault_records::citizen_id, RecordRow::as_select()))
+            .load(conn)?;
+        let mut by_citizen: BTreeMap<&str, Vec<&RecordRow>> = BTreeMap::new();
+        for (citizen, row) in &rows {
+            by_citizen.entry(citizen.as_str()).or_default().push(row);
+        }
+        for (citizen, dek) in chunk {
+            let mut held = empty.clone();
+            for row in by_citizen.get(citizen).into_iter().flatten() {
+                let record = open(dek, citizen, row)?;
+                held.entry(record.category.clone()).or_default().push(record);
+            }
+            out.push(held);
+        }
+    }
+    Ok(out)
+}
+
 /// Replaces a record's data; the version goes up by one and the data is sealed anew.
 pub fn update(
     conn: &mut DbConnection,

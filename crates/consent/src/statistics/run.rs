@@ -10,17 +10,19 @@ use infobank_accounts::unwrap_data_key;
 use infobank_audit::log::queue;
 use infobank_audit::merkle::{Hash, MemoryTree, leaf_hash, root_of, to_hex};
 use infobank_audit::{Action, Actor, AuditEvent, PreparedLeaf};
-use infobank_coins::rewards::{PaidFor, pay_offer_reward, pay_statistics_participation};
-use infobank_crypto::KeyRing;
+use infobank_coins::rewards::{PaidFor, pay_offer_reward, pay_statistics_participation, statistics_participation_unpaid};
+use infobank_crypto::{DataKey, KeyRing};
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{accounts, companies, consents, offers, statistics_participants, statistics_runs};
 use infobank_db::{DbConnection, LockMode, Lockable, lock_key, lock_rows, write_transaction};
 use infobank_vault::VaultError;
+use infobank_vault::records::in_categories_of_many;
 use serde::Serialize;
 
 use super::aggregate::{Cell, EarlierRun, TooClose, cells, suppress, too_close};
 use crate::companies::{CompanyStatus, get as get_company};
-use crate::disclosure::{collect, held};
+use crate::disclosure::{held, within};
+use crate::predicates::Held;
 use crate::offers::{Ask, Offer, get as get_offer};
 use crate::{ConsentError, NotLive};
 
@@ -41,6 +43,10 @@ pub struct RunAnswer {
     /// The run's audit leaf (hash, hex).
     pub audit_leaf_hash: String,
 }
+
+/// Rows per statement when a run writes many (well under SQLite's and PostgreSQL's limits on
+/// bound parameters).
+const CHUNK: usize = 1_000;
 
 /// One citizen counted in a run, as read before the write.
 struct Participant {
@@ -156,10 +162,9 @@ fn run_once(
         ))
         .load(conn)?;
     let mut participants = Vec::with_capacity(rows.len());
-    let mut records = Vec::with_capacity(rows.len());
+    let mut deks = Vec::with_capacity(rows.len());
     for (consent_id, citizen_id, subject, uses, wrapped, kek_version) in rows {
-        let dek = unwrap_data_key(keys, &citizen_id, kek_version, &wrapped).map_err(VaultError::from)?;
-        records.push(held(&collect(conn, &dek, &citizen_id, &offer, today)?));
+        deks.push(unwrap_data_key(keys, &citizen_id, kek_version, &wrapped).map_err(VaultError::from)?);
         participants.push(Participant {
             consent_id,
             citizen_id,
@@ -167,6 +172,16 @@ fn run_once(
             uses,
         });
     }
+    let citizens: Vec<(&str, &DataKey)> = participants
+        .iter()
+        .map(|p| p.citizen_id.as_str())
+        .zip(&deks)
+        .collect();
+    let records: Vec<Held> = in_categories_of_many(conn, &citizens, &offer.categories)?
+        .into_iter()
+        .map(|held_records| held(&within(held_records, &offer, today)))
+        .collect();
+    drop(deks);
     let count = i64::try_from(participants.len()).unwrap_or(i64::MAX);
     let released = suppress(cells(spec, &records, today), count, k, spec.partitions_citizens());
     drop(records);
@@ -186,12 +201,25 @@ fn run_once(
     let leaf = PreparedLeaf::new(&event, now)?;
     let now_set: BTreeSet<String> = participants.iter().map(|p| p.subject.clone()).collect();
     let dimensions = spec.dimensions.join(",");
+    // Who is paid: the offer's reward at a citizen's first run, the participation once a month.
+    // Most runs after the first of a month pay nobody, and then lock no coin account at all.
+    let citizen_ids: Vec<&str> = participants.iter().map(|p| p.citizen_id.as_str()).collect();
+    let unpaid: BTreeSet<&str> = statistics_participation_unpaid(conn, &citizen_ids, offer_id, now)?
+        .into_iter()
+        .collect();
+    let first_use = participants.iter().any(|p| p.uses == 0);
+    let paid: Vec<&Participant> = participants
+        .iter()
+        .filter(|p| p.uses == 0 || unpaid.contains(p.citizen_id.as_str()))
+        .collect();
     // Every coin account the payouts move, in the ledger's lock order (crates/db/src/locks.rs).
-    let mut coin_accounts: Vec<String> = participants
+    let mut coin_accounts: Vec<String> = paid
         .iter()
         .map(|p| infobank_coins::Account::Citizen(&p.citizen_id).id())
         .collect();
-    coin_accounts.push(infobank_coins::Account::Escrow(company_id).id());
+    if first_use {
+        coin_accounts.push(infobank_coins::Account::Escrow(company_id).id());
+    }
 
     let leaf = write_transaction(conn, |conn| {
         lock_live(conn, offer_id)?;
@@ -206,11 +234,14 @@ fn run_once(
             Some(TooClose::OtherDimensions) => return Err(ConsentError::StatisticsOtherDimensions),
             None => {}
         }
-        for p in &participants {
-            // Still live as read: a consent revoked or paused in between leaves this run.
-            let updated = diesel::update(
+        // Still live as read, all of them: a consent revoked or paused in between leaves this
+        // run (the run is tried again without it).
+        let consent_ids: Vec<&str> = participants.iter().map(|p| p.consent_id.as_str()).collect();
+        let mut updated = 0;
+        for chunk in consent_ids.chunks(CHUNK) {
+            updated += diesel::update(
                 consents::table
-                    .filter(consents::id.eq(&p.consent_id))
+                    .filter(consents::id.eq_any(chunk))
                     .filter(consents::status.eq("active"))
                     .filter(consents::expires_at.gt(now.naive_utc())),
             )
@@ -219,9 +250,9 @@ fn run_once(
                 consents::last_used_at.eq(Some(now.naive_utc())),
             ))
             .execute(conn)?;
-            if updated != 1 {
-                return Err(ConsentError::ParticipantsChanged);
-            }
+        }
+        if updated != participants.len() {
+            return Err(ConsentError::ParticipantsChanged);
         }
         // One payout after another would take each citizen's coin account while holding the
         // issuance account from the first payout on, against entrusts that take them the other
@@ -248,25 +279,49 @@ fn run_once(
                 statistics_runs::audit_leaf_hash.eq(leaf.as_slice()),
             ))
             .execute(conn)?;
-        for (position, p) in participants.iter().enumerate() {
-            diesel::insert_into(statistics_participants::table)
-                .values((
+        let rows: Vec<_> = participants
+            .iter()
+            .enumerate()
+            .map(|(position, p)| {
+                (
                     statistics_participants::run_id.eq(&run_id),
                     statistics_participants::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
-                    statistics_participants::consent_id.eq(&p.consent_id),
-                    statistics_participants::citizen_id.eq(&p.citizen_id),
+                    statistics_participants::consent_id.eq(Some(&p.consent_id)),
+                    statistics_participants::citizen_id.eq(Some(&p.citizen_id)),
                     statistics_participants::subject.eq(&p.subject),
-                ))
-                .execute(conn)?;
-            let paid_for = PaidFor {
-                event_leaf: leaf,
-                ref_kind: "statistics_run",
-                ref_id: &run_id,
-            };
+                )
+            })
+            .collect();
+        match conn {
+            // One statement per thousand rows: round trips are what a run costs on PostgreSQL.
+            DbConnection::Postgres(pg) => {
+                for chunk in rows.chunks(CHUNK) {
+                    diesel::insert_into(statistics_participants::table)
+                        .values(chunk)
+                        .execute(pg)?;
+                }
+            }
+            // In-process: a row at a time costs no round trip.
+            DbConnection::Sqlite(sqlite) => {
+                for row in rows {
+                    diesel::insert_into(statistics_participants::table)
+                        .values(row)
+                        .execute(sqlite)?;
+                }
+            }
+        }
+        let paid_for = PaidFor {
+            event_leaf: leaf,
+            ref_kind: "statistics_run",
+            ref_id: &run_id,
+        };
+        for p in paid {
             if p.uses == 0 {
                 pay_offer_reward(conn, &p.consent_id, &p.citizen_id, paid_for, now)?;
             }
-            pay_statistics_participation(conn, &p.citizen_id, company_id, offer_id, paid_for, now)?;
+            if unpaid.contains(p.citizen_id.as_str()) {
+                pay_statistics_participation(conn, &p.citizen_id, company_id, offer_id, paid_for, now)?;
+            }
         }
         Ok(leaf)
     })?;
