@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useApp, withPage } from '../lib/server.js';
-import { citizenSignedIn, clickAndWait, describePage, textOf } from '../lib/portal.js';
+import { PASSWORD, citizenSignedIn, clickAndWait, describePage, signIn, textOf, uniqueEmail } from '../lib/portal.js';
+import { createStaff } from '../lib/staff.js';
 import { openCategory, openMyData, saveRecord } from '../lib/mydata.js';
 import {
   CONSENTS_PATH,
@@ -142,5 +143,22 @@ test('disclose less: a predicate offer and a statistics offer, from the company 
     assert.equal(await runs.count(), 1, `one run in the history ${await describePage(page)}`);
     assert.equal(await textOf(page, '#statistics-runs tr.statistics-run td.participants'), '1');
     assert.equal(await runs.first().getAttribute('data-audit-leaf'), counted.audit_leaf_hash, 'the run names its audit leaf');
+
+    // The regulator follows the log page's link to the runs: counts and suppression, no cell.
+    await clickAndWait(page, 'header #signout', snap, 'citizen signed out');
+    const regulator = { email: uniqueEmail('disclose-less-regulator'), password: PASSWORD };
+    await createStaff(app, 'regulator', regulator.email, regulator.password);
+    await signIn(page, app.base, regulator, snap, 'regulator signed in');
+    await followNav(page, 'nav-audit', '/regulator/log', snap, 'regulator log');
+    const opened = await clickAndWait(page, '#statistics-link', snap, 'statistics runs');
+    await assertLanded(page, opened, 200, '/regulator/statistics', 'the statistics runs link');
+    const row = page.locator(`#statistics-runs tr[data-run="${counted.run_id}"]`);
+    assert.equal(await row.count(), 1, `the run is listed ${await describePage(page)}`);
+    assert.deepEqual(
+      [await row.locator('td.participants').textContent(), await row.locator('td.released').textContent(), await row.locator('td.suppressed').textContent()],
+      ['1', '0', '1'],
+      'participants, cells shown, cells withheld',
+    );
+    assert.equal(await textOf(page, '#bank-k'), 'k = 10');
   });
 });

@@ -96,15 +96,22 @@ pub fn reconcile(conn: &mut DbConnection) -> Result<Reconciliation, AuditError> 
     read_snapshot(conn, |conn| {
         let facts = read_facts(conn)?;
         let deleted_accounts = deleted_accounts(&facts);
+        let gone = consents_of_deleted(&facts, &deleted_accounts);
         let mut found = Found::default();
         let mut rows = BTreeMap::new();
-        rows.insert("disclosures", by_hash(conn, &facts, &mut found, Stored::Disclosures)?);
-        rows.insert("coin_entries", by_hash(conn, &facts, &mut found, Stored::CoinEntries)?);
+        rows.insert(
+            "disclosures",
+            by_hash(conn, &facts, &gone, &mut found, Stored::Disclosures)?,
+        );
+        rows.insert(
+            "coin_entries",
+            by_hash(conn, &facts, &gone, &mut found, Stored::CoinEntries)?,
+        );
         rows.insert(
             "statistics_runs",
-            by_hash(conn, &facts, &mut found, Stored::StatisticsRuns)?,
+            by_hash(conn, &facts, &gone, &mut found, Stored::StatisticsRuns)?,
         );
-        rows.insert("consents", consents_match(conn, &facts, &mut found)?);
+        rows.insert("consents", consents_match(conn, &facts, &gone, &mut found)?);
         rows.insert("companies", companies_match(conn, &facts, &mut found)?);
         rows.insert("accounts", accounts_match(conn, &facts, &deleted_accounts, &mut found)?);
         rows.insert(
@@ -273,10 +280,12 @@ impl Stored {
     }
 }
 
-/// Rows that store their leaf's hash, against the leaves of their kind.
+/// Rows that store their leaf's hash, against the leaves of their kind. A disclosure under a
+/// consent that went with its deleted account (`gone`) went with it.
 fn by_hash(
     conn: &mut DbConnection,
     facts: &[Option<Fact>],
+    gone: &HashSet<&str>,
     found: &mut Found,
     stored: Stored,
 ) -> Result<u64, AuditError> {
@@ -315,7 +324,8 @@ fn by_hash(
         }
     }
     for (hash, leaf) in &leaves {
-        if !matched.contains(hash) {
+        let went_with_its_account = matches!(stored, Stored::Disclosures) && gone.contains(leaf.object("consent"));
+        if !matched.contains(hash) && !went_with_its_account {
             found.add(
                 table,
                 leaf.object(stored.object()),
@@ -390,8 +400,22 @@ fn lifecycles<'a>(
     leaves
 }
 
-fn consents_match(conn: &mut DbConnection, facts: &[Option<Fact>], found: &mut Found) -> Result<u64, AuditError> {
-    let leaves = lifecycles(facts, "consent", Action::ConsentGranted, |f| match f.action {
+/// The consents a deleted account took with it (their rows go, their leaves stay): those its
+/// citizen granted (the `consent.granted` leaf names her as its actor).
+fn consents_of_deleted<'a>(facts: &'a [Option<Fact>], deleted: &HashSet<&str>) -> HashSet<&'a str> {
+    kept(facts)
+        .filter(|f| f.action == Action::ConsentGranted && deleted.contains(f.actor_id.as_str()))
+        .map(|f| f.object("consent"))
+        .collect()
+}
+
+fn consents_match(
+    conn: &mut DbConnection,
+    facts: &[Option<Fact>],
+    gone: &HashSet<&str>,
+    found: &mut Found,
+) -> Result<u64, AuditError> {
+    let mut leaves = lifecycles(facts, "consent", Action::ConsentGranted, |f| match f.action {
         Action::ConsentGranted | Action::ConsentResumed => Some("active"),
         Action::ConsentPaused => Some("paused"),
         Action::ConsentRevoked => Some("revoked"),
@@ -399,6 +423,8 @@ fn consents_match(conn: &mut DbConnection, facts: &[Option<Fact>], found: &mut F
         _ => None,
     });
     let rows: Vec<(String, String)> = consents::table.select((consents::id, consents::status)).load(conn)?;
+    let held: HashSet<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+    leaves.retain(|id, _| held.contains(id.as_str()) || !gone.contains(id.as_str()));
     lifecycle_match("consents", "consent.granted", &rows, &leaves, found);
     Ok(rows.len() as u64)
 }

@@ -82,7 +82,11 @@ pub(crate) fn collect(
     offer: &Offer,
     today: NaiveDate,
 ) -> Result<BTreeMap<String, Vec<DisclosedRecord>>, ConsentError> {
-    Ok(within(in_categories(conn, dek, citizen_id, &offer.categories)?, offer, today))
+    Ok(within(
+        in_categories(conn, dek, citizen_id, &offer.categories)?,
+        offer,
+        today,
+    ))
 }
 
 /// Of a citizen's records of the offer's categories, what the offer reads on `today`.

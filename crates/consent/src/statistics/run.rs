@@ -10,7 +10,9 @@ use infobank_accounts::unwrap_data_key;
 use infobank_audit::log::queue;
 use infobank_audit::merkle::{Hash, MemoryTree, leaf_hash, root_of, to_hex};
 use infobank_audit::{Action, Actor, AuditEvent, PreparedLeaf};
-use infobank_coins::rewards::{PaidFor, pay_offer_reward, pay_statistics_participation, statistics_participation_unpaid};
+use infobank_coins::rewards::{
+    PaidFor, pay_offer_reward, pay_statistics_participation, statistics_participation_unpaid,
+};
 use infobank_crypto::{DataKey, KeyRing};
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{accounts, companies, consents, offers, statistics_participants, statistics_runs};
@@ -22,8 +24,8 @@ use serde::Serialize;
 use super::aggregate::{Cell, EarlierRun, TooClose, cells, suppress, too_close};
 use crate::companies::{CompanyStatus, get as get_company};
 use crate::disclosure::{held, within};
-use crate::predicates::Held;
 use crate::offers::{Ask, Offer, get as get_offer};
+use crate::predicates::Held;
 use crate::{ConsentError, NotLive};
 
 /// What the company receives.
@@ -172,11 +174,7 @@ fn run_once(
             uses,
         });
     }
-    let citizens: Vec<(&str, &DataKey)> = participants
-        .iter()
-        .map(|p| p.citizen_id.as_str())
-        .zip(&deks)
-        .collect();
+    let citizens: Vec<(&str, &DataKey)> = participants.iter().map(|p| p.citizen_id.as_str()).zip(&deks).collect();
     let records: Vec<Held> = in_categories_of_many(conn, &citizens, &offer.categories)?
         .into_iter()
         .map(|held_records| held(&within(held_records, &offer, today)))

@@ -904,8 +904,12 @@ fn reconciliation_names_rows_changed_beside_the_log(app: &TestApp) {
         None,
     );
     assert_eq!(pause.status, 200, "{}", pause.body);
-    // A deleted account's rows and leaves reconcile too.
+    // A deleted account's rows and leaves reconcile too: its consents and disclosures go with
+    // it, their leaves stay.
     let bob = citizen(app);
+    entrust_residence(app, &bob);
+    let bobs = consent_to(app, &bob, &offer);
+    assert_eq!(fetch_data(app, &bobs, &acme.token).status, 200);
     assert_eq!(send(app, "DELETE", "/api/v1/me", &bob, None).status, 204);
 
     let regulator_email = unique_email("regulator");

@@ -500,7 +500,10 @@ fn statistics_release_cells_of_k_and_refuse_a_run_one_person_away(app: &TestApp)
     assert_eq!(theirs.as_array().unwrap().len(), 3, "{theirs}");
     assert_eq!(runs_of(&people[1]).len(), 2);
     let export = send(app, "GET", "/api/v1/me/export", &people[1], None).json();
-    assert_eq!(export["statistics_runs"], theirs, "the export carries every run with its proof");
+    assert_eq!(
+        export["statistics_runs"], theirs,
+        "the export carries every run with its proof"
+    );
     for counted in theirs.as_array().unwrap() {
         let proof: Vec<Vec<u8>> = counted["inclusion_proof"]
             .as_array()
@@ -574,6 +577,28 @@ fn statistics_release_cells_of_k_and_refuse_a_run_one_person_away(app: &TestApp)
     assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
     let by_citizen = send(app, "GET", "/api/v1/statistics/runs", &people[1], None);
     assert_eq!(by_citizen.status, 403, "{}", by_citizen.body);
+
+    // Every run has its leaf, and reconciliation names a run whose stored leaf hash was changed.
+    use infobank_db::diesel::prelude::*;
+    use infobank_db::schema::statistics_runs;
+    let conn = &mut *app.pool.get().unwrap();
+    let consistent = infobank_audit::reconcile::reconcile(conn).unwrap();
+    assert_eq!(consistent.mismatch_count, 0, "{:?}", consistent.mismatches);
+    assert_eq!(consistent.rows["statistics_runs"], 3);
+    let run_id = later["run_id"].as_str().unwrap();
+    infobank_db::diesel::update(statistics_runs::table.find(run_id))
+        .set(statistics_runs::audit_leaf_hash.eq(vec![0u8; 32]))
+        .execute(conn)
+        .unwrap();
+    let found = infobank_audit::reconcile::reconcile(conn).unwrap();
+    assert!(
+        found
+            .mismatches
+            .iter()
+            .any(|m| m.table == "statistics_runs" && m.id == run_id),
+        "{:?}",
+        found.mismatches
+    );
 }
 
 /// Runs pay every participant while her own entrusts pay her too: on PostgreSQL the two take the
