@@ -36,9 +36,9 @@ pub struct DisclosedRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What the company receives.
+/// What every disclosure tells the company, records or answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Disclosure {
+pub struct DisclosureTerms {
     pub disclosure_id: String,
     pub consent_id: String,
     /// The citizen's pseudonym for this company.
@@ -50,6 +50,13 @@ pub struct Disclosure {
     pub retain_until: DateTime<Utc>,
     /// Always `prohibited`.
     pub onward_transfer: &'static str,
+}
+
+/// What the company receives from a records offer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Disclosure {
+    #[serde(flatten)]
+    pub terms: DisclosureTerms,
     /// Per category of the offer, the records within its data range (empty if none).
     pub data: BTreeMap<String, Vec<DisclosedRecord>>,
     /// The disclosure's audit leaf (hash, hex): in the public log within the merge delay.
@@ -264,16 +271,8 @@ fn lock_grant(conn: &mut DbConnection, read: Grant) -> Result<Grant, ConsentErro
 /// A predicate offer's answer: the values, and the bank's signed attestation of them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PredicateDisclosure {
-    pub disclosure_id: String,
-    pub consent_id: String,
-    /// The citizen's pseudonym for this company.
-    pub subject: String,
-    pub offer_id: String,
-    pub purpose: String,
-    pub disclosed_at: DateTime<Utc>,
-    pub retain_until: DateTime<Utc>,
-    /// Always `prohibited`.
-    pub onward_transfer: &'static str,
+    #[serde(flatten)]
+    pub terms: DisclosureTerms,
     /// Each predicate with its value: `true`, `false`, or `null` when the citizen holds no
     /// record to decide it.
     pub predicates: Vec<Answer>,
@@ -449,29 +448,31 @@ pub fn disclose(
     })?;
 
     let audit_leaf_hash = infobank_audit::merkle::to_hex(&leaf.hash());
-    let retain_until = now + Duration::days(i64::from(grant.offer.retention_days));
+    let terms = DisclosureTerms {
+        disclosure_id,
+        consent_id: consent_id.to_owned(),
+        subject: grant.consent.subject,
+        offer_id: grant.offer.id,
+        purpose: grant.offer.purpose,
+        disclosed_at: now,
+        retain_until: now + Duration::days(i64::from(grant.offer.retention_days)),
+        onward_transfer: "prohibited",
+    };
     let Some(predicates) = answers else {
         return Ok(Disclosed::Records(Disclosure {
-            disclosure_id,
-            consent_id: consent_id.to_owned(),
-            subject: grant.consent.subject,
-            offer_id: grant.offer.id,
-            purpose: grant.offer.purpose,
-            disclosed_at: now,
-            retain_until,
-            onward_transfer: "prohibited",
+            terms,
             data,
             audit_leaf_hash,
         }));
     };
     let claims = Attestation {
         iss: infobank_crypto::token::ISSUER.to_owned(),
-        sub: grant.consent.subject.clone(),
+        sub: terms.subject.clone(),
         aud: company_id.to_owned(),
-        jti: disclosure_id.clone(),
+        jti: terms.disclosure_id.clone(),
         typ: "predicate-answers".to_owned(),
-        consent_id: consent_id.to_owned(),
-        offer_id: grant.offer.id.clone(),
+        consent_id: terms.consent_id.clone(),
+        offer_id: terms.offer_id.clone(),
         predicates: predicates.clone(),
         audit_leaf_hash: audit_leaf_hash.clone(),
         iat: now.timestamp(),
@@ -484,14 +485,7 @@ pub fn disclose(
         .sign(&claims)
         .map_err(|e| ConsentError::Signing(e.to_string()))?;
     Ok(Disclosed::Predicates(PredicateDisclosure {
-        disclosure_id,
-        consent_id: consent_id.to_owned(),
-        subject: grant.consent.subject,
-        offer_id: grant.offer.id,
-        purpose: grant.offer.purpose,
-        disclosed_at: now,
-        retain_until,
-        onward_transfer: "prohibited",
+        terms,
         predicates,
         attestation,
         audit_leaf_hash,

@@ -476,8 +476,8 @@ fn disclosure_only_through_a_live_consent(db: &TestDb) {
         !serde_json::to_string(&d).unwrap().contains("\"go\""),
         "hobbies are not in the offer"
     );
-    assert_eq!(d.subject, consent.subject);
-    assert_eq!(d.onward_transfer, "prohibited");
+    assert_eq!(d.terms.subject, consent.subject);
+    assert_eq!(d.terms.onward_transfer, "prohibited");
     // The first disclosure pays the offer reward from escrow and the breadth bonus.
     let bonus = infobank_coins::RewardPolicy::default().breadth_bonus(1);
     assert_eq!(
@@ -774,7 +774,7 @@ fn on_postgres_disclosures_under_different_consents_do_not_wait_for_each_other()
         disclose(open, &w.keys, &acme, &alice, t0()).unwrap();
         let disclosed = disclose(bobs, &w.keys, &acme, &bob, t0());
         assert_eq!(
-            disclosed.map(|d| d.consent_id).unwrap(),
+            disclosed.map(|d| d.terms.consent_id).unwrap(),
             bob,
             "Bob's disclosure waited for Alice's"
         );

@@ -438,29 +438,37 @@ fn summary(r: SummaryRow) -> RunSummary {
 /// At most this many runs per page.
 pub const MAX_PAGE: i64 = 200;
 
+/// Runs with their offer's title and company's name, as [`SummaryRow`]s (a macro: the query's
+/// type is diesel's, long, and each caller boxes or filters it).
+macro_rules! summaries {
+    () => {
+        statistics_runs::table
+            .inner_join(offers::table.on(offers::id.eq(statistics_runs::offer_id)))
+            .inner_join(companies::table.on(companies::id.eq(statistics_runs::company_id)))
+            .select((
+                statistics_runs::id,
+                statistics_runs::offer_id,
+                offers::title,
+                statistics_runs::company_id,
+                companies::legal_name,
+                statistics_runs::ran_at,
+                (
+                    statistics_runs::released_cells,
+                    statistics_runs::suppressed_cells,
+                    statistics_runs::participants,
+                    statistics_runs::k,
+                ),
+                statistics_runs::participants_root,
+                statistics_runs::audit_leaf_hash,
+            ))
+    };
+}
+
 /// Runs, newest first: all of them (the regulator), or one company's.
 pub fn list(conn: &mut DbConnection, company_id: Option<&str>, limit: i64) -> Result<Vec<RunSummary>, ConsentError> {
-    let mut query = statistics_runs::table
-        .inner_join(offers::table.on(offers::id.eq(statistics_runs::offer_id)))
-        .inner_join(companies::table.on(companies::id.eq(statistics_runs::company_id)))
+    let mut query = summaries!()
         .order(statistics_runs::id.desc())
         .limit(limit.clamp(1, MAX_PAGE))
-        .select((
-            statistics_runs::id,
-            statistics_runs::offer_id,
-            offers::title,
-            statistics_runs::company_id,
-            companies::legal_name,
-            statistics_runs::ran_at,
-            (
-                statistics_runs::released_cells,
-                statistics_runs::suppressed_cells,
-                statistics_runs::participants,
-                statistics_runs::k,
-            ),
-            statistics_runs::participants_root,
-            statistics_runs::audit_leaf_hash,
-        ))
         .into_boxed();
     if let Some(company) = company_id {
         query = query.filter(statistics_runs::company_id.eq(company.to_owned()));
@@ -502,27 +510,7 @@ pub fn counted_in(
     let mine: Vec<(String, i32, String)> = query.load(conn)?;
     let mut out = Vec::with_capacity(mine.len());
     for (run_id, position, subject) in mine {
-        let row: SummaryRow = statistics_runs::table
-            .inner_join(offers::table.on(offers::id.eq(statistics_runs::offer_id)))
-            .inner_join(companies::table.on(companies::id.eq(statistics_runs::company_id)))
-            .filter(statistics_runs::id.eq(&run_id))
-            .select((
-                statistics_runs::id,
-                statistics_runs::offer_id,
-                offers::title,
-                statistics_runs::company_id,
-                companies::legal_name,
-                statistics_runs::ran_at,
-                (
-                    statistics_runs::released_cells,
-                    statistics_runs::suppressed_cells,
-                    statistics_runs::participants,
-                    statistics_runs::k,
-                ),
-                statistics_runs::participants_root,
-                statistics_runs::audit_leaf_hash,
-            ))
-            .first(conn)?;
+        let row: SummaryRow = summaries!().filter(statistics_runs::id.eq(&run_id)).first(conn)?;
         let subjects: Vec<String> = statistics_participants::table
             .filter(statistics_participants::run_id.eq(&run_id))
             .order(statistics_participants::position.asc())

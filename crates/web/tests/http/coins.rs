@@ -23,7 +23,7 @@ fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value
     }
 }
 
-fn entrust(app: &TestApp, token: &str, category: &str, data: Value) {
+pub(crate) fn entrust(app: &TestApp, token: &str, category: &str, data: Value) {
     let r = send(
         app,
         "POST",

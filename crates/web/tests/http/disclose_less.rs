@@ -10,18 +10,8 @@ use infobank_audit::merkle::{from_hex, leaf_hash, verify_inclusion};
 use infobank_testkit::{TestApp, app_tests};
 use serde_json::{Value, json};
 
+use super::coins::entrust;
 use super::consent::{Partner, approved_partner, citizen, consent_to, fetch_data, operator_token, send};
-
-fn entrust(app: &TestApp, token: &str, category: &str, data: Value) {
-    let created = send(
-        app,
-        "POST",
-        "/api/v1/me/records",
-        token,
-        Some(json!({"category": category, "data": data})),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-}
 
 /// Proposes an offer with these terms on top of the common ones, and has the operator approve it.
 fn approved(app: &TestApp, operator: &str, partner: &Partner, terms: Value) -> String {
@@ -55,6 +45,12 @@ fn wallet_reasons(app: &TestApp, token: &str) -> Vec<String> {
         .iter()
         .map(|e| e["reason"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// How many entries of each of `reasons` the citizen's wallet holds.
+fn paid_count(app: &TestApp, token: &str, reasons: &[&str]) -> Vec<usize> {
+    let held = wallet_reasons(app, token);
+    reasons.iter().map(|r| held.iter().filter(|h| h == r).count()).collect()
 }
 
 /// The audit leaf (queued or sequenced) with this hash, as JSON.
@@ -543,28 +539,9 @@ fn statistics_release_cells_of_k_and_refuse_a_run_one_person_away(app: &TestApp)
 
     // Coins: each offer's reward at her first run of it, participation once per offer this month
     // (people[1] was counted by both companies; people[15] by the second company only).
-    let reasons = wallet_reasons(app, &people[1]);
-    assert_eq!(
-        reasons.iter().filter(|r| *r == "offer_reward").count(),
-        2,
-        "{reasons:?}"
-    );
-    assert_eq!(
-        reasons.iter().filter(|r| *r == "statistics_reward").count(),
-        2,
-        "{reasons:?}"
-    );
-    let reasons = wallet_reasons(app, &people[15]);
-    assert_eq!(
-        reasons.iter().filter(|r| *r == "offer_reward").count(),
-        1,
-        "{reasons:?}"
-    );
-    assert_eq!(
-        reasons.iter().filter(|r| *r == "statistics_reward").count(),
-        1,
-        "{reasons:?}"
-    );
+    let kinds = ["offer_reward", "statistics_reward"];
+    assert_eq!(paid_count(app, &people[1], &kinds), [2, 2]);
+    assert_eq!(paid_count(app, &people[15], &kinds), [1, 1]);
 
     // The company and the regulator see the runs, counts only.
     let listed = send(app, "GET", "/api/v1/statistics/runs", &second.token, None).json();
