@@ -43,9 +43,6 @@ pub fn pay_entrust(
         return Ok(None);
     };
     let amount = rule.amount(records_held);
-    if amount <= 0 {
-        return Ok(None);
-    }
     let month = month_of(now);
     let inputs = json!({
         "category": category,
@@ -56,23 +53,16 @@ pub fn pay_entrust(
         "units": rule.units(records_held),
         "weight": rule.weight,
     });
-    post(
-        conn,
-        NewEntry {
-            idempotency_key: format!("entrust/{citizen_id}/{category}/{month}"),
-            reason: Reason::EntrustReward,
-            ref_kind: paid_for.ref_kind,
-            ref_id: paid_for.ref_id,
-            policy_version: Some(policy.version),
-            inputs,
-            event_leaf: Some(paid_for.event_leaf),
-            actor: Actor::system(),
-            company_id: None,
-            postings: vec![(Account::Issuance, -amount), (Account::Citizen(citizen_id), amount)],
-        },
-        now,
-    )
-    .map(Some)
+    let issue = Issue {
+        key: format!("entrust/{citizen_id}/{category}/{month}"),
+        reason: Reason::EntrustReward,
+        citizen_id,
+        company_id: None,
+        amount,
+        policy_version: policy.version,
+        inputs,
+    };
+    issue_to_citizen(conn, issue, paid_for, now)
 }
 
 /// Whether a disclosure to `company_id` now could still earn the citizen a breadth bonus: no
@@ -131,9 +121,6 @@ pub fn pay_breadth(
         .get_result(conn)?;
     let policy = active(conn, now)?;
     let amount = policy.policy.breadth_bonus(nth);
-    if amount <= 0 {
-        return Ok(None);
-    }
     let inputs = json!({
         "month": month,
         "company": company_id,
@@ -141,23 +128,16 @@ pub fn pay_breadth(
         "breadth_bonus_per_company": policy.policy.breadth_bonus_per_company,
         "breadth_max_companies": policy.policy.breadth_max_companies,
     });
-    post(
-        conn,
-        NewEntry {
-            idempotency_key: key,
-            reason: Reason::BreadthBonus,
-            ref_kind: paid_for.ref_kind,
-            ref_id: paid_for.ref_id,
-            policy_version: Some(policy.version),
-            inputs,
-            event_leaf: Some(paid_for.event_leaf),
-            actor: Actor::system(),
-            company_id: Some(company_id),
-            postings: vec![(Account::Issuance, -amount), (Account::Citizen(citizen_id), amount)],
-        },
-        now,
-    )
-    .map(Some)
+    let issue = Issue {
+        key,
+        reason: Reason::BreadthBonus,
+        citizen_id,
+        company_id: Some(company_id),
+        amount,
+        policy_version: policy.version,
+        inputs,
+    };
+    issue_to_citizen(conn, issue, paid_for, now)
 }
 
 /// A reservation of an offer's reward, as stored.
@@ -345,12 +325,13 @@ pub fn release_offer_reward(
     settle(conn, consent_id, None, paid_for, now)
 }
 
-/// A bank-issued payout to a citizen, for a company's use of her data.
+/// A payout the bank issues to a citizen under the active policy.
 struct Issue<'a> {
     key: String,
     reason: Reason,
     citizen_id: &'a str,
-    company_id: &'a str,
+    /// The company whose use of her data it pays for (none for an entrust).
+    company_id: Option<&'a str>,
     amount: i64,
     policy_version: i32,
     inputs: serde_json::Value,
@@ -378,7 +359,7 @@ fn issue_to_citizen(
             inputs: issue.inputs,
             event_leaf: Some(paid_for.event_leaf),
             actor: Actor::system(),
-            company_id: Some(issue.company_id),
+            company_id: issue.company_id,
             postings: vec![
                 (Account::Issuance, -issue.amount),
                 (Account::Citizen(issue.citizen_id), issue.amount),
@@ -414,7 +395,7 @@ pub fn pay_predicate_answers(
         key: format!("predicates/{consent_id}/{month}"),
         reason: Reason::PredicateReward,
         citizen_id,
-        company_id,
+        company_id: Some(company_id),
         amount: per.saturating_mul(answered),
         policy_version: policy.version,
         inputs,
@@ -475,7 +456,7 @@ pub fn pay_statistics_participation(
         key: participation_key(citizen_id, offer_id, &month),
         reason: Reason::StatisticsReward,
         citizen_id,
-        company_id,
+        company_id: Some(company_id),
         amount,
         policy_version: policy.version,
         inputs,

@@ -82,7 +82,7 @@ fn within_range(record: &Record, offer: &Offer, today: NaiveDate) -> bool {
 
 /// Exactly what the offer would receive of the citizen's data on `today`: only its categories,
 /// series only within its data range. `dek` is the citizen's data key.
-pub(crate) fn collect(
+fn collect(
     conn: &mut DbConnection,
     dek: &DataKey,
     citizen_id: &str,
@@ -118,6 +118,16 @@ pub(crate) fn within(
         .collect()
 }
 
+/// What accepting an offer would give its company now, as the citizen previews it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub offer: Offer,
+    /// A records offer's records, per category (empty for the other kinds: they get no record).
+    pub would_share: BTreeMap<String, Vec<DisclosedRecord>>,
+    /// A predicate offer's answers, computed from exactly what it reads.
+    pub would_answer: Option<Vec<Answer>>,
+}
+
 /// The citizen's preview before accepting: what the offer would receive now. Only open offers.
 pub fn preview(
     conn: &mut DbConnection,
@@ -125,7 +135,7 @@ pub fn preview(
     citizen_id: &str,
     offer_id: &str,
     now: DateTime<Utc>,
-) -> Result<(Offer, BTreeMap<String, Vec<DisclosedRecord>>), ConsentError> {
+) -> Result<Preview, ConsentError> {
     let offer = get_offer(conn, offer_id)?;
     let company = get_company(conn, &offer.company_id)?;
     if offer.status != "approved" || company.status != CompanyStatus::Approved {
@@ -133,7 +143,19 @@ pub fn preview(
     }
     let dek = data_key(conn, keys, citizen_id).map_err(VaultError::from)?;
     let data = collect(conn, &dek, citizen_id, &offer, now.date_naive())?;
-    Ok((offer, data))
+    let (would_share, would_answer) = match &offer.ask {
+        Ask::Records => (data, None),
+        Ask::Predicates { predicates } => (
+            BTreeMap::new(),
+            Some(answer_all(predicates, &held(&data), now.date_naive())),
+        ),
+        Ask::Statistics { .. } => (BTreeMap::new(), None),
+    };
+    Ok(Preview {
+        offer,
+        would_share,
+        would_answer,
+    })
 }
 
 /// What a disclosure decides on: the consent, its offer and the company's status.
@@ -317,7 +339,7 @@ pub struct Attesting<'a> {
 }
 
 /// The citizen's records as the predicates read them (their data objects).
-pub fn held(data: &BTreeMap<String, Vec<DisclosedRecord>>) -> Held {
+pub(crate) fn held(data: &BTreeMap<String, Vec<DisclosedRecord>>) -> Held {
     data.iter()
         .map(|(name, records)| (name.clone(), records.iter().map(|r| r.data.clone()).collect()))
         .collect()

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike as _, Duration, NaiveDate};
-use infobank_vault::categories::{FieldType, category};
+use infobank_vault::categories::{MERCHANT_CATEGORIES, category};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -53,17 +53,6 @@ pub struct PredicateSpec {
 /// The categories `holds_valid` can ask about: documents with a validity.
 const VALID_DOCUMENTS: &[&str] = &["drivers_license", "insurance", "identity_document"];
 
-/// The merchant categories of `payment_history`, read from the vault's own definition.
-pub fn merchant_categories() -> &'static [&'static str] {
-    category("payment_history")
-        .and_then(|c| c.fields.iter().find(|f| f.name == "merchant_category"))
-        .and_then(|f| match f.kind {
-            FieldType::Choice { options } => Some(options),
-            _ => None,
-        })
-        .unwrap_or(&[])
-}
-
 const fn int(name: &'static str, min: i64, max: i64) -> ParamSpec {
     ParamSpec {
         name,
@@ -71,8 +60,7 @@ const fn int(name: &'static str, min: i64, max: i64) -> ParamSpec {
     }
 }
 
-/// The catalogue. `spend_at_least` reads its merchant categories from the vault (see
-/// [`catalogue`]); its entry here carries an empty list.
+/// The catalogue.
 static PREDICATES: &[PredicateSpec] = &[
     PredicateSpec {
         name: "age_at_least",
@@ -115,7 +103,9 @@ static PREDICATES: &[PredicateSpec] = &[
         params: &[
             ParamSpec {
                 name: "merchant_category",
-                kind: ParamType::Choice { options: &[] },
+                kind: ParamType::Choice {
+                    options: MERCHANT_CATEGORIES,
+                },
             },
             int("amount", 1, 100_000_000),
             int("days", MIN_SPEND_DAYS, 3650),
@@ -126,34 +116,13 @@ static PREDICATES: &[PredicateSpec] = &[
     },
 ];
 
-/// The catalogue as served, with every choice filled in.
-pub fn catalogue() -> Vec<PredicateSpec> {
-    PREDICATES.iter().map(|p| with_choices(*p)).collect()
+/// The catalogue as served.
+pub fn catalogue() -> &'static [PredicateSpec] {
+    PREDICATES
 }
 
-fn with_choices(mut spec: PredicateSpec) -> PredicateSpec {
-    if spec.name == "spend_at_least" {
-        // The merchant categories are the vault's (one list, not a copy); a static slice of
-        // parameters cannot name them at compile time, so it is built once, here.
-        static SPEND_PARAMS: std::sync::OnceLock<[ParamSpec; 3]> = std::sync::OnceLock::new();
-        spec.params = SPEND_PARAMS.get_or_init(|| {
-            [
-                ParamSpec {
-                    name: "merchant_category",
-                    kind: ParamType::Choice {
-                        options: merchant_categories(),
-                    },
-                },
-                int("amount", 1, 100_000_000),
-                int("days", MIN_SPEND_DAYS, 3650),
-            ]
-        });
-    }
-    spec
-}
-
-pub fn spec(name: &str) -> Option<PredicateSpec> {
-    PREDICATES.iter().find(|p| p.name == name).map(|p| with_choices(*p))
+pub fn spec(name: &str) -> Option<&'static PredicateSpec> {
+    PREDICATES.iter().find(|p| p.name == name)
 }
 
 /// A predicate as an offer asks for it: a name from the catalogue and its parameters.
@@ -286,6 +255,16 @@ pub struct Answer {
     pub params: BTreeMap<String, Value>,
     /// `null` when the citizen holds no record to decide it.
     pub value: Option<bool>,
+}
+
+impl Answer {
+    /// The question it answers.
+    pub fn predicate(&self) -> Predicate {
+        Predicate {
+            name: self.name.clone(),
+            params: self.params.clone(),
+        }
+    }
 }
 
 /// The citizen's opened records by category (their `data` objects).
@@ -483,6 +462,6 @@ mod tests {
             spend.describe(false, &code),
             "whether you spent at least 5000 yen on grocery in the last 30 days"
         );
-        assert!(merchant_categories().contains(&"grocery"));
+        assert!(MERCHANT_CATEGORIES.contains(&"grocery"));
     }
 }

@@ -106,7 +106,8 @@ pub struct Category {
 }
 
 const PAYMENT_METHODS: &[&str] = &["card", "qr", "e_money", "cash", "bank_transfer", "other"];
-const MERCHANT_CATEGORIES: &[&str] = &[
+/// The merchant categories of `payment_history` (the predicates and statistics read them too).
+pub const MERCHANT_CATEGORIES: &[&str] = &[
     "grocery",
     "restaurant",
     "transport",

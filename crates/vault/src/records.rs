@@ -225,22 +225,9 @@ pub fn in_categories(
     citizen_id: &str,
     categories: &[String],
 ) -> Result<BTreeMap<String, Vec<Record>>, VaultError> {
-    let names: Vec<&'static str> = categories
-        .iter()
-        .map(|name| known_category(name).map(|c| c.name))
-        .collect::<Result<_, _>>()?;
-    let rows: Vec<RecordRow> = vault_records::table
-        .filter(vault_records::citizen_id.eq(citizen_id))
-        .filter(vault_records::category.eq_any(&names))
-        .order((vault_records::category.asc(), vault_records::id.asc()))
-        .select(RecordRow::as_select())
-        .load(conn)?;
-    let mut by_category: BTreeMap<String, Vec<Record>> = names.iter().map(|n| ((*n).to_owned(), Vec::new())).collect();
-    for row in &rows {
-        let record = open(dek, citizen_id, row)?;
-        by_category.entry(record.category.clone()).or_default().push(record);
-    }
-    Ok(by_category)
+    Ok(in_categories_of_many(conn, &[(citizen_id, dek)], categories)?
+        .pop()
+        .unwrap_or_default())
 }
 
 /// [`in_categories`] for many citizens at once, in their order: a query per thousand citizens

@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// The predicates an offer may ask: name, typed parameters, the categories each reads, and the
 /// question in English and Japanese (`{param}` stands for a parameter's value).
 #[utoipa::path(get, path = "/api/v1/predicates", tag = "offers", responses((status = 200, body = Vec<Object>)))]
-pub async fn predicates() -> Json<Vec<PredicateSpec>> {
+pub async fn predicates() -> Json<&'static [PredicateSpec]> {
     Json(catalogue())
 }
 

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use actix_web::HttpResponse;
 use actix_web::web::{Data, Json, Path};
 use infobank_consent::ConsentError;
-use infobank_consent::disclosure::{DisclosedRecord, held, preview as preview_offer};
+use infobank_consent::disclosure::{DisclosedRecord, preview as preview_offer};
 use infobank_consent::offers::{self, Ask, Offer, Proposal};
-use infobank_consent::predicates::{Answer, Predicate, answer_all};
+use infobank_consent::predicates::{Answer, Predicate};
 use infobank_consent::purposes::purpose;
 use infobank_consent::statistics::catalogue::StatisticsSpec;
 use serde::{Deserialize, Serialize};
@@ -227,21 +227,13 @@ pub async fn preview(
 ) -> Result<Json<Preview>, ApiError> {
     let id = id.into_inner();
     let now = crate::clock::now();
-    let (offer, data) = state
+    let preview = state
         .db(move |conn, keys| preview_offer(conn, keys, &who.account_id, &id, now))
         .await?;
-    let would_answer = match &offer.ask {
-        Ask::Predicates { predicates } => Some(answer_all(predicates, &held(&data), now.date_naive())),
-        _ => None,
-    };
-    let would_share = match offer.ask {
-        Ask::Records => data,
-        _ => BTreeMap::new(),
-    };
     Ok(Json(Preview {
-        offer: offer_view(offer),
-        would_share,
-        would_answer,
+        offer: offer_view(preview.offer),
+        would_share: preview.would_share,
+        would_answer: preview.would_answer,
     }))
 }
 

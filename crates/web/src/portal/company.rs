@@ -285,7 +285,7 @@ struct ParamInput {
 
 fn predicate_choices(t: &super::i18n::Messages<'_>, lang: Lang) -> Vec<PredicateChoice> {
     catalogue()
-        .into_iter()
+        .iter()
         .map(|spec| PredicateChoice {
             name: spec.name,
             question: if lang == Lang::Ja { spec.ja } else { spec.en }.to_owned(),

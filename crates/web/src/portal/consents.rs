@@ -13,7 +13,6 @@ use infobank_accounts::Role;
 use infobank_consent::consents::{self, Change, ConsentSummary};
 use infobank_consent::disclosure::{self, DisclosedRecord, DisclosureRecord};
 use infobank_consent::offers::{self, Ask, Offer};
-use infobank_consent::predicates::answer_all;
 use infobank_consent::purposes::purpose;
 use infobank_consent::statistics::run::{CountedIn, counted_in};
 use infobank_consent::{ConsentError, companies};
@@ -223,16 +222,16 @@ async fn offer_page(ctx: &PortalContext, id: String, error: Option<&'static str>
     let found = ctx
         .state
         .db(move |conn, keys| {
-            let (offer, data) = match disclosure::preview(conn, keys, &citizen, &id, now) {
+            let preview = match disclosure::preview(conn, keys, &citizen, &id, now) {
                 Ok(found) => found,
                 Err(ConsentError::NotFound) => return Ok(None),
                 Err(e) => return Err(e),
             };
-            let name = companies::get(conn, &offer.company_id)?.legal_name;
-            Ok::<_, ConsentError>(Some((offer, data, name)))
+            let name = companies::get(conn, &preview.offer.company_id)?.legal_name;
+            Ok::<_, ConsentError>(Some((preview, name)))
         })
         .await?;
-    let Some((offer, data, name)) = found else {
+    let Some((found, name)) = found else {
         return Ok(error_page(
             ctx,
             StatusCode::NOT_FOUND,
@@ -241,17 +240,13 @@ async fn offer_page(ctx: &PortalContext, id: String, error: Option<&'static str>
         ));
     };
     let t = ctx.t();
-    // A predicate offer learns the answers, computed from exactly what the preview read.
-    let answers = match &offer.ask {
-        Ask::Predicates { predicates } => answer_all(predicates, &disclosure::held(&data), now.date_naive()),
+    // Only a records offer has records to show; the others say what they learn in the terms.
+    let preview = match found.offer.ask {
+        Ask::Records => preview_view(&t, found.would_share, &found.offer.categories),
         _ => Vec::new(),
     };
-    let preview = match offer.ask {
-        Ask::Records => preview_view(&t, data, &offer.categories),
-        _ => Vec::new(),
-    };
-    let mut offer_card = card(ctx, offer, name);
-    for (learned, a) in offer_card.learns.iter_mut().zip(&answers) {
+    let mut offer_card = card(ctx, found.offer, name);
+    for (learned, a) in offer_card.learns.iter_mut().zip(found.would_answer.iter().flatten()) {
         learned.today = Some(answer(&t, a.value));
     }
     let status = if error.is_some() {
@@ -598,13 +593,7 @@ pub async fn disclosures(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
                 .answers
                 .iter()
                 .flatten()
-                .map(|a| {
-                    let p = infobank_consent::predicates::Predicate {
-                        name: a.name.clone(),
-                        params: a.params.clone(),
-                    };
-                    (question(&t, ctx.lang, &p), answer(&t, a.value))
-                })
+                .map(|a| (question(&t, ctx.lang, &a.predicate()), answer(&t, a.value)))
                 .collect(),
             at: d.disclosed_at.format("%Y-%m-%d %H:%M").to_string(),
             company: d.company_name,

@@ -261,7 +261,7 @@ mod tests {
     fn every_merchant_category_dimension_and_measure_has_a_label() {
         let c = Catalogue::load().unwrap();
         let has = |key: String| assert!(c.keys().any(|k| k == key), "missing catalogue key {key}");
-        for m in infobank_consent::predicates::merchant_categories() {
+        for m in infobank_vault::categories::MERCHANT_CATEGORIES {
             has(format!("merchant.{m}"));
         }
         for d in infobank_consent::statistics::catalogue::DIMENSIONS {

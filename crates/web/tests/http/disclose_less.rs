@@ -59,16 +59,18 @@ fn leaf(app: &TestApp, hash_hex: &str) -> Value {
     use infobank_db::schema::{audit_leaves, audit_queue};
     let hash = from_hex(hash_hex).unwrap().to_vec();
     let conn = &mut *app.pool.get().unwrap();
-    let sequenced: Option<String> = audit_leaves::table
-        .filter(audit_leaves::leaf_hash.eq(&hash))
-        .select(audit_leaves::leaf)
+    // The queue first: the sequencer moves a leaf out of it and into audit_leaves in one
+    // transaction, so a leaf not queued any more is sequenced (the other order could miss it).
+    let queued: Option<String> = audit_queue::table
+        .filter(audit_queue::leaf_hash.eq(&hash))
+        .select(audit_queue::leaf)
         .first(conn)
         .optional()
         .unwrap();
-    let text = sequenced.unwrap_or_else(|| {
-        audit_queue::table
-            .filter(audit_queue::leaf_hash.eq(&hash))
-            .select(audit_queue::leaf)
+    let text = queued.unwrap_or_else(|| {
+        audit_leaves::table
+            .filter(audit_leaves::leaf_hash.eq(&hash))
+            .select(audit_leaves::leaf)
             .first(conn)
             .unwrap()
     });
