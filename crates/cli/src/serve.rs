@@ -56,7 +56,7 @@ pub fn run(listen: Option<String>, tls_cert: Option<PathBuf>, tls_key: Option<Pa
 
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(infobank_web::sequencing::sequence_log(state.clone()));
-        actix_web::rt::spawn(infobank_web::background::expire_consents(state.clone()));
+        actix_web::rt::spawn(infobank_web::background::consent_upkeep(state.clone()));
         let server = build_server(state, listener, &options).map_err(|e| CliError::Other(e.to_string()))?;
         println!("infobank is running");
         println!("  portal:   {scheme}://{bound}/");

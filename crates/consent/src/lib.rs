@@ -19,7 +19,10 @@ pub mod offers;
 pub mod predicates;
 pub mod pseudonym;
 pub mod purposes;
+pub mod notices;
+pub mod oversight;
 pub mod receipts;
+pub mod refusals;
 pub mod statistics;
 
 pub use error::{ConsentError, NotLive};

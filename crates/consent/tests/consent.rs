@@ -783,7 +783,65 @@ fn on_postgres_disclosures_under_different_consents_do_not_wait_for_each_other()
     .unwrap();
 }
 
+/// The inbox's reminders, with `now` passed in: each comes once per occasion, for live consents
+/// only, to their own citizen.
+fn reminders_come_once_per_occasion(db: &TestDb) {
+    use infobank_consent::notices::{self, NoticeKind};
+    let w = world();
+    let pool = db.pool();
+    let conn = &mut *pool.get().unwrap();
+    let (company, _) = approved_company(conn, 41);
+    infobank_coins::funding::fund_company(conn, &company, 100, "f", "op", t0()).unwrap();
+    let offer = approved_offer(conn, &company, &["residence"], 10);
+    let alice = citizen(conn, &w, "alice");
+    let bob = citizen(conn, &w, "bob");
+    let kept = consents::accept(conn, &w.keys, &w.signer, &alice, &offer, t0()).unwrap();
+    let ended = consents::accept(conn, &w.keys, &w.signer, &bob, &offer, t0()).unwrap();
+    consents::change(conn, &w.signer, &bob, &ended.id, Change::Revoke, t0()).unwrap();
+    let kinds = |conn: &mut DbConnection, who: &str| -> Vec<NoticeKind> {
+        let mut kinds: Vec<NoticeKind> = notices::for_citizen(conn, who, 50).unwrap().iter().map(|n| n.kind).collect();
+        kinds.sort_by_key(|k| k.as_str());
+        kinds
+    };
+    let day = |n: i64| t0() + Duration::days(n);
+
+    // Nothing is due on the day of the grant, nor on day 89.
+    assert_eq!(notices::remind_due(conn, t0()).unwrap(), 0);
+    assert_eq!(notices::remind_due(conn, day(89)).unwrap(), 0);
+    // Day 90: the review reminder, once however often the task runs.
+    assert_eq!(notices::remind_due(conn, day(90)).unwrap(), 1);
+    assert_eq!(notices::remind_due(conn, day(90)).unwrap(), 0);
+    assert_eq!(notices::remind_due(conn, day(120)).unwrap(), 0);
+    // A paused consent is still running: the company's suspension is told, once.
+    consents::change(conn, &w.signer, &alice, &kept.id, Change::Pause, day(120)).unwrap();
+    companies::decide(conn, &company, CompanyStatus::Suspended, Some("audit"), "op", day(121)).unwrap();
+    assert_eq!(notices::remind_due(conn, day(121)).unwrap(), 1);
+    assert_eq!(notices::remind_due(conn, day(122)).unwrap(), 0);
+    // 14 days before the end (180 days after the grant), the expiry warning; not a day earlier.
+    assert_eq!(notices::remind_due(conn, day(165)).unwrap(), 0);
+    assert_eq!(notices::remind_due(conn, day(166)).unwrap(), 1);
+    assert_eq!(notices::remind_due(conn, day(170)).unwrap(), 0);
+    // Past the end nothing more is said, not even the next review period.
+    assert_eq!(notices::remind_due(conn, day(181)).unwrap(), 0);
+
+    assert_eq!(
+        kinds(conn, &alice),
+        [NoticeKind::CompanySuspended, NoticeKind::ConsentExpiring, NoticeKind::ConsentReview]
+    );
+    assert!(kinds(conn, &bob).is_empty(), "a revoked consent reminds no one");
+    let listed = notices::for_citizen(conn, &alice, 50).unwrap();
+    assert!(listed.iter().all(|n| n.consent_id == kept.id && !n.read));
+    assert_eq!(listed[0].kind, NoticeKind::ConsentExpiring, "newest first");
+    assert_eq!(listed[0].expires_at, kept.expires_at);
+    assert_eq!(notices::unread(conn, &alice).unwrap(), 3);
+    assert_eq!(notices::mark_read(conn, &bob, day(181)).unwrap(), 0, "bob has none to mark");
+    assert_eq!(notices::unread(conn, &alice).unwrap(), 3);
+    assert_eq!(notices::mark_read(conn, &alice, day(181)).unwrap(), 3);
+    assert_eq!(notices::unread(conn, &alice).unwrap(), 0);
+}
+
 db_tests!(
+    reminders_come_once_per_occasion,
     a_pause_committed_while_a_disclosure_waits_to_write_is_honoured,
     companies_are_vetted_and_their_credentials_work_only_when_approved,
     offers_are_reviewed_before_citizens_see_them,

@@ -286,6 +286,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    citizen_notices (id) {
+        id -> Text,
+        citizen_id -> Text,
+        consent_id -> Text,
+        kind -> Text,
+        occasion -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    disclosure_refusals (company_id, month, reason) {
+        company_id -> Text,
+        month -> Text,
+        reason -> Text,
+        refusals -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(vault_records -> accounts (citizen_id));
 diesel::joinable!(regulator_checkpoints -> accounts (account_id));
@@ -300,8 +321,11 @@ diesel::joinable!(disclosures -> consents (consent_id));
 diesel::joinable!(offer_asks -> offers (offer_id));
 diesel::joinable!(statistics_runs -> offers (offer_id));
 diesel::joinable!(statistics_participants -> statistics_runs (run_id));
+diesel::joinable!(citizen_notices -> consents (consent_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    citizen_notices,
+    disclosure_refusals,
     login_failures,
     sessions,
     audit_head,

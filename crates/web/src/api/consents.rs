@@ -5,6 +5,7 @@ use actix_web::HttpResponse;
 use actix_web::web::{Data, Json, Path, Query};
 use infobank_consent::consents::{self, Change, Consent, HeldConsent};
 use infobank_consent::disclosure::{self, Attesting, Disclosed, DisclosureRecord, disclose};
+use infobank_consent::refusals;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -177,7 +178,15 @@ pub async fn data(
     let disclosed: Disclosed = state
         .db(move |conn, keys| {
             let attesting = Attesting { signer: &tokens, ttl };
-            disclose(conn, keys, attesting, &who.account_id, &id, now)
+            let result = disclose(conn, keys, attesting, &who.account_id, &id, now);
+            if let Err(refused) = &result
+                && let Some(reason) = refusals::reason_of(refused)
+                && let Err(e) = refusals::count(conn, &who.account_id, reason, now)
+            {
+                // The company gets its refusal either way; only the regulator's counter is short.
+                tracing::warn!(error = %e, reason, "could not count a refused disclosure");
+            }
+            result
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -1,0 +1,2 @@
+DROP TABLE disclosure_refusals;
+DROP TABLE citizen_notices;
