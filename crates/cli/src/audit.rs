@@ -165,7 +165,7 @@ fn reconcile() -> Result<Result<(), Invalid>, CliError> {
 
 // ---- whole-log verification ----
 
-fn progress(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)") {
         bar.set_style(style.progress_chars("=> "));

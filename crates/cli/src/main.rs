@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod coins;
 mod company;
+mod demo;
 mod keys;
 mod serve;
 mod setup;
@@ -34,6 +35,26 @@ enum Command {
         /// The PEM private key of --tls-cert (overrides INFOBANK_TLS_KEY).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<std::path::PathBuf>,
+        /// On an empty database, seed the demo bank first and print one sign-in per role (a
+        /// database that holds data is served as it is).
+        #[arg(long)]
+        demo: bool,
+        /// With --demo: how many citizens.
+        #[arg(long, default_value_t = 200, requires = "demo", value_parser = clap::value_parser!(u16).range(1..=5000))]
+        citizens: u16,
+        /// With --demo: the seed everything drawn comes from.
+        #[arg(long, default_value_t = 2026, requires = "demo")]
+        seed: u64,
+    },
+    /// Seed a believable demo bank into an empty database (companies, offers, citizens, four
+    /// months of consents and disclosures) and print one sign-in per role.
+    Demo {
+        /// How many citizens.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=5000))]
+        citizens: u16,
+        /// The seed everything drawn comes from: the same seed, the same bank.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -83,7 +104,20 @@ fn main() -> ExitCode {
             listen,
             tls_cert,
             tls_key,
-        } => serve::run(listen, tls_cert, tls_key),
+            demo,
+            citizens,
+            seed,
+        } => {
+            let demo = demo.then_some(demo::DemoOptions {
+                citizens: usize::from(citizens),
+                seed,
+            });
+            serve::run(listen, tls_cert, tls_key, demo)
+        }
+        Command::Demo { citizens, seed } => demo::run(demo::DemoOptions {
+            citizens: usize::from(citizens),
+            seed,
+        }),
         Command::Migrate => setup::migrate_only(),
         Command::Backup { out } => backup::run(out),
         Command::Admin { command } => admin::run(command),
