@@ -69,7 +69,7 @@ impl Action {
         Action::StatisticsRun,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::AccountCreated => "account.created",
             Self::AccountDeleted => "account.deleted",

@@ -14,6 +14,7 @@ pub mod canonical;
 pub mod checkpoint;
 mod error;
 mod event;
+pub mod export;
 pub mod frontier;
 pub mod log;
 pub mod merkle;

@@ -11,7 +11,7 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use infobank_audit::merkle::{self, Hash};
 use infobank_audit::verifier::{
-    ConsistencyDoc, ConsistencyFile, EntriesPage, EntryDoc, HeadDoc, InclusionFile, Recomputed, b64, key_from_jwks,
+    ConsistencyDoc, ConsistencyFile, EntriesPage, EntryDoc, HeadDoc, InclusionFile, Recomputed, key_from_jwks,
     unb64,
 };
 use infobank_web::Config;
@@ -332,21 +332,7 @@ fn export(out: &Path, sth_out: Option<PathBuf>) -> Result<(), CliError> {
     let file = std::fs::File::create(out).map_err(|e| CliError::Other(format!("{}: {e}", out.display())))?;
     let mut writer = BufWriter::new(file);
     let bar = progress(head.tree_size, "exporting");
-    let mut start = 0;
-    while start < head.tree_size {
-        let end = (start + infobank_audit::log::MAX_PAGE).min(head.tree_size);
-        for e in infobank_audit::log::entries(&mut conn, start, end).map_err(|e| other(&e))? {
-            let line = serde_json::to_string(&EntryDoc {
-                index: e.index,
-                leaf: e.leaf,
-                leaf_hash: b64(&e.leaf_hash),
-            })
-            .map_err(|e| other(&e))?;
-            writeln!(writer, "{line}").map_err(|e| other(&e))?;
-        }
-        bar.inc(end - start);
-        start = end;
-    }
+    infobank_audit::export::write_entries(&mut conn, head.tree_size, &mut writer, |n| bar.inc(n)).map_err(|e| other(&e))?;
     writer.flush().map_err(|e| other(&e))?;
     bar.finish_and_clear();
     let sth_path = sth_out.unwrap_or_else(|| PathBuf::from(format!("{}.sth.json", out.display())));

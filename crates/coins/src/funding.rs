@@ -105,6 +105,26 @@ pub fn company_coins(conn: &mut DbConnection, company_id: &str, limit: i64) -> R
     })
 }
 
+/// A company's offer-reward reservations summed by status (`held`, `paid`, `released`): how many,
+/// and how many coins.
+pub fn reservation_totals(
+    conn: &mut DbConnection,
+    company_id: &str,
+) -> Result<std::collections::BTreeMap<String, (i64, i64)>, CoinsError> {
+    // Summed here: diesel's SUM over BIGINT is NUMERIC, which `MultiConnection` cannot load.
+    let rows: Vec<(String, i64)> = coin_reservations::table
+        .filter(coin_reservations::company_id.eq(company_id))
+        .select((coin_reservations::status, coin_reservations::amount))
+        .load(conn)?;
+    let mut totals = std::collections::BTreeMap::new();
+    for (status, amount) in rows {
+        let entry: &mut (i64, i64) = totals.entry(status).or_default();
+        entry.0 += 1;
+        entry.1 += amount;
+    }
+    Ok(totals)
+}
+
 /// Every company that has a coin account, with its balance and escrow, by company id.
 pub fn companies(conn: &mut DbConnection) -> Result<Vec<(String, i64, i64)>, CoinsError> {
     let rows: Vec<(String, Option<String>, i64)> = coin_accounts::table

@@ -318,6 +318,15 @@ pub fn list(
     query.load(conn)?.into_iter().map(Company::try_from).collect()
 }
 
+/// How many companies are in each status (the operator's queue counts).
+pub fn count_by_status(conn: &mut DbConnection) -> Result<std::collections::BTreeMap<String, i64>, ConsentError> {
+    let rows: Vec<(String, i64)> = companies::table
+        .group_by(companies::status)
+        .select((companies::status, infobank_db::diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// One recorded decision about a company.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {

@@ -547,6 +547,20 @@ pub fn dashboard(conn: &mut DbConnection, citizen_id: &str) -> Result<Vec<Consen
         .collect()
 }
 
+/// How many of the company's consents are in each status (`active`, `paused`, `revoked`,
+/// `expired`).
+pub fn status_counts_for_company(
+    conn: &mut DbConnection,
+    company_id: &str,
+) -> Result<std::collections::BTreeMap<String, i64>, ConsentError> {
+    let rows: Vec<(String, i64)> = consents::table
+        .filter(consents::company_id.eq(company_id))
+        .group_by(consents::status)
+        .select((consents::status, infobank_db::diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Per offer of the company: how many consents it holds, how many are live, how many
 /// disclosures were made (the company portal's counts).
 pub fn counts_for_company(

@@ -400,6 +400,14 @@ pub fn open(conn: &mut DbConnection, limit: i64) -> Result<Vec<Offer>, ConsentEr
         .collect()
 }
 
+/// How many offers wait for the ethics review.
+pub fn count_pending(conn: &mut DbConnection) -> Result<i64, ConsentError> {
+    Ok(offers::table
+        .filter(offers::status.eq("pending_review"))
+        .count()
+        .get_result(conn)?)
+}
+
 /// The review queue, oldest first.
 pub fn pending(conn: &mut DbConnection, limit: i64) -> Result<Vec<Offer>, ConsentError> {
     offers::table

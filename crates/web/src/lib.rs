@@ -7,6 +7,7 @@ pub mod background;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod limits;
 pub mod metrics;
 pub mod nul_guard;

@@ -144,6 +144,8 @@ impl Modify for ProblemResponses {
         api::audit::signed_tree_head,
         api::audit::entries,
         api::audit::reconciliation,
+        api::audit::statistics,
+        api::audit::evidence,
         api::audit::inclusion,
         api::audit::consistency,
         api::audit::get_checkpoint,

@@ -133,6 +133,58 @@ pub async fn reconciliation(state: Data<AppState>, who: Authenticated<Regulator>
         .json(outcome))
 }
 
+/// The oversight dashboard in numbers, read from the log (integrated leaves) and the refusal
+/// counters, never from personal data: totals and the last six months of consents granted,
+/// paused, resumed, revoked and expired, disclosures and statistics runs; the same per company;
+/// disclosures per purpose; refused disclosure attempts per reason (`quota_hits`: refusals for a
+/// used-up daily quota). The read is itself logged.
+#[utoipa::path(get, path = "/api/v1/audit/statistics", tag = "audit", security(("regulator" = [])), responses(
+    (status = 200, description = "`{tree_size, totals: {action: n}, months: [{month, counts}], companies: [{company_id, legal_name, status, counts, refusals}], disclosures_by_purpose, refusals_by_reason, quota_hits}`", body = Object),
+    (status = 401, body = crate::error::Problem),
+    (status = 403, description = "wrong_role", body = crate::error::Problem),
+))]
+pub async fn statistics(state: Data<AppState>, who: Authenticated<Regulator>) -> Result<HttpResponse, ApiError> {
+    let now = crate::clock::now();
+    let report = state
+        .db(move |conn, _| {
+            let report = infobank_consent::oversight::report(conn, now, crate::evidence::DASHBOARD_MONTHS)?;
+            record_read(conn, &who.account_id, "statistics", now)?;
+            Ok::<_, ApiError>(report)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(report))
+}
+
+/// The evidence bundle (a tar: the log export, its signed head, the JWKS, the statistics and how
+/// to verify them offline), as the regulator's portal offers it. The read is logged.
+#[utoipa::path(get, path = "/api/v1/audit/evidence", tag = "audit", security(("regulator" = [])), responses(
+    (status = 200, description = "application/x-tar: README.txt, log.jsonl, sth.json, jwks.json, statistics.json", content_type = "application/x-tar", body = Vec<u8>),
+    (status = 401, body = crate::error::Problem),
+    (status = 403, description = "wrong_role", body = crate::error::Problem),
+))]
+pub async fn evidence(state: Data<AppState>, who: Authenticated<Regulator>) -> Result<HttpResponse, ApiError> {
+    evidence_response(&state, who.account_id).await
+}
+
+/// The bundle as a download (shared with the portal).
+pub async fn evidence_response(state: &AppState, regulator_id: String) -> Result<HttpResponse, ApiError> {
+    let now = crate::clock::now();
+    let (log_signer, tokens) = (state.log_signer.clone(), state.tokens.clone());
+    let (bytes, size) = state
+        .db(move |conn, _| crate::evidence::bundle(conn, &log_signer, &tokens, &regulator_id, now))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Type", "application/x-tar"))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"infobank-evidence-{size}.tar\""),
+        ))
+        .body(bytes))
+}
+
 fn view(e: log::Entry) -> EntryView {
     EntryView {
         index: e.index,

@@ -77,6 +77,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, record_json_limit: usize) {
         .service(resource("/api/v1/audit/sth").get(audit::signed_tree_head))
         .service(resource("/api/v1/audit/entries").get(audit::entries))
         .service(resource("/api/v1/audit/reconciliation").get(audit::reconciliation))
+        .service(resource("/api/v1/audit/statistics").get(audit::statistics))
+        .service(resource("/api/v1/audit/evidence").get(audit::evidence))
         .service(resource("/api/v1/audit/proof/inclusion").get(audit::inclusion))
         .service(resource("/api/v1/audit/proof/consistency").get(audit::consistency))
         .service(

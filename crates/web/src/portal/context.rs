@@ -14,6 +14,7 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
 use infobank_accounts::{Account, Role, find_session};
+use infobank_consent::notices;
 use infobank_crypto::hashing::constant_time_eq;
 
 use super::i18n::{LANG_COOKIE, Lang, Messages};
@@ -29,6 +30,8 @@ pub struct PortalContext {
     pub csrf_token: String,
     csrf_is_new: bool,
     pub account: Option<Account>,
+    /// A signed-in citizen's unread notices (the count in the navigation); 0 for other roles.
+    pub unread_notices: i64,
     pub session_token: Option<String>,
     /// The company portal's session token (a short-lived JWT), if any.
     pub company_session: Option<String>,
@@ -140,12 +143,21 @@ impl FromRequest for PortalContext {
                     true,
                 ),
             };
-            let account = match session_token.clone() {
+            let (account, unread_notices) = match session_token.clone() {
                 Some(token) => {
                     let now = crate::clock::now();
-                    state.db(move |conn, _| find_session(conn, &token, now)).await?
+                    state
+                        .db(move |conn, _| {
+                            let account = find_session(conn, &token, now)?;
+                            let unread = match &account {
+                                Some(a) if a.role == Role::Citizen => notices::unread(conn, &a.id)?,
+                                _ => 0,
+                            };
+                            Ok::<_, ApiError>((account, unread))
+                        })
+                        .await?
                 }
-                None => None,
+                None => (None, 0),
             };
             Ok(Self {
                 state,
@@ -153,6 +165,7 @@ impl FromRequest for PortalContext {
                 csrf_token,
                 csrf_is_new,
                 account,
+                unread_notices,
                 session_token,
                 company_session,
                 path,

@@ -178,7 +178,11 @@ mod tests {
             include_str!("consents.rs"),
             include_str!("operator.rs"),
             include_str!("company.rs"),
-            include_str!("forms.rs")
+            include_str!("forms.rs"),
+            include_str!("home.rs"),
+            include_str!("inbox.rs"),
+            include_str!("oversight.rs"),
+            include_str!("charts.rs")
         );
         let sections = [
             "site.",
@@ -199,6 +203,12 @@ mod tests {
             "receipt.",
             "company.",
             "operator.",
+            "inbox.",
+            "oversight.",
+            "refusal.",
+            "charts.",
+            "company_status.",
+            "consents.status_",
         ];
         let mut used = 0;
         for literal in source.split('"').skip(1).step_by(2) {
@@ -274,6 +284,38 @@ mod tests {
             for param in p.params {
                 has(format!("predicate_param.{}", param.name));
             }
+        }
+    }
+
+    /// The inbox, the oversight dashboard and the refusal table look these up by value.
+    #[test]
+    fn every_notice_refusal_reason_and_company_status_has_a_label() {
+        let c = Catalogue::load().unwrap();
+        let has = |key: String| assert!(c.keys().any(|k| k == key), "missing catalogue key {key}");
+        for kind in infobank_consent::notices::NoticeKind::ALL {
+            has(format!("inbox.{}", kind.as_str()));
+        }
+        for action in infobank_consent::oversight::COUNTED {
+            has(format!("oversight.{}", action.as_str().replace('.', "_")));
+        }
+        for status in ["applied", "approved", "rejected", "suspended", "revoked"] {
+            has(format!("company_status.{status}"));
+            assert!(infobank_consent::companies::CompanyStatus::parse(status).is_some(), "{status}");
+        }
+        use infobank_consent::{ConsentError, NotLive};
+        let refusals = [
+            NotLive::Revoked,
+            NotLive::Paused,
+            NotLive::Expired,
+            NotLive::CompanySuspended,
+            NotLive::CompanyNotApproved,
+            NotLive::OfferWithdrawn,
+            NotLive::QuotaExceeded,
+        ]
+        .map(ConsentError::NotLive);
+        for error in refusals.iter().chain(&[ConsentError::NotFound, ConsentError::StatisticsOnly]) {
+            let reason = infobank_consent::refusals::reason_of(error).unwrap();
+            has(format!("refusal.{reason}"));
         }
     }
 

@@ -1,14 +1,18 @@
 //! The portal: server-rendered pages (askama) that work without JavaScript.
 
+mod charts;
 mod coins;
 mod company;
 mod consents;
 pub mod context;
 mod disclose_less;
 mod forms;
+mod home;
 pub mod i18n;
+mod inbox;
 mod mydata;
 mod operator;
+mod oversight;
 mod pages;
 mod regulator;
 
@@ -21,7 +25,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/signup").get(pages::signup_form).post(pages::signup_submit))
         .service(resource("/signin").get(pages::signin_form).post(pages::signin_submit))
         .service(resource("/signout").post(pages::signout))
-        .service(resource("/home").get(pages::home))
+        .service(resource("/home").get(home::home))
+        .service(resource("/inbox").get(inbox::index))
+        .service(resource("/inbox/read").post(inbox::mark_read))
         .service(resource("/data").get(mydata::index))
         .service(resource("/data/export").get(mydata::export))
         .service(resource("/data/import").get(mydata::upload_page).post(mydata::upload))
@@ -68,6 +74,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/coins/policy").get(coins::policy_page))
         .service(resource("/operator/coins").get(coins::operator_index))
         .service(resource("/operator/coins/{company}").get(coins::operator_company))
+        .service(resource("/regulator").get(oversight::dashboard))
+        .service(resource("/regulator/evidence").get(oversight::evidence))
         .service(resource("/regulator/log").get(regulator::log_page))
         .service(resource("/regulator/reconciliation").get(regulator::reconciliation))
         .service(resource("/regulator/statistics").get(regulator::statistics))

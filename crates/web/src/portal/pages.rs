@@ -1,4 +1,4 @@
-//! Portal page handlers: sign-up, sign-in, sign-out, home, language switch.
+//! Portal page handlers: sign-up, sign-in, sign-out, language switch.
 
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::http::StatusCode;
@@ -7,7 +7,7 @@ use actix_web::web::{Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
 use askama::Template;
 use infobank_accounts::{
-    AccountError, NewAccount, Role, authenticate, create_account, end_session, profile, start_session,
+    AccountError, NewAccount, Role, authenticate, create_account, end_session, start_session,
 };
 use serde::Deserialize;
 use validator::Validate as _;
@@ -25,6 +25,8 @@ pub struct Layout<'a> {
     pub is_regulator: bool,
     pub is_citizen: bool,
     pub is_operator: bool,
+    /// The citizen's unread notices, shown beside the inbox link.
+    pub unread: i64,
     pub path: &'a str,
     pub lang: &'static str,
     pub langs: [(&'static str, &'static str); 2],
@@ -39,6 +41,7 @@ impl<'a> Layout<'a> {
             is_regulator: ctx.account.as_ref().is_some_and(|a| a.role == Role::Regulator),
             is_citizen: ctx.account.as_ref().is_some_and(|a| a.role == Role::Citizen),
             is_operator: ctx.account.as_ref().is_some_and(|a| a.role == Role::Operator),
+            unread: ctx.unread_notices,
             path: &ctx.path,
             lang: ctx.lang.code(),
             langs: [("en", "English"), ("ja", "日本語")],
@@ -82,16 +85,6 @@ struct SignInPage<'a> {
     email: &'a str,
     error: Option<&'static str>,
     notice: Option<&'static str>,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage<'a> {
-    l: Layout<'a>,
-    display_name: String,
-    email: String,
-    role_key: &'static str,
-    member_since: String,
 }
 
 #[derive(Template)]
@@ -348,26 +341,6 @@ pub async fn signout(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<HttpRes
     let mut gone = cookie(SESSION_COOKIE, String::new(), CookieDuration::ZERO, ctx.secure());
     gone.make_removal();
     Ok(ctx.redirect("/signin?notice=signed_out").cookie(gone).finish())
-}
-
-pub async fn home(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
-    let Some(account) = ctx.account.clone() else {
-        return Ok(ctx.redirect("/signin").finish());
-    };
-    let p = ctx.state.db(move |conn, keys| profile(conn, keys, &account.id)).await?;
-    let role_key = match p.role {
-        Role::Citizen => "home.role_citizen",
-        Role::Operator => "home.role_operator",
-        Role::Regulator => "home.role_regulator",
-    };
-    let page = HomePage {
-        l: Layout::of(&ctx),
-        display_name: p.display_name,
-        email: p.email,
-        role_key,
-        member_since: p.created_at.format("%Y-%m-%d").to_string(),
-    };
-    Ok(render(&ctx, StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]
