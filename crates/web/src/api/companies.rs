@@ -143,6 +143,40 @@ pub async fn me(state: Data<AppState>, who: Authenticated<Company>) -> Result<Js
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct CompanyCoinsView {
+    /// Coins the company can still promise as offer rewards.
+    pub balance: i64,
+    /// Coins held in escrow for consents not yet disclosed to.
+    pub reserved: i64,
+    /// Offer rewards paid out to citizens: coins, and how many payouts.
+    pub rewards_paid: i64,
+    pub payouts: i64,
+}
+
+/// The company's coins: what it can still promise, what sits in escrow, what it has paid.
+#[utoipa::path(get, path = "/api/v1/companies/me/coins", tag = "companies", security(("company" = [])), responses(
+    (status = 200, body = CompanyCoinsView),
+    (status = 401, body = crate::error::Problem),
+))]
+pub async fn my_coins(state: Data<AppState>, who: Authenticated<Company>) -> Result<Json<CompanyCoinsView>, ApiError> {
+    let (coins, totals) = state
+        .db(move |conn, _| {
+            Ok::<_, ApiError>((
+                infobank_coins::funding::company_coins(conn, &who.account_id, 1)?,
+                infobank_coins::funding::reservation_totals(conn, &who.account_id)?,
+            ))
+        })
+        .await?;
+    let (payouts, rewards_paid) = totals.get("paid").copied().unwrap_or_default();
+    Ok(Json(CompanyCoinsView {
+        balance: coins.balance,
+        reserved: coins.reserved,
+        rewards_paid,
+        payouts,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct NewSecret {
     pub client_id: String,
     /// Shown this once; the previous secret stops working now.

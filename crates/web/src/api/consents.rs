@@ -5,6 +5,7 @@ use actix_web::HttpResponse;
 use actix_web::web::{Data, Json, Path, Query};
 use infobank_consent::consents::{self, Change, Consent, HeldConsent};
 use infobank_consent::disclosure::{self, Attesting, Disclosed, DisclosureRecord, disclose};
+use infobank_consent::notices::{self, Notice};
 use infobank_consent::refusals;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -133,6 +134,32 @@ pub async fn my_disclosures(
         })
         .await?;
     Ok(Json(list))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Notices {
+    /// How many are not marked read.
+    pub unread: i64,
+    /// Newest first (up to 200): `{id, kind, consent_id, company_name, offer_title, expires_at,
+    /// created_at, read}`; `kind` is `consent_expiring`, `company_suspended`, `company_revoked` or
+    /// `consent_review`.
+    #[schema(value_type = Vec<Object>)]
+    pub notices: Vec<Notice>,
+}
+
+/// What the bank told the citizen on its own: consents about to end, companies suspended or
+/// revoked, and the reminder every 90 days of a consent still running.
+#[utoipa::path(get, path = "/api/v1/me/notices", tag = "consents", security(("citizen" = [])), responses((status = 200, body = Notices)))]
+pub async fn my_notices(state: Data<AppState>, who: Authenticated<Citizen>) -> Result<Json<Notices>, ApiError> {
+    let (unread, notices) = state
+        .db(move |conn, _| {
+            Ok::<_, ApiError>((
+                notices::unread(conn, &who.account_id)?,
+                notices::for_citizen(conn, &who.account_id, 200)?,
+            ))
+        })
+        .await?;
+    Ok(Json(Notices { unread, notices }))
 }
 
 /// The consents the company holds; each citizen appears only as the company's pseudonym. A

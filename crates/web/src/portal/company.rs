@@ -17,13 +17,16 @@ use infobank_consent::predicates::{ParamType, Predicate, catalogue};
 use infobank_consent::purposes::PURPOSES;
 use infobank_consent::statistics::catalogue::{DIMENSIONS, MEASURES, StatisticsSpec};
 use infobank_consent::statistics::run::{self, RunSummary};
+use infobank_audit::Action;
+use infobank_coins::funding;
+use infobank_consent::oversight::{self, MonthCounts};
 use infobank_consent::{ConsentError, consents};
 use infobank_vault::categories::CATEGORIES;
 use serde::Deserialize;
 
 use super::context::{PortalContext, cookie};
 use super::forms::t_owned;
-use super::i18n::Lang;
+use super::i18n::{Lang, Messages};
 use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, rate_limited, render};
 use crate::api::offers::{NewOffer, proposal};
 use crate::error::ApiError;
@@ -264,6 +267,27 @@ struct DashboardPage<'a> {
     measures: Vec<(&'static str, String)>,
     runs: Vec<RunSummary>,
     created: bool,
+    figures: Figures,
+    charts: Vec<super::charts::Chart>,
+}
+
+impl DashboardPage<'_> {
+    /// A company status in the page's language.
+    fn status_label(&self, status: &str) -> String {
+        t_owned(&self.l.t, &format!("company_status.{status}"))
+    }
+}
+
+/// The company's coins and consents at a glance.
+struct Figures {
+    /// Coins it can still promise.
+    balance: i64,
+    /// Coins held in escrow for consents not yet disclosed to.
+    reserved: i64,
+    /// Offer rewards paid out to citizens: how many, how many coins.
+    paid: (i64, i64),
+    /// (status, label, count) for every consent status.
+    consents: Vec<(&'static str, String, i64)>,
 }
 
 /// A predicate of the catalogue as the offer form shows it: a box to tick and its parameters.
@@ -326,16 +350,24 @@ async fn dashboard_page(
     error: Option<(String, String)>,
     created: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let (company, decisions, list, counts, runs) = ctx
+    let now = crate::clock::now();
+    let ((company, decisions, list, counts, runs), (coins, paid, by_status, months)) = ctx
         .state
         .db(move |conn, _| {
-            Ok::<_, ConsentError>((
+            let page = (
                 companies::get(conn, &company_id)?,
                 companies::decisions(conn, &company_id)?,
                 offers::for_company(conn, &company_id, offers::MAX_PAGE)?,
                 consents::counts_for_company(conn, &company_id)?,
                 run::list(conn, Some(&company_id), 20)?,
-            ))
+            );
+            let figures = (
+                funding::company_coins(conn, &company_id, 1)?,
+                funding::reservation_totals(conn, &company_id)?,
+                consents::status_counts_for_company(conn, &company_id)?,
+                oversight::monthly(conn, Some(&company_id), now, crate::evidence::DASHBOARD_MONTHS)?,
+            );
+            Ok::<_, ApiError>((page, figures))
         })
         .await?;
     let offers = list
@@ -382,8 +414,36 @@ async fn dashboard_page(
             .collect(),
         runs,
         created,
+        figures: Figures {
+            balance: coins.balance,
+            reserved: coins.reserved,
+            paid: paid.get("paid").copied().unwrap_or_default(),
+            consents: ["active", "paused", "revoked", "expired"]
+                .into_iter()
+                .map(|s| (s, t_owned(&t, &format!("consents.status_{s}")), by_status.get(s).copied().unwrap_or(0)))
+                .collect(),
+        },
+        charts: vec![activity_chart(&t, &months)],
     };
     Ok(render(ctx, status, &page))
+}
+
+/// Consents given and disclosures per month, from the log.
+fn activity_chart(t: &Messages<'_>, months: &[MonthCounts]) -> super::charts::Chart {
+    let series = [Action::ConsentGranted, Action::DataDisclosed];
+    super::charts::stacked(
+        "chart-activity",
+        t_owned(t, "company.chart_activity"),
+        t_owned(t, "oversight.month"),
+        &series.map(|a| t_owned(t, &format!("oversight.{}", a.as_str().replace('.', "_")))),
+        months
+            .iter()
+            .map(|m| {
+                let values = series.iter().map(|a| m.counts.get(a.as_str()).copied().unwrap_or(0)).collect();
+                (m.month.clone(), values)
+            })
+            .collect(),
+    )
 }
 
 pub async fn dashboard(

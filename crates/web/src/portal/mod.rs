@@ -52,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/consents/{id}/{action}").post(consents::change))
         .service(resource("/disclosures").get(consents::disclosures))
         .service(resource("/operator/companies").get(operator::companies_index))
+        .service(resource("/operator/companies/{id}/secret").post(operator::reset_secret))
         .service(resource("/operator/companies/{id}/{decision}").post(operator::decide_company))
         .service(resource("/operator/offers").get(operator::offers_queue))
         .service(resource("/operator/offers/{id}/{decision}").post(operator::review_offer))

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use super::consents::{OfferCard, card};
 use super::context::PortalContext;
-use super::pages::{Layout, csrf_refused, error_page, refuse, render};
+use super::forms::t_owned;
+use super::pages::{CsrfOnly, Layout, csrf_refused, error_page, refuse, render};
 use crate::error::ApiError;
 
 struct CompanyRow {
@@ -33,6 +34,15 @@ struct CompaniesPage<'a> {
     l: Layout<'a>,
     rows: Vec<CompanyRow>,
     error: Option<&'static str>,
+    /// Credentials just issued by a reset: (company id, client id, client secret), shown once.
+    issued: Option<(String, String, String)>,
+}
+
+impl CompaniesPage<'_> {
+    /// A company status in the page's language.
+    fn status_label(&self, status: &str) -> String {
+        t_owned(&self.l.t, &format!("company_status.{status}"))
+    }
 }
 
 fn actions(status: CompanyStatus) -> Vec<&'static str> {
@@ -44,7 +54,11 @@ fn actions(status: CompanyStatus) -> Vec<&'static str> {
     }
 }
 
-async fn companies_page(ctx: &PortalContext, error: Option<&'static str>) -> Result<HttpResponse, ApiError> {
+async fn companies_page(
+    ctx: &PortalContext,
+    error: Option<&'static str>,
+    issued: Option<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
     if ctx.account_id_as(Role::Operator).is_none() {
         return Ok(refuse(ctx));
     }
@@ -96,12 +110,33 @@ async fn companies_page(ctx: &PortalContext, error: Option<&'static str>) -> Res
             l: Layout::of(ctx),
             rows,
             error,
+            issued,
         },
     ))
 }
 
 pub async fn companies_index(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
-    companies_page(&ctx, None).await
+    companies_page(&ctx, None, None).await
+}
+
+/// The operator issues new client credentials to a company, whatever its status (after a leak,
+/// or when a suspended company may not rotate its own): the old secret, its tokens and portal
+/// sessions end at once; the new secret is shown this once, to be handed over out of band.
+pub async fn reset_secret(ctx: PortalContext, path: Path<String>, form: Form<CsrfOnly>) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(operator) = ctx.account_id_as(Role::Operator) else {
+        return Ok(refuse(&ctx));
+    };
+    let id = path.into_inner();
+    let company = id.clone();
+    let now = crate::clock::now();
+    let creds = ctx
+        .state
+        .db(move |conn, _| companies::reset_secret(conn, &company, &operator, now))
+        .await?;
+    companies_page(&ctx, None, Some((id, creds.client_id, creds.client_secret))).await
 }
 
 #[derive(Deserialize)]
@@ -146,9 +181,9 @@ pub async fn decide_company(
         .await?;
     match result {
         Ok(_) => Ok(ctx.redirect("/operator/companies").finish()),
-        Err(ConsentError::ReasonRequired) => companies_page(&ctx, Some("operator.reason_required")).await,
+        Err(ConsentError::ReasonRequired) => companies_page(&ctx, Some("operator.reason_required"), None).await,
         Err(ConsentError::InvalidTransition { .. } | ConsentError::Invalid { .. }) => {
-            companies_page(&ctx, Some("operator.not_possible")).await
+            companies_page(&ctx, Some("operator.not_possible"), None).await
         }
         Err(e) => Err(e.into()),
     }
