@@ -90,15 +90,19 @@ export function serverEnv(dataDir) {
 /**
  * Starts `infobank serve` on a free port with a fresh data directory and waits until
  * GET /readyz answers 200. Resolves to { base, port, dataDir, bin, stderr(), stdout(), stop() }.
+ * Options: `args` added to `serve` (e.g. ['--demo']); `sqlite: true` ignores $E2E_DATABASE_URL
+ * (the demo seeds only an empty database, and the PostgreSQL one is shared by the test files);
+ * `readyTimeoutMs` for a server that does work before it listens.
  */
-export async function startServer() {
+export async function startServer({ args = [], sqlite = false, readyTimeoutMs = READY_TIMEOUT_MS } = {}) {
   const bin = serverBinary();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'infobank-e2e-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
 
   const env = serverEnv(dataDir);
-  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], {
+  if (sqlite) delete env.INFOBANK_DATABASE_URL;
+  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -135,7 +139,7 @@ export async function startServer() {
     `binary: ${bin}\nlisten: 127.0.0.1:${port}\ndata dir: ${dataDir}\n` +
     `--- server stderr ---\n${stderr() || '(empty)'}\n--- server stdout ---\n${stdout() || '(empty)'}`;
 
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const deadline = Date.now() + readyTimeoutMs;
   let lastProblem = 'no answer yet';
   for (;;) {
     if (spawnError) {
@@ -158,7 +162,7 @@ export async function startServer() {
     if (Date.now() >= deadline) {
       const text = describe();
       await stop();
-      throw new Error(`the infobank server was not ready after ${READY_TIMEOUT_MS / 1000} s (${lastProblem})\n${text}`);
+      throw new Error(`the infobank server was not ready after ${readyTimeoutMs / 1000} s (${lastProblem})\n${text}`);
     }
     await sleep(READY_POLL_MS);
   }
@@ -190,10 +194,10 @@ export function launchBrowser() {
  * One server and one browser for the test file: registers `before`/`after` hooks and returns
  * an object that gets `base`, `server` and `browser` once `before` has run.
  */
-export function useApp() {
+export function useApp(options = {}) {
   const app = { base: undefined, server: undefined, browser: undefined };
   before(async () => {
-    app.server = await startServer();
+    app.server = await startServer(options);
     app.base = app.server.base;
     app.browser = await launchBrowser();
   });

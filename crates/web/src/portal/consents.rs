@@ -197,7 +197,7 @@ fn preview_view(
                                 .map(|f| {
                                     (
                                         t_owned(t, &format!("field.{}", f.name)),
-                                        display_value(t, &r.data[f.name]),
+                                        display_value(t, f, &r.data[f.name]),
                                     )
                                 })
                                 .collect()

@@ -18,7 +18,8 @@ pub struct FieldView {
     pub input: &'static str,
     pub value: String,
     pub checked: bool,
-    pub options: Vec<&'static str>,
+    /// (value, label) of a select's options.
+    pub options: Vec<(&'static str, String)>,
     pub min: String,
     pub max: String,
     pub step: &'static str,
@@ -83,7 +84,7 @@ fn field_view(t: &Messages<'_>, field: &Field, value: Option<&Value>, errors: &[
         }
         FieldType::Choice { options } => {
             view.input = "select";
-            view.options = options.to_vec();
+            view.options = options.iter().map(|o| (*o, option_label(t, field.name, o))).collect();
         }
         FieldType::Bool => view.input = "checkbox",
         FieldType::PostalCodeJp => {
@@ -122,13 +123,30 @@ fn display_for_input(value: &Value) -> String {
     }
 }
 
-/// A stored value as the text a record list shows.
-pub fn display_value(t: &Messages<'_>, value: &Value) -> String {
-    match value {
-        Value::Bool(true) => t_owned(t, "data.yes"),
-        Value::Bool(false) => "—".into(),
-        Value::Array(items) if items.iter().all(Value::is_object) => display_for_input(value).replace('\n', ", "),
-        other => display_for_input(other),
+/// A choice's label in the page's language: merchant categories have their own section (the
+/// predicates and statistics use it too), every other option and family relation is `option.*`.
+/// The API keeps the codes; an unknown value is shown as it is.
+pub fn option_label(t: &Messages<'_>, field: &str, value: &str) -> String {
+    let section = if field == "merchant_category" { "merchant" } else { "option" };
+    t.lookup(&format!("{section}.{value}")).unwrap_or(value).to_owned()
+}
+
+/// A stored value of `field` as the text a record list shows: choices and family relations by
+/// their labels.
+pub fn display_value(t: &Messages<'_>, field: &Field, value: &Value) -> String {
+    match (&field.kind, value) {
+        (_, Value::Bool(true)) => t_owned(t, "data.yes"),
+        (_, Value::Bool(false)) => "—".into(),
+        (FieldType::Choice { .. }, Value::String(code)) => option_label(t, field.name, code),
+        (FieldType::Members { .. }, Value::Array(members)) => members
+            .iter()
+            .map(|m| {
+                let relation = option_label(t, "relation", m["relation"].as_str().unwrap_or_default());
+                format!("{relation} {}", m["birth_year"])
+            })
+            .collect::<Vec<_>>()
+            .join(t.get("home.list_separator")),
+        (_, other) => display_for_input(other),
     }
 }
 

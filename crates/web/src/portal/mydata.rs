@@ -140,7 +140,7 @@ fn row_view(ctx: &PortalContext, cat: &Category, record: &Record) -> RecordRow {
         .iter()
         .filter_map(|f| {
             let value = record.data.get(f.name)?;
-            let shown = display_value(&t, value);
+            let shown = display_value(&t, f, value);
             let shown = match f.unit {
                 Some(unit) if !shown.is_empty() => format!("{shown} {unit}"),
                 _ => shown,

@@ -17,7 +17,7 @@ fn b64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
-fn regulator_token(app: &TestApp) -> String {
+pub(crate) fn regulator_token(app: &TestApp) -> String {
     let email = unique_email("regulator");
     create_staff(app, Role::Regulator, &email);
     app.token(&email, PASSWORD)

@@ -16,6 +16,7 @@ mod consent_portal;
 mod disclose_less;
 mod limits;
 mod mydata;
+mod oversight;
 mod vault;
 
 const PASSWORD: &str = "correct horse battery staple";
