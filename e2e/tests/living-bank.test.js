@@ -86,13 +86,23 @@ function catalogue() {
     if (entry) {
       keys.add(`${section}.${entry[1]}`);
       // Values shown by code somewhere in the bank: choices, relations, statuses, reasons.
-      if (['option', 'company_status', 'refusal', 'merchant'].includes(section) && !['visa', 'jcb', 'mastercard'].includes(entry[1])) {
+      // (Brands and ISO currency codes are the same in both languages.)
+      if (['option', 'company_status', 'offer_status', 'refusal', 'merchant'].includes(section) && !['visa', 'jcb', 'mastercard', 'JPY', 'USD', 'EUR'].includes(entry[1])) {
         codes.add(entry[1]);
       }
     }
   }
   for (const status of ['active', 'paused', 'revoked', 'expired', 'pending_review']) codes.add(status);
   return { keys, codes };
+}
+
+/** The codes that appear as words of `text` (not inside a URL, an address or a file name). */
+function codesIn(text, codes) {
+  return text
+    .split(/\s+/)
+    .filter((word) => !/[.@:/]/.test(word))
+    .flatMap((word) => word.match(/[A-Za-z_]+/g) ?? [])
+    .filter((token) => codes.has(token));
 }
 
 /** The visible text of <main>, without code samples and form fields. */
@@ -132,9 +142,7 @@ async function scan(page, lang, paths, { keys, codes }, problems) {
     }
     const raw = p.startsWith('/regulator/log') || p.endsWith('/receipt');
     if (lang === 'ja' && !raw) {
-      for (const m of text.matchAll(/[A-Za-z_]+/g)) {
-        if (codes.has(m[0])) problems.push(`ja ${p}: code "${m[0]}" shown as text near "${text.slice(Math.max(0, m.index - 30), m.index + 30).replace(/\s+/g, ' ')}"`);
-      }
+      for (const code of codesIn(text, codes)) problems.push(`ja ${p}: code "${code}" shown as text`);
     }
   }
 }
@@ -218,7 +226,7 @@ test('serve --demo: four roles sign in with what it printed, and each dashboard 
         if (cat.keys.has(m[0])) problems.push(`${lang} /company: catalogue key "${m[0]}"`);
       }
       if (lang === 'ja') {
-        for (const m of text.matchAll(/[A-Za-z_]+/g)) if (cat.codes.has(m[0])) problems.push(`ja /company: code "${m[0]}"`);
+        for (const code of codesIn(text, cat.codes)) problems.push(`ja /company: code "${code}"`);
       }
     }
   });

@@ -47,7 +47,9 @@ const HEIGHT: i64 = 160;
 const TOP: i64 = 20;
 const BAR_WIDTH: i64 = 44;
 const STEP: i64 = 72;
-const LABEL_CHARS: usize = 8;
+const LABEL_CHARS: usize = 6;
+/// A chart of few bars is not stretched across the page (its labels would grow with it).
+const MIN_WIDTH: i64 = 520;
 
 /// A chart of one bar per row, each stacked from `series` (label per series, colours from the
 /// palette in order). `rows` are (label, one value per series).
@@ -103,7 +105,7 @@ pub fn stacked(
     Chart {
         id,
         title,
-        width: 40 + (bars.len() as i64).max(1) * STEP,
+        width: (40 + bars.len() as i64 * STEP).max(MIN_WIDTH),
         max,
         bars,
         legend: series.iter().zip(PALETTE.iter().cycle()).map(|(s, c)| (*c, s.clone())).collect(),

@@ -276,6 +276,11 @@ impl DashboardPage<'_> {
     fn status_label(&self, status: &str) -> String {
         t_owned(&self.l.t, &format!("company_status.{status}"))
     }
+
+    /// An offer's review status in the page's language.
+    fn offer_status_label(&self, status: &str) -> String {
+        t_owned(&self.l.t, &format!("offer_status.{status}"))
+    }
 }
 
 /// The company's coins and consents at a glance.

@@ -209,6 +209,7 @@ mod tests {
             "refusal.",
             "charts.",
             "company_status.",
+            "offer_status.",
             "consents.status_",
         ];
         let mut used = 0;
@@ -323,6 +324,9 @@ mod tests {
         }
         for action in infobank_consent::oversight::COUNTED {
             has(format!("oversight.{}", action.as_str().replace('.', "_")));
+        }
+        for status in ["pending_review", "approved", "rejected"] {
+            has(format!("offer_status.{status}"));
         }
         for status in ["applied", "approved", "rejected", "suspended", "revoked"] {
             has(format!("company_status.{status}"));
