@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use infobank_accounts::{NewAccount, Role, create_account};
 use infobank_coins::redemption::{Target, redeem};
 use infobank_coins::{Account, ledger};
@@ -92,10 +92,11 @@ struct OfferPlan {
     consent_days: i64,
 }
 
-/// `days` days before `now`, at `minutes` past midnight of that day (roughly: the demo's clock
-/// is `now`'s time of day shifted, which keeps every step in the past).
+/// `days` (at least 1) days before today, `minutes` after 08:00 UTC (at most 15 hours): every
+/// step is in the past, and the same seed on the same day draws the same times.
 fn day_at(now: DateTime<Utc>, days: i64, minutes: i64) -> DateTime<Utc> {
-    now - Duration::days(days) - Duration::hours(12) + Duration::minutes(minutes.clamp(0, 11 * 60))
+    let midnight = (now.date_naive() - Duration::days(days.max(1))).and_time(NaiveTime::MIN).and_utc();
+    midnight + Duration::hours(8) + Duration::minutes(minutes.clamp(0, 15 * 60))
 }
 
 pub fn play(conn: &mut DbConnection, keys: &KeyRing, settings: &Settings) -> Result<Outcome, CliError> {

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 mod audit;
 mod backup;
 mod coins;
+mod demo;
 mod company;
 mod keys;
 mod tls;
