@@ -11,8 +11,7 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use infobank_audit::merkle::{self, Hash};
 use infobank_audit::verifier::{
-    ConsistencyDoc, ConsistencyFile, EntriesPage, EntryDoc, HeadDoc, InclusionFile, Recomputed, key_from_jwks,
-    unb64,
+    ConsistencyDoc, ConsistencyFile, EntriesPage, EntryDoc, HeadDoc, InclusionFile, Recomputed, key_from_jwks, unb64,
 };
 use infobank_web::Config;
 use serde::Deserialize;
@@ -332,7 +331,8 @@ fn export(out: &Path, sth_out: Option<PathBuf>) -> Result<(), CliError> {
     let file = std::fs::File::create(out).map_err(|e| CliError::Other(format!("{}: {e}", out.display())))?;
     let mut writer = BufWriter::new(file);
     let bar = progress(head.tree_size, "exporting");
-    infobank_audit::export::write_entries(&mut conn, head.tree_size, &mut writer, |n| bar.inc(n)).map_err(|e| other(&e))?;
+    infobank_audit::export::write_entries(&mut conn, head.tree_size, &mut writer, |n| bar.inc(n))
+        .map_err(|e| other(&e))?;
     writer.flush().map_err(|e| other(&e))?;
     bar.finish_and_clear();
     let sth_path = sth_out.unwrap_or_else(|| PathBuf::from(format!("{}.sth.json", out.display())));

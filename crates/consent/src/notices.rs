@@ -233,18 +233,21 @@ pub fn for_citizen(conn: &mut DbConnection, citizen_id: &str, limit: i64) -> Res
         ))
         .load(conn)?;
     rows.into_iter()
-        .map(|(id, kind, consent_id, created, read_at, company_name, offer_title, ends)| {
-            Ok(Notice {
-                id,
-                kind: NoticeKind::parse(&kind).ok_or_else(|| ConsentError::Corrupt(format!("notice kind {kind}")))?,
-                consent_id,
-                company_name,
-                offer_title,
-                expires_at: ends.and_utc(),
-                created_at: created.and_utc(),
-                read: read_at.is_some(),
-            })
-        })
+        .map(
+            |(id, kind, consent_id, created, read_at, company_name, offer_title, ends)| {
+                Ok(Notice {
+                    id,
+                    kind: NoticeKind::parse(&kind)
+                        .ok_or_else(|| ConsentError::Corrupt(format!("notice kind {kind}")))?,
+                    consent_id,
+                    company_name,
+                    offer_title,
+                    expires_at: ends.and_utc(),
+                    created_at: created.and_utc(),
+                    read: read_at.is_some(),
+                })
+            },
+        )
         .collect()
 }
 

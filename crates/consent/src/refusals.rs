@@ -34,7 +34,7 @@ pub fn count(conn: &mut DbConnection, company_id: &str, reason: &str, now: DateT
         .bind::<Text, _>(company_id)
         .bind::<Text, _>(&month)
         .bind::<Text, _>(reason)
-            .execute(conn)?;
+        .execute(conn)?;
         Ok(())
     })
 }
@@ -42,7 +42,11 @@ pub fn count(conn: &mut DbConnection, company_id: &str, reason: &str, now: DateT
 /// Every counter: (company, month, reason, refusals).
 pub fn all(conn: &mut DbConnection) -> Result<Vec<(String, String, String, i64)>, ConsentError> {
     Ok(disclosure_refusals::table
-        .order((disclosure_refusals::month, disclosure_refusals::company_id, disclosure_refusals::reason))
+        .order((
+            disclosure_refusals::month,
+            disclosure_refusals::company_id,
+            disclosure_refusals::reason,
+        ))
         .select((
             disclosure_refusals::company_id,
             disclosure_refusals::month,

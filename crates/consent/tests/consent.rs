@@ -799,7 +799,11 @@ fn reminders_come_once_per_occasion(db: &TestDb) {
     let ended = consents::accept(conn, &w.keys, &w.signer, &bob, &offer, t0()).unwrap();
     consents::change(conn, &w.signer, &bob, &ended.id, Change::Revoke, t0()).unwrap();
     let kinds = |conn: &mut DbConnection, who: &str| -> Vec<NoticeKind> {
-        let mut kinds: Vec<NoticeKind> = notices::for_citizen(conn, who, 50).unwrap().iter().map(|n| n.kind).collect();
+        let mut kinds: Vec<NoticeKind> = notices::for_citizen(conn, who, 50)
+            .unwrap()
+            .iter()
+            .map(|n| n.kind)
+            .collect();
         kinds.sort_by_key(|k| k.as_str());
         kinds
     };
@@ -826,7 +830,11 @@ fn reminders_come_once_per_occasion(db: &TestDb) {
 
     assert_eq!(
         kinds(conn, &alice),
-        [NoticeKind::CompanySuspended, NoticeKind::ConsentExpiring, NoticeKind::ConsentReview]
+        [
+            NoticeKind::CompanySuspended,
+            NoticeKind::ConsentExpiring,
+            NoticeKind::ConsentReview
+        ]
     );
     assert!(kinds(conn, &bob).is_empty(), "a revoked consent reminds no one");
     let listed = notices::for_citizen(conn, &alice, 50).unwrap();
@@ -834,7 +842,11 @@ fn reminders_come_once_per_occasion(db: &TestDb) {
     assert_eq!(listed[0].kind, NoticeKind::ConsentExpiring, "newest first");
     assert_eq!(listed[0].expires_at, kept.expires_at);
     assert_eq!(notices::unread(conn, &alice).unwrap(), 3);
-    assert_eq!(notices::mark_read(conn, &bob, day(181)).unwrap(), 0, "bob has none to mark");
+    assert_eq!(
+        notices::mark_read(conn, &bob, day(181)).unwrap(),
+        0,
+        "bob has none to mark"
+    );
     assert_eq!(notices::unread(conn, &alice).unwrap(), 3);
     assert_eq!(notices::mark_read(conn, &alice, day(181)).unwrap(), 3);
     assert_eq!(notices::unread(conn, &alice).unwrap(), 0);

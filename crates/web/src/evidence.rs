@@ -52,7 +52,8 @@ pub fn bundle(
     let head = infobank_audit::sth::sign_current(conn, log_signer, now)?;
     let mut log = Vec::new();
     infobank_audit::export::write_entries(conn, head.tree_size, &mut log, |_| {}).map_err(ApiError::internal)?;
-    let sth = serde_json::to_vec_pretty(&HeadDoc::new(&head, Some(log_signer.public_key()))).map_err(ApiError::internal)?;
+    let sth =
+        serde_json::to_vec_pretty(&HeadDoc::new(&head, Some(log_signer.public_key()))).map_err(ApiError::internal)?;
     let mut keys = tokens.jwks_keys();
     keys.push(log_signer.jwk());
     let jwks = serde_json::to_vec_pretty(&serde_json::json!({ "keys": keys })).map_err(ApiError::internal)?;

@@ -85,7 +85,14 @@ fn predicate(name: &str, params: serde_json::Value) -> Predicate {
 pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
     vec![
         DemoCompany {
-            application: application("みなと商事株式会社", 301_000_000_001, "minato-shoji.example", "PMARK", "P-20261201", today),
+            application: application(
+                "みなと商事株式会社",
+                301_000_000_001,
+                "minato-shoji.example",
+                "PMARK",
+                "P-20261201",
+                today,
+            ),
             approved: true,
             offers: vec![
                 DemoOffer {
@@ -94,7 +101,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
                         "3か月分のお支払い履歴と趣味・好みから、毎週お得なクーポンをお届けします。データは販促にのみ使い、第三者には渡しません。",
                         &["payment_history", "hobbies", "preferences"],
                         Ask::Records,
-                        Terms { purpose: "personalised_offers", data_range_days: 90, per_day: 1, retention_days: 180, consent_days: 180, reward: 50 },
+                        Terms {
+                            purpose: "personalised_offers",
+                            data_range_days: 90,
+                            per_day: 1,
+                            retention_days: 180,
+                            consent_days: 180,
+                            reward: 50,
+                        },
                     ),
                     approved: true,
                     uptake: 55,
@@ -107,10 +121,20 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
                         Ask::Predicates {
                             predicates: vec![
                                 predicate("resides_in", json!({"prefecture": "東京都"})),
-                                predicate("spend_at_least", json!({"merchant_category": "grocery", "amount": 20000, "days": 30})),
+                                predicate(
+                                    "spend_at_least",
+                                    json!({"merchant_category": "grocery", "amount": 20000, "days": 30}),
+                                ),
                             ],
                         },
-                        Terms { purpose: "personalised_offers", data_range_days: 30, per_day: 1, retention_days: 30, consent_days: 30, reward: 10 },
+                        Terms {
+                            purpose: "personalised_offers",
+                            data_range_days: 30,
+                            per_day: 1,
+                            retention_days: 30,
+                            consent_days: 30,
+                            reward: 10,
+                        },
                     ),
                     approved: true,
                     uptake: 45,
@@ -121,7 +145,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
                         "好みに合わせて新商品の試供品をお送りし、ご感想を伺います。",
                         &["preferences"],
                         Ask::Records,
-                        Terms { purpose: "product_development", data_range_days: 30, per_day: 1, retention_days: 90, consent_days: 90, reward: 20 },
+                        Terms {
+                            purpose: "product_development",
+                            data_range_days: 30,
+                            per_day: 1,
+                            retention_days: 90,
+                            consent_days: 90,
+                            reward: 20,
+                        },
                     ),
                     approved: false,
                     uptake: 0,
@@ -129,7 +160,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
             ],
         },
         DemoCompany {
-            application: application("さくら生命保険株式会社", 301_000_000_002, "sakura-life.example", "ISMS", "IS 700123", today),
+            application: application(
+                "さくら生命保険株式会社",
+                301_000_000_002,
+                "sakura-life.example",
+                "ISMS",
+                "IS 700123",
+                today,
+            ),
             approved: true,
             offers: vec![
                 DemoOffer {
@@ -138,7 +176,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
                         "生年月日と30日分の体調（睡眠・歩数・体重）から、健康増進型保険の保険料をお見積りします。",
                         &["birth_date", "physical_condition"],
                         Ask::Records,
-                        Terms { purpose: "insurance_underwriting", data_range_days: 30, per_day: 1, retention_days: 365, consent_days: 365, reward: 80 },
+                        Terms {
+                            purpose: "insurance_underwriting",
+                            data_range_days: 30,
+                            per_day: 1,
+                            retention_days: 365,
+                            consent_days: 365,
+                            reward: 80,
+                        },
                     ),
                     approved: true,
                     uptake: 30,
@@ -154,7 +199,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
                                 predicate("holds_valid", json!({"category": "drivers_license"})),
                             ],
                         },
-                        Terms { purpose: "insurance_underwriting", data_range_days: 1, per_day: 1, retention_days: 90, consent_days: 120, reward: 5 },
+                        Terms {
+                            purpose: "insurance_underwriting",
+                            data_range_days: 1,
+                            per_day: 1,
+                            retention_days: 90,
+                            consent_days: 120,
+                            reward: 5,
+                        },
                     ),
                     approved: true,
                     uptake: 35,
@@ -162,7 +214,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
             ],
         },
         DemoCompany {
-            application: application("一般財団法人 東都生活研究所", 301_000_000_003, "toto-research.example", "ISMS", "IS 700456", today),
+            application: application(
+                "一般財団法人 東都生活研究所",
+                301_000_000_003,
+                "toto-research.example",
+                "ISMS",
+                "IS 700456",
+                today,
+            ),
             approved: true,
             offers: vec![
                 DemoOffer {
@@ -176,7 +235,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
                                 measures: vec!["citizens".into(), "mood_mean".into(), "steps_mean".into()],
                             },
                         },
-                        Terms { purpose: "research_statistics", data_range_days: 30, per_day: 1, retention_days: 365, consent_days: 365, reward: 0 },
+                        Terms {
+                            purpose: "research_statistics",
+                            data_range_days: 30,
+                            per_day: 1,
+                            retention_days: 365,
+                            consent_days: 365,
+                            reward: 0,
+                        },
                     ),
                     approved: true,
                     uptake: 65,
@@ -187,7 +253,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
                         "毎日の気分の記録を研究に使い、季節と気分の関係を調べます。結果は論文として公開します。",
                         &["daily_mood"],
                         Ask::Records,
-                        Terms { purpose: "service_improvement", data_range_days: 30, per_day: 1, retention_days: 365, consent_days: 120, reward: 40 },
+                        Terms {
+                            purpose: "service_improvement",
+                            data_range_days: 30,
+                            per_day: 1,
+                            retention_days: 365,
+                            consent_days: 120,
+                            reward: 40,
+                        },
                     ),
                     approved: true,
                     uptake: 25,
@@ -195,7 +268,14 @@ pub fn companies(today: NaiveDate) -> Vec<DemoCompany> {
             ],
         },
         DemoCompany {
-            application: application("ひかり銀行株式会社", 301_000_000_004, "hikari-bank.example", "PMARK", "P-20261115", today),
+            application: application(
+                "ひかり銀行株式会社",
+                301_000_000_004,
+                "hikari-bank.example",
+                "PMARK",
+                "P-20261115",
+                today,
+            ),
             approved: false,
             offers: vec![],
         },

@@ -77,7 +77,8 @@ pub fn seed(ready: &Ready, options: DemoOptions) -> Result<Seeded, CliError> {
             password: DEMO_PASSWORD,
             display_name: name,
         };
-        create_account(conn, &ready.keys, &new, at).map_err(|e| CliError::Other(format!("{} account: {e}", role.as_str())))?;
+        create_account(conn, &ready.keys, &new, at)
+            .map_err(|e| CliError::Other(format!("{} account: {e}", role.as_str())))?;
         Ok::<_, CliError>(email)
     };
     let start = now - chrono::Duration::days(timeline::HISTORY_DAYS + 5);
@@ -134,7 +135,10 @@ pub fn print_summary(seeded: &Seeded, portal: &str) {
         s.client_id, s.client_secret, s.company_name
     );
     println!("  operator   {}  {DEMO_PASSWORD}   at {portal}signin", s.operator_email);
-    println!("  regulator  {}  {DEMO_PASSWORD}   at {portal}signin", s.regulator_email);
+    println!(
+        "  regulator  {}  {DEMO_PASSWORD}   at {portal}signin",
+        s.regulator_email
+    );
 }
 
 /// `infobank demo`: seeds and exits; `infobank serve` then serves it.

@@ -65,12 +65,33 @@ const PLACES: &[(&str, &str, &str)] = &[
 ];
 
 const HOBBIES: &[&str] = &[
-    "読書", "料理", "ランニング", "登山", "写真", "釣り", "映画鑑賞", "旅行", "ガーデニング", "ヨガ", "音楽", "書道",
-    "サイクリング", "キャンプ",
+    "読書",
+    "料理",
+    "ランニング",
+    "登山",
+    "写真",
+    "釣り",
+    "映画鑑賞",
+    "旅行",
+    "ガーデニング",
+    "ヨガ",
+    "音楽",
+    "書道",
+    "サイクリング",
+    "キャンプ",
 ];
 
 const PREFERENCES: &[&str] = &[
-    "和食", "有機野菜", "コーヒー", "日本茶", "アウトドア用品", "家電", "ファッション", "健康食品", "本", "スイーツ",
+    "和食",
+    "有機野菜",
+    "コーヒー",
+    "日本茶",
+    "アウトドア用品",
+    "家電",
+    "ファッション",
+    "健康食品",
+    "本",
+    "スイーツ",
 ];
 
 /// (merchant category, merchants, typical amount in yen, purchases per month).
@@ -217,14 +238,16 @@ impl Person {
 fn household(rng: &mut Rng, born: i32) -> Value {
     let mut members = Vec::new();
     if rng.chance(70) {
-        members.push(json!({"relation": "spouse", "birth_year": born + i32::try_from(rng.between(-4, 4)).unwrap_or(0)}));
+        members
+            .push(json!({"relation": "spouse", "birth_year": born + i32::try_from(rng.between(-4, 4)).unwrap_or(0)}));
         for _ in 0..rng.between(0, 3) {
             let year = (born + i32::try_from(rng.between(24, 38)).unwrap_or(30)).min(2025);
             members.push(json!({"relation": "child", "birth_year": year}));
         }
     }
     if rng.chance(12) {
-        members.push(json!({"relation": "parent", "birth_year": born - i32::try_from(rng.between(24, 34)).unwrap_or(28)}));
+        members
+            .push(json!({"relation": "parent", "birth_year": born - i32::try_from(rng.between(24, 34)).unwrap_or(28)}));
     }
     json!({"household_size": members.len() + 1, "members": members})
 }

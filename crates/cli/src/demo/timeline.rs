@@ -66,14 +66,37 @@ pub struct Outcome {
 /// One thing that happens, to citizen `who` or about offer `offer` (an index into the flat list
 /// of offers).
 enum Step {
-    Join { who: usize },
-    Entrust { who: usize, category: &'static str, data: Value },
-    Import { who: usize, rows: Value },
-    Accept { who: usize, offer: usize },
-    Change { who: usize, offer: usize, change: Change },
-    Fetch { who: usize, offer: usize },
-    RunStatistics { offer: usize },
-    Redeem { who: usize },
+    Join {
+        who: usize,
+    },
+    Entrust {
+        who: usize,
+        category: &'static str,
+        data: Value,
+    },
+    Import {
+        who: usize,
+        rows: Value,
+    },
+    Accept {
+        who: usize,
+        offer: usize,
+    },
+    Change {
+        who: usize,
+        offer: usize,
+        change: Change,
+    },
+    Fetch {
+        who: usize,
+        offer: usize,
+    },
+    RunStatistics {
+        offer: usize,
+    },
+    Redeem {
+        who: usize,
+    },
 }
 
 struct Timed {
@@ -95,7 +118,9 @@ struct OfferPlan {
 /// `days` (at least 1) days before today, `minutes` after 08:00 UTC (at most 15 hours): every
 /// step is in the past, and the same seed on the same day draws the same times.
 fn day_at(now: DateTime<Utc>, days: i64, minutes: i64) -> DateTime<Utc> {
-    let midnight = (now.date_naive() - Duration::days(days.max(1))).and_time(NaiveTime::MIN).and_utc();
+    let midnight = (now.date_naive() - Duration::days(days.max(1)))
+        .and_time(NaiveTime::MIN)
+        .and_utc();
     midnight + Duration::hours(8) + Duration::minutes(minutes.clamp(0, 15 * 60))
 }
 
@@ -134,10 +159,7 @@ pub fn play(conn: &mut DbConnection, keys: &KeyRing, settings: &Settings) -> Res
     }
     bar.finish_and_clear();
     player.finish(now)?;
-    let first_citizen_email = people
-        .first()
-        .map(|p| citizen_email(p))
-        .unwrap_or_default();
+    let first_citizen_email = people.first().map(citizen_email).unwrap_or_default();
     Ok(Outcome {
         tally: player.tally,
         first_citizen_email,
@@ -169,7 +191,11 @@ type Companies = (Vec<String>, (String, Credentials), Vec<String>);
 
 /// The companies apply, three are approved and funded, their offers proposed and reviewed; the
 /// fourth applied only days ago and waits for the operator.
-fn set_up_companies(conn: &mut DbConnection, catalogue: &[DemoCompany], now: DateTime<Utc>) -> Result<Companies, CliError> {
+fn set_up_companies(
+    conn: &mut DbConnection,
+    catalogue: &[DemoCompany],
+    now: DateTime<Utc>,
+) -> Result<Companies, CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| CliError::Other(format!("demo: {what}: {e}"));
     let mut ids = Vec::new();
     let mut offer_ids = Vec::new();
@@ -184,18 +210,33 @@ fn set_up_companies(conn: &mut DbConnection, catalogue: &[DemoCompany], now: Dat
             companies::apply(conn, &c.application, applied).map_err(|e| fail(&c.application.legal_name, &e))?;
         if c.approved {
             let decided = applied + Duration::hours(20);
-            companies::decide(conn, &company.id, CompanyStatus::Approved, None, "demo-operator", decided)
-                .map_err(|e| fail("approving a company", &e))?;
+            companies::decide(
+                conn,
+                &company.id,
+                CompanyStatus::Approved,
+                None,
+                "demo-operator",
+                decided,
+            )
+            .map_err(|e| fail("approving a company", &e))?;
             let key = format!("demo-funding-{i}");
             infobank_coins::funding::fund_company(conn, &company.id, FUNDING, &key, "demo-operator", decided)
                 .map_err(|e| fail("funding a company", &e))?;
         }
         for (n, o) in c.offers.iter().enumerate() {
             let proposed = applied + Duration::hours(22) + Duration::minutes(n as i64);
-            let offer = offers::propose(conn, &company.id, &o.proposal, proposed).map_err(|e| fail(&o.proposal.title, &e))?;
+            let offer =
+                offers::propose(conn, &company.id, &o.proposal, proposed).map_err(|e| fail(&o.proposal.title, &e))?;
             if o.approved {
-                offers::review(conn, &offer.id, true, None, "demo-operator", proposed + Duration::hours(2))
-                    .map_err(|e| fail("reviewing an offer", &e))?;
+                offers::review(
+                    conn,
+                    &offer.id,
+                    true,
+                    None,
+                    "demo-operator",
+                    proposed + Duration::hours(2),
+                )
+                .map_err(|e| fail("reviewing an offer", &e))?;
             }
             offer_ids.push(offer.id);
         }
@@ -229,7 +270,10 @@ fn draw(root: &Rng, people: &[Person], plans: &[OfferPlan], now: DateTime<Utc>, 
         let minute = rng.between(0, 600);
         push(day_at(now, joined, minute), Step::Join { who });
         for (n, (category, data)) in person.attributes(&mut rng, today).into_iter().enumerate() {
-            push(day_at(now, joined, minute + 1 + n as i64), Step::Entrust { who, category, data });
+            push(
+                day_at(now, joined, minute + 1 + n as i64),
+                Step::Entrust { who, category, data },
+            );
         }
         // Three months of payments, imported month by month (at joining, what came before).
         for (start, end) in [(90, 61), (60, 31), (30, 1)] {
@@ -242,11 +286,25 @@ fn draw(root: &Rng, people: &[Person], plans: &[OfferPlan], now: DateTime<Utc>, 
             let day = today - Duration::days(days);
             if logs_mood && rng.chance(85) {
                 let data = person.mood(&mut rng, day);
-                push(day_at(now, days, 600), Step::Entrust { who, category: "daily_mood", data });
+                push(
+                    day_at(now, days, 600),
+                    Step::Entrust {
+                        who,
+                        category: "daily_mood",
+                        data,
+                    },
+                );
             }
             if logs_body && rng.chance(85) {
                 let data = person.condition(&mut rng, day);
-                push(day_at(now, days, 605), Step::Entrust { who, category: "physical_condition", data });
+                push(
+                    day_at(now, days, 605),
+                    Step::Entrust {
+                        who,
+                        category: "physical_condition",
+                        data,
+                    },
+                );
             }
         }
         for (offer, plan) in plans.iter().enumerate().filter(|(_, p)| p.approved) {
@@ -267,13 +325,34 @@ fn draw(root: &Rng, people: &[Person], plans: &[OfferPlan], now: DateTime<Utc>, 
             let mut ended = 0;
             if who != 0 && accepted > 10 && rng.chance(12) {
                 let paused = rng.between(3, accepted - 3);
-                push(day_at(now, paused, 300), Step::Change { who, offer, change: Change::Pause });
+                push(
+                    day_at(now, paused, 300),
+                    Step::Change {
+                        who,
+                        offer,
+                        change: Change::Pause,
+                    },
+                );
                 if rng.chance(40) {
-                    push(day_at(now, paused - 2, 300), Step::Change { who, offer, change: Change::Resume });
+                    push(
+                        day_at(now, paused - 2, 300),
+                        Step::Change {
+                            who,
+                            offer,
+                            change: Change::Resume,
+                        },
+                    );
                 }
             } else if who != 0 && accepted > 10 && rng.chance(12) {
                 ended = rng.between(2, accepted - 5);
-                push(day_at(now, ended, 300), Step::Change { who, offer, change: Change::Revoke });
+                push(
+                    day_at(now, ended, 300),
+                    Step::Change {
+                        who,
+                        offer,
+                        change: Change::Revoke,
+                    },
+                );
             }
             if plan.kind != "statistics" {
                 // The company fetches every week, and keeps trying a little after a revocation.
@@ -348,8 +427,15 @@ impl Player<'_> {
             Step::Import { who, rows } => {
                 let citizen = self.citizen(who)?;
                 let body = serde_json::to_vec(&rows).map_err(|e| fail("payments", &e))?;
-                let outcome = import(self.conn, self.keys, &citizen, "payment_history", ImportBody::Json(&body), at)
-                    .map_err(|e| fail("importing payments", &e))?;
+                let outcome = import(
+                    self.conn,
+                    self.keys,
+                    &citizen,
+                    "payment_history",
+                    ImportBody::Json(&body),
+                    at,
+                )
+                .map_err(|e| fail("importing payments", &e))?;
                 self.tally.records += outcome.imported;
             }
             Step::Accept { who, offer } => {
@@ -390,7 +476,14 @@ impl Player<'_> {
             }
             Step::RunStatistics { offer } => {
                 let company = &self.company_ids[self.plans[offer].company];
-                match run_statistics(self.conn, self.keys, company, &self.offer_ids[offer], self.settings.statistics_k, at) {
+                match run_statistics(
+                    self.conn,
+                    self.keys,
+                    company,
+                    &self.offer_ids[offer],
+                    self.settings.statistics_k,
+                    at,
+                ) {
                     Ok(_) => self.tally.statistics_runs += 1,
                     // Too few participants in a small demo: the bank refuses, as it should.
                     Err(e) => tracing::info!(error = %e, "the demo's statistics run was refused"),
@@ -419,7 +512,9 @@ impl Player<'_> {
         notices::remind_due(self.conn, now).map_err(fail)?;
         for (&(who, _), consent) in &self.consents {
             let citizen = self.citizen(who)?;
-            let status = consents::get_for_citizen(self.conn, &citizen, consent).map_err(fail)?.status;
+            let status = consents::get_for_citizen(self.conn, &citizen, consent)
+                .map_err(fail)?
+                .status;
             match status.as_str() {
                 "active" => self.tally.live += 1,
                 "paused" => self.tally.paused += 1,

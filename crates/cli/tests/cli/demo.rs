@@ -46,11 +46,15 @@ fn seeds_once_reconciles_and_repeats_from_its_seed(first: Option<TestDb>, second
     assert!(out.contains(": 24 citizens, "), "{out}");
     for role in ["citizen", "company", "operator", "regulator"] {
         assert!(
-            out.lines().any(|l| l.trim_start().starts_with(role) && l.contains(" at http://")),
+            out.lines()
+                .any(|l| l.trim_start().starts_with(role) && l.contains(" at http://")),
             "no {role} sign-in in {out}"
         );
     }
-    assert!(out.contains("citizen    ") && out.contains("@citizens.demo.infobank.example"), "{out}");
+    assert!(
+        out.contains("citizen    ") && out.contains("@citizens.demo.infobank.example"),
+        "{out}"
+    );
 
     // Every row has its leaf and every leaf its row; the coin books balance.
     let (code, out_reconcile, err) = run(a.path(), first.as_ref(), &["audit", "reconcile"]);

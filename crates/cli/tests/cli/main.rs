@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 mod audit;
 mod backup;
 mod coins;
-mod demo;
 mod company;
+mod demo;
 mod keys;
 mod tls;
 

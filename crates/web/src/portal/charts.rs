@@ -108,7 +108,11 @@ pub fn stacked(
         width: (40 + bars.len() as i64 * STEP).max(MIN_WIDTH),
         max,
         bars,
-        legend: series.iter().zip(PALETTE.iter().cycle()).map(|(s, c)| (*c, s.clone())).collect(),
+        legend: series
+            .iter()
+            .zip(PALETTE.iter().cycle())
+            .map(|(s, c)| (*c, s.clone()))
+            .collect(),
         empty: max == 0,
         rows,
         row_heading,
@@ -137,7 +141,11 @@ mod tests {
             "t".into(),
             "m".into(),
             &series,
-            vec![("2026-11".into(), vec![3, 1]), ("2026-12".into(), vec![0, 8]), ("一般財団法人 東都生活研究所".into(), vec![0, 0])],
+            vec![
+                ("2026-11".into(), vec![3, 1]),
+                ("2026-12".into(), vec![0, 8]),
+                ("一般財団法人 東都生活研究所".into(), vec![0, 0]),
+            ],
         );
         assert_eq!(chart.max, 8);
         assert_eq!(chart.rows[0].total, 4);

@@ -11,15 +11,15 @@ use actix_web::http::StatusCode;
 use actix_web::web::Form;
 use askama::Template;
 use chrono::{Duration, NaiveDate};
+use infobank_audit::Action;
+use infobank_coins::funding;
 use infobank_consent::companies::{self, Application, Company, Credentials, Decision};
 use infobank_consent::offers::{self, Offer};
+use infobank_consent::oversight::{self, MonthCounts};
 use infobank_consent::predicates::{ParamType, Predicate, catalogue};
 use infobank_consent::purposes::PURPOSES;
 use infobank_consent::statistics::catalogue::{DIMENSIONS, MEASURES, StatisticsSpec};
 use infobank_consent::statistics::run::{self, RunSummary};
-use infobank_audit::Action;
-use infobank_coins::funding;
-use infobank_consent::oversight::{self, MonthCounts};
 use infobank_consent::{ConsentError, consents};
 use infobank_vault::categories::CATEGORIES;
 use serde::Deserialize;
@@ -425,7 +425,13 @@ async fn dashboard_page(
             paid: paid.get("paid").copied().unwrap_or_default(),
             consents: ["active", "paused", "revoked", "expired"]
                 .into_iter()
-                .map(|s| (s, t_owned(&t, &format!("consents.status_{s}")), by_status.get(s).copied().unwrap_or(0)))
+                .map(|s| {
+                    (
+                        s,
+                        t_owned(&t, &format!("consents.status_{s}")),
+                        by_status.get(s).copied().unwrap_or(0),
+                    )
+                })
                 .collect(),
         },
         charts: vec![activity_chart(&t, &months)],
@@ -444,7 +450,10 @@ fn activity_chart(t: &Messages<'_>, months: &[MonthCounts]) -> super::charts::Ch
         months
             .iter()
             .map(|m| {
-                let values = series.iter().map(|a| m.counts.get(a.as_str()).copied().unwrap_or(0)).collect();
+                let values = series
+                    .iter()
+                    .map(|a| m.counts.get(a.as_str()).copied().unwrap_or(0))
+                    .collect();
                 (m.month.clone(), values)
             })
             .collect(),

@@ -127,7 +127,11 @@ fn display_for_input(value: &Value) -> String {
 /// predicates and statistics use it too), every other option and family relation is `option.*`.
 /// The API keeps the codes; an unknown value is shown as it is.
 pub fn option_label(t: &Messages<'_>, field: &str, value: &str) -> String {
-    let section = if field == "merchant_category" { "merchant" } else { "option" };
+    let section = if field == "merchant_category" {
+        "merchant"
+    } else {
+        "option"
+    };
     t.lookup(&format!("{section}.{value}")).unwrap_or(value).to_owned()
 }
 

@@ -104,7 +104,11 @@ pub async fn home(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
     let id = account.id.clone();
     let p: Profile = ctx.state.db(move |conn, keys| profile(conn, keys, &id)).await?;
     let (role_key, citizen, operator) = match p.role {
-        Role::Citizen => ("home.role_citizen", Some(citizen_dashboard(&ctx, account.id).await?), None),
+        Role::Citizen => (
+            "home.role_citizen",
+            Some(citizen_dashboard(&ctx, account.id).await?),
+            None,
+        ),
         Role::Operator => ("home.role_operator", None, Some(operator_queues(&ctx).await?)),
         Role::Regulator => ("home.role_regulator", None, None),
     };

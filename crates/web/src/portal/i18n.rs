@@ -282,10 +282,19 @@ mod tests {
                     FieldType::Members { relations, .. } => relations,
                     _ => continue,
                 };
-                let section = if field.name == "merchant_category" { "merchant" } else { "option" };
+                let section = if field.name == "merchant_category" {
+                    "merchant"
+                } else {
+                    "option"
+                };
                 for value in values {
                     let key = format!("{section}.{value}");
-                    assert!(c.keys().any(|k| k == key), "{}.{} has no label {key}", cat.name, field.name);
+                    assert!(
+                        c.keys().any(|k| k == key),
+                        "{}.{} has no label {key}",
+                        cat.name,
+                        field.name
+                    );
                     checked += 1;
                 }
             }
@@ -330,7 +339,10 @@ mod tests {
         }
         for status in ["applied", "approved", "rejected", "suspended", "revoked"] {
             has(format!("company_status.{status}"));
-            assert!(infobank_consent::companies::CompanyStatus::parse(status).is_some(), "{status}");
+            assert!(
+                infobank_consent::companies::CompanyStatus::parse(status).is_some(),
+                "{status}"
+            );
         }
         use infobank_consent::{ConsentError, NotLive};
         let refusals = [
@@ -343,7 +355,10 @@ mod tests {
             NotLive::QuotaExceeded,
         ]
         .map(ConsentError::NotLive);
-        for error in refusals.iter().chain(&[ConsentError::NotFound, ConsentError::StatisticsOnly]) {
+        for error in refusals
+            .iter()
+            .chain(&[ConsentError::NotFound, ConsentError::StatisticsOnly])
+        {
             let reason = infobank_consent::refusals::reason_of(error).unwrap();
             has(format!("refusal.{reason}"));
         }

@@ -45,7 +45,10 @@ pub async fn index(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
     let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
     };
-    let list = ctx.state.db(move |conn, _| notices::for_citizen(conn, &citizen, 200)).await?;
+    let list = ctx
+        .state
+        .db(move |conn, _| notices::for_citizen(conn, &citizen, 200))
+        .await?;
     let t = ctx.t();
     let notices = list.iter().map(|n| notice_view(&t, n)).collect();
     Ok(render(
@@ -66,6 +69,8 @@ pub async fn mark_read(ctx: PortalContext, form: Form<CsrfOnly>) -> Result<HttpR
         return Ok(csrf_refused(&ctx));
     }
     let now = crate::clock::now();
-    ctx.state.db(move |conn, _| notices::mark_read(conn, &citizen, now)).await?;
+    ctx.state
+        .db(move |conn, _| notices::mark_read(conn, &citizen, now))
+        .await?;
     Ok(ctx.redirect("/inbox").finish())
 }

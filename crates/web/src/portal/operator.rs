@@ -122,7 +122,11 @@ pub async fn companies_index(ctx: PortalContext) -> Result<HttpResponse, ApiErro
 /// The operator issues new client credentials to a company, whatever its status (after a leak,
 /// or when a suspended company may not rotate its own): the old secret, its tokens and portal
 /// sessions end at once; the new secret is shown this once, to be handed over out of band.
-pub async fn reset_secret(ctx: PortalContext, path: Path<String>, form: Form<CsrfOnly>) -> Result<HttpResponse, ApiError> {
+pub async fn reset_secret(
+    ctx: PortalContext,
+    path: Path<String>,
+    form: Form<CsrfOnly>,
+) -> Result<HttpResponse, ApiError> {
     if !ctx.csrf_matches(&form.csrf_token) {
         return Ok(csrf_refused(&ctx));
     }

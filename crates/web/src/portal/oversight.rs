@@ -21,7 +21,12 @@ use crate::error::ApiError;
 use crate::evidence::DASHBOARD_MONTHS;
 
 /// The consent events charted per month, in stacking order.
-const CONSENT_SERIES: [&str; 4] = ["consent.granted", "consent.paused", "consent.revoked", "consent.expired"];
+const CONSENT_SERIES: [&str; 4] = [
+    "consent.granted",
+    "consent.paused",
+    "consent.revoked",
+    "consent.expired",
+];
 const DISCLOSED: &str = Action::DataDisclosed.as_str();
 
 pub struct Total {
@@ -83,7 +88,12 @@ fn page_from<'a>(ctx: &'a PortalContext, report: Report) -> OversightPage<'a> {
         report
             .months
             .iter()
-            .map(|m| (m.month.clone(), CONSENT_SERIES.iter().map(|a| get(&m.counts, a)).collect()))
+            .map(|m| {
+                (
+                    m.month.clone(),
+                    CONSENT_SERIES.iter().map(|a| get(&m.counts, a)).collect(),
+                )
+            })
             .collect(),
     );
     let disclosures_by_month = stacked(

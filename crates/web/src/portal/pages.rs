@@ -6,9 +6,7 @@ use actix_web::http::header;
 use actix_web::web::{Form, Path, Query};
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _};
 use askama::Template;
-use infobank_accounts::{
-    AccountError, NewAccount, Role, authenticate, create_account, end_session, start_session,
-};
+use infobank_accounts::{AccountError, NewAccount, Role, authenticate, create_account, end_session, start_session};
 use serde::Deserialize;
 use validator::Validate as _;
 

@@ -91,7 +91,13 @@ pub(crate) fn approved_partner(app: &TestApp, operator: &str, n: u64, coins: i64
     }
 }
 
-pub(crate) fn approved_offer(app: &TestApp, operator: &str, partner: &Partner, categories: &[&str], reward: i64) -> String {
+pub(crate) fn approved_offer(
+    app: &TestApp,
+    operator: &str,
+    partner: &Partner,
+    categories: &[&str],
+    reward: i64,
+) -> String {
     let offer = send(
         app,
         "POST",

@@ -7,7 +7,7 @@ use infobank_testkit::{TestApp, app_tests};
 
 use super::{PASSWORD, cookie_value, create_staff, unique_email};
 
-fn session(app: &TestApp, email: &str) -> (String, String) {
+pub(crate) fn session(app: &TestApp, email: &str) -> (String, String) {
     let form = app.get("/signin");
     let csrf = cookie_value(&form, "infobank_csrf");
     let ok = app.post_form(
@@ -279,6 +279,8 @@ fn every_portal_form_refuses_a_wrong_csrf_token(app: &TestApp) {
         (&format!("/consents/{id}/pause"), &citizen),
         ("/coins/redeem", &citizen),
         (&format!("/operator/companies/{id}/approve"), &operator),
+        (&format!("/operator/companies/{id}/secret"), &operator),
+        ("/inbox/read", &citizen),
         (&format!("/operator/offers/{id}/approve"), &operator),
         ("/regulator/checkpoint", &regulator),
         ("/company/apply", &citizen),

@@ -25,7 +25,7 @@ fn unique_email(tag: &str) -> String {
     format!("{tag}-{}@example.jp", Utc::now().timestamp_nanos_opt().unwrap())
 }
 
-fn create_staff(app: &TestApp, role: Role, email: &str) -> String {
+pub(crate) fn create_staff(app: &TestApp, role: Role, email: &str) -> String {
     let keys = app.keys();
     let conn = &mut *app.pool.get().unwrap();
     let new = NewAccount {

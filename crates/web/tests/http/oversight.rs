@@ -8,7 +8,11 @@ use infobank_testkit::{TestApp, app_tests};
 use serde_json::Value;
 
 use super::audit::regulator_token;
-use super::consent::{approved_offer, approved_partner, citizen, consent_to, fetch_data, operator_token, send};
+use super::consent::{
+    approved_offer, approved_partner, citizen, company_token, consent_to, fetch_data, operator_token, send,
+};
+use super::consent_portal::session;
+use super::{PASSWORD, create_staff, unique_email};
 
 /// Every leaf of the log, as JSON (the test's logs stay under one page).
 fn leaves(app: &TestApp, regulator: &str) -> Vec<Value> {
@@ -88,7 +92,10 @@ fn the_regulator_statistics_count_what_the_log_holds(app: &TestApp) {
         .collect();
     let mine = &companies[&partner.id];
     assert_eq!(mine["legal_name"], "Partner 501 K.K.");
-    assert_eq!(mine["counts"]["data.disclosed"], count(&log, "data.disclosed", Some(&partner.id)));
+    assert_eq!(
+        mine["counts"]["data.disclosed"],
+        count(&log, "data.disclosed", Some(&partner.id))
+    );
     assert_eq!(mine["counts"]["consent.granted"], 2);
     assert_eq!(mine["refusals"], 2);
     assert_eq!(companies[&other.id]["refusals"], 1);
@@ -108,15 +115,22 @@ fn the_regulator_statistics_count_what_the_log_holds(app: &TestApp) {
     );
 
     // Only regulators: not a citizen, a company, an operator, nor no one.
-    app.get("/api/v1/audit/statistics").assert_problem(401, "unauthenticated");
+    app.get("/api/v1/audit/statistics")
+        .assert_problem(401, "unauthenticated");
     for token in [&alice, &partner.token, &operator] {
         let refused = app.get_with_token("/api/v1/audit/statistics", token);
-        assert!(matches!(refused.status, 401 | 403), "{} {}", refused.status, refused.body);
+        assert!(
+            matches!(refused.status, 401 | 403),
+            "{} {}",
+            refused.status,
+            refused.body
+        );
         assert!(!refused.body.contains("consent.granted"), "{}", refused.body);
         app.get_with_token("/api/v1/audit/evidence", token)
             .assert_problem(refused.status, refused.json()["code"].as_str().unwrap());
     }
-    app.get_with_token("/api/v1/audit/statistics", &alice).assert_problem(403, "wrong_role");
+    app.get_with_token("/api/v1/audit/statistics", &alice)
+        .assert_problem(403, "wrong_role");
 }
 
 fn the_evidence_bundle_holds_the_log_its_head_and_the_keys(app: &TestApp) {
@@ -124,7 +138,10 @@ fn the_evidence_bundle_holds_the_log_its_head_and_the_keys(app: &TestApp) {
     approved_partner(app, &operator, 503, 0);
     let regulator = regulator_token(app);
     app.integrate();
-    let r = app.send(app.request("GET", "/api/v1/audit/evidence").set("Authorization", &format!("Bearer {regulator}")));
+    let r = app.send(
+        app.request("GET", "/api/v1/audit/evidence")
+            .set("Authorization", &format!("Bearer {regulator}")),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("application/x-tar"));
     assert!(r.header("content-disposition").unwrap().contains("infobank-evidence-"));
@@ -143,14 +160,23 @@ fn the_evidence_bundle_holds_the_log_its_head_and_the_keys(app: &TestApp) {
     );
     let head: Value = serde_json::from_str(&files["sth.json"]).unwrap();
     let size = head["tree_size"].as_u64().unwrap();
-    let lines: Vec<Value> = files["log.jsonl"].lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = files["log.jsonl"]
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len() as u64, size, "the export stops at the signed head");
     assert!(lines.iter().enumerate().all(|(i, l)| l["index"] == i as u64));
     // The head's key is the log key the bank publishes.
     let jwks: Value = serde_json::from_str(&files["jwks.json"]).unwrap();
     let published = app.get("/.well-known/jwks.json").json();
     assert_eq!(jwks, published);
-    assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == head["key_id"]));
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == head["key_id"])
+    );
     assert!(files["README.txt"].contains("infobank audit verify --log log.jsonl --sth sth.json --jwks jwks.json"));
     let statistics: Value = serde_json::from_str(&files["statistics.json"]).unwrap();
     assert!(statistics["totals"].is_object());
@@ -163,7 +189,81 @@ fn the_evidence_bundle_holds_the_log_its_head_and_the_keys(app: &TestApp) {
     );
 }
 
+/// The operator issues new credentials in the portal (what `infobank company reset-secret` does):
+/// shown once, the old secret refused at once, the new one working; not for a citizen.
+fn the_operator_issues_new_credentials_in_the_portal(app: &TestApp) {
+    let operator = operator_token(app);
+    let applied = app.post_json(
+        "/api/v1/companies",
+        &serde_json::json!({
+            "legal_name": "Leaky K.K.", "corporate_number": "5010401067252",
+            "contact_email": "privacy@leaky.example.jp", "privacy_policy_url": "https://leaky.example.jp/privacy",
+            "security_certification": {"kind": "PMARK", "id": "P-1", "expires_on": "2099-03-31"},
+        }),
+    );
+    assert_eq!(applied.status, 201, "{}", applied.body);
+    let applied = applied.json();
+    let (id, client_id, old) = (
+        applied["id"].as_str().unwrap(),
+        applied["client_id"].as_str().unwrap(),
+        applied["client_secret"].as_str().unwrap(),
+    );
+    let approved = send(
+        app,
+        "POST",
+        &format!("/api/v1/operator/companies/{id}/approve"),
+        &operator,
+        None,
+    );
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    assert_eq!(company_token(app, client_id, old).status, 200);
+
+    let email = unique_email("operator-portal");
+    create_staff(app, infobank_accounts::Role::Operator, &email);
+    let (cookie, csrf) = session(app, &email);
+    let page = app.get_with_cookie("/operator/companies", &cookie);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&format!("/operator/companies/{id}/secret")),
+        "a reset form per company"
+    );
+    let reset = app.post_form(
+        &format!("/operator/companies/{id}/secret"),
+        &cookie,
+        &[("csrf_token", &csrf)],
+    );
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    let new = reset
+        .body
+        .split("id=\"new-client-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the new secret is shown");
+    assert!(new.starts_with("ibs_") && new != old, "{new}");
+    company_token(app, client_id, old).assert_problem(401, "invalid_client");
+    assert_eq!(company_token(app, client_id, new).status, 200);
+    // Shown once: the page without the reset does not hold it.
+    assert!(!app.get_with_cookie("/operator/companies", &cookie).body.contains(new));
+
+    // A citizen's session cannot reset anyone's secret.
+    let citizen_email = unique_email("not-operator");
+    app.sign_up(&citizen_email, PASSWORD);
+    let (citizen_cookie, citizen_csrf) = session(app, &citizen_email);
+    let refused = app.post_form(
+        &format!("/operator/companies/{id}/secret"),
+        &citizen_cookie,
+        &[("csrf_token", &citizen_csrf)],
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(
+        company_token(app, client_id, new).status,
+        200,
+        "the refused reset changed nothing"
+    );
+}
+
 app_tests!(
     the_regulator_statistics_count_what_the_log_holds,
     the_evidence_bundle_holds_the_log_its_head_and_the_keys,
+    the_operator_issues_new_credentials_in_the_portal,
 );
