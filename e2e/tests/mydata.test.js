@@ -244,7 +244,7 @@ test('my data: inline validation errors, the card-number rule, single-record cat
     await assertLanded(page, card, 303, '/data/credit_card?notice=saved', 'a card with its last four digits');
     const cards = await readRecords(page);
     assert.equal(cards.length, 1, `one card ${await describePage(page)}`);
-    assert.deepEqual(cards[0].facts, { Issuer: 'Rakuten Card', Brand: 'visa', 'Last four digits': '4242' }, 'the card as shown');
+    assert.deepEqual(cards[0].facts, { Issuer: 'Rakuten Card', Brand: 'Visa', 'Last four digits': '4242' }, 'the card as shown, the brand by its label');
     assert.ok(!(await page.content()).includes(FULL_CARD_NUMBER), 'the card number is nowhere on the card page');
 
     // A single-record category: once there is a residence, no add form, edit instead.

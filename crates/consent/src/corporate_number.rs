@@ -9,19 +9,38 @@ pub fn is_valid(number: &str) -> bool {
     if bytes.len() != 13 || !bytes.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let digit = |b: u8| u32::from(b - b'0');
-    let sum: u32 = bytes[1..]
+    u32::from(bytes[0] - b'0') == check_digit(&bytes[1..])
+}
+
+/// The check digit of a 12-digit base (ASCII digits).
+fn check_digit(base: &[u8]) -> u32 {
+    let sum: u32 = base
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, b)| digit(*b) * if i % 2 == 0 { 1 } else { 2 })
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 2 })
         .sum();
-    digit(bytes[0]) == 9 - sum % 9
+    9 - sum % 9
+}
+
+/// The valid corporate number whose base is `base` (its last 12 digits, zero-padded): for the
+/// demo bank and tests, which need numbers that pass without being anyone's.
+pub fn with_check_digit(base: u64) -> String {
+    let base = format!("{:012}", base % 1_000_000_000_000);
+    format!("{}{base}", check_digit(base.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_valid;
+    use super::{is_valid, with_check_digit};
+
+    #[test]
+    fn numbers_made_from_a_base_validate() {
+        assert_eq!(with_check_digit(12_050_002), "7000012050002", "the NTA's own number");
+        for base in [0, 1, 301_000_000_001, 999_999_999_999] {
+            assert!(is_valid(&with_check_digit(base)), "{base}");
+        }
+    }
 
     #[test]
     fn published_numbers_validate() {

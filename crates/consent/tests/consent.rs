@@ -52,22 +52,10 @@ fn citizen(conn: &mut DbConnection, w: &World, tag: &str) -> String {
     create_account(conn, &w.keys, &new, t0()).unwrap()
 }
 
-/// A valid corporate number with a given 12-digit base (the check digit is computed here).
-fn corporate_number(base: u64) -> String {
-    let base = format!("{base:012}");
-    let sum: u32 = base
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 2 })
-        .sum();
-    format!("{}{base}", 9 - sum % 9)
-}
-
 fn application(n: u64) -> Application {
     Application {
         legal_name: format!("Partner {n} K.K."),
-        corporate_number: corporate_number(n),
+        corporate_number: infobank_consent::corporate_number::with_check_digit(n),
         contact_email: format!("privacy{n}@partner.example.jp"),
         privacy_policy_url: format!("https://partner{n}.example.jp/privacy"),
         certification_kind: "PMARK".into(),

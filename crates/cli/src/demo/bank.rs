@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use infobank_consent::companies::Application;
+use infobank_consent::corporate_number::with_check_digit;
 use infobank_consent::offers::{Ask, Proposal};
 use infobank_consent::predicates::Predicate;
 use infobank_consent::statistics::catalogue::StatisticsSpec;
@@ -25,23 +26,10 @@ pub struct DemoOffer {
     pub uptake: u64,
 }
 
-/// A valid 13-digit corporate number from a 12-digit base (the check digit of the National Tax
-/// Agency's rule).
-fn corporate_number(base: u64) -> String {
-    let base = format!("{base:012}");
-    let sum: u32 = base
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 2 })
-        .sum();
-    format!("{}{base}", 9 - sum % 9)
-}
-
 fn application(name: &str, number: u64, domain: &str, kind: &str, cert: &str, today: NaiveDate) -> Application {
     Application {
         legal_name: name.to_owned(),
-        corporate_number: corporate_number(number),
+        corporate_number: with_check_digit(number),
         contact_email: format!("privacy@{domain}"),
         privacy_policy_url: format!("https://{domain}/privacy"),
         certification_kind: kind.to_owned(),

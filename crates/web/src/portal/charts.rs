@@ -47,17 +47,26 @@ const HEIGHT: i64 = 160;
 const TOP: i64 = 20;
 const BAR_WIDTH: i64 = 44;
 const STEP: i64 = 72;
-const LABEL_CHARS: usize = 6;
+const LABEL_CHARS: usize = 7;
 /// A chart of few bars is not stretched across the page (its labels would grow with it).
 const MIN_WIDTH: i64 = 520;
 
-/// A chart of one bar per row, each stacked from `series` (label per series, colours from the
-/// palette in order). `rows` are (label, one value per series).
+/// Series labels with the palette's colours, in order.
+pub fn in_palette(labels: &[String]) -> Vec<(&'static str, String)> {
+    labels
+        .iter()
+        .zip(PALETTE.iter().cycle())
+        .map(|(l, c)| (*c, l.clone()))
+        .collect()
+}
+
+/// A chart of one bar per row, each stacked from `series` ((colour, label), bottom to top).
+/// `rows` are (label, one value per series).
 pub fn stacked(
     id: &'static str,
     title: String,
     row_heading: String,
-    series: &[String],
+    series: Vec<(&'static str, String)>,
     rows: Vec<(String, Vec<i64>)>,
 ) -> Chart {
     let rows: Vec<Row> = rows
@@ -78,10 +87,9 @@ pub fn stacked(
             let mut top = TOP + HEIGHT;
             let segments = series
                 .iter()
-                .zip(PALETTE.iter().cycle())
                 .zip(&row.values)
                 .filter(|(_, v)| **v > 0)
-                .map(|((name, color), value)| {
+                .map(|((color, name), value)| {
                     let height = scale(*value).max(1);
                     top -= height;
                     Segment {
@@ -108,11 +116,7 @@ pub fn stacked(
         width: (40 + bars.len() as i64 * STEP).max(MIN_WIDTH),
         max,
         bars,
-        legend: series
-            .iter()
-            .zip(PALETTE.iter().cycle())
-            .map(|(s, c)| (*c, s.clone()))
-            .collect(),
+        legend: series,
         empty: max == 0,
         rows,
         row_heading,
@@ -135,12 +139,12 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_tallest_stack_and_keep_their_numbers() {
-        let series = ["a".to_owned(), "b".to_owned()];
+        let series = in_palette(&["a".to_owned(), "b".to_owned()]);
         let chart = stacked(
             "c",
             "t".into(),
             "m".into(),
-            &series,
+            series.clone(),
             vec![
                 ("2026-11".into(), vec![3, 1]),
                 ("2026-12".into(), vec![0, 8]),
@@ -156,7 +160,7 @@ mod tests {
         assert_eq!(chart.bars[2].label.chars().count(), LABEL_CHARS);
         assert_eq!(chart.bars[2].key, "一般財団法人 東都生活研究所");
         assert!(!chart.empty);
-        let none = stacked("c", "t".into(), "m".into(), &series, vec![("x".into(), vec![0, 0])]);
+        let none = stacked("c", "t".into(), "m".into(), series, vec![("x".into(), vec![0, 0])]);
         assert!(none.empty);
     }
 }

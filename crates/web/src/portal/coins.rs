@@ -16,6 +16,7 @@ use infobank_coins::statement::{Line, earned_per_month, history};
 use infobank_coins::{Account, CoinsError, PublishedPolicy, Reason, ledger, policy};
 use serde::Deserialize;
 
+use super::charts::{Chart, stacked};
 use super::context::PortalContext;
 use super::forms::t_owned;
 use super::i18n::Messages;
@@ -104,40 +105,6 @@ struct HistoryRow {
     balance_after: i64,
 }
 
-struct Segment {
-    y: i64,
-    height: i64,
-    color: &'static str,
-    title: String,
-}
-
-struct Bar {
-    x: i64,
-    label_x: i64,
-    month: String,
-    total: i64,
-    segments: Vec<Segment>,
-}
-
-struct ChartRow {
-    month: String,
-    values: Vec<i64>,
-    total: i64,
-}
-
-struct Chart {
-    bars: Vec<Bar>,
-    rows: Vec<ChartRow>,
-    legend: Vec<(&'static str, String)>,
-    max: i64,
-    empty: bool,
-}
-
-const CHART_HEIGHT: i64 = 160;
-const CHART_TOP: i64 = 20;
-const BAR_WIDTH: i64 = 44;
-const BAR_STEP: i64 = 72;
-
 /// The last `CHART_MONTHS` months, oldest first, as `YYYY-MM`.
 fn recent_months(now: DateTime<Utc>) -> Vec<String> {
     let first_of_month = now.with_day(1).unwrap_or(now);
@@ -153,62 +120,27 @@ fn recent_months(now: DateTime<Utc>) -> Vec<String> {
         .collect()
 }
 
+/// Coins earned per month, stacked by source.
 fn chart(t: &Messages<'_>, months: &[String], earned: &BTreeMap<String, BTreeMap<Reason, i64>>) -> Chart {
     let empty_month = BTreeMap::new();
-    let rows: Vec<ChartRow> = months
+    let rows = months
         .iter()
         .map(|month| {
             let per_source = earned.get(month).unwrap_or(&empty_month);
-            let values: Vec<i64> = SOURCES
+            let values = SOURCES
                 .iter()
                 .map(|(reason, _)| per_source.get(reason).copied().unwrap_or(0))
                 .collect();
-            ChartRow {
-                month: month.clone(),
-                total: values.iter().sum(),
-                values,
-            }
+            (month.clone(), values)
         })
         .collect();
-    let max = rows.iter().map(|r| r.total).max().unwrap_or(0);
-    let scale = |v: i64| if max == 0 { 0 } else { v * CHART_HEIGHT / max };
-    let bars = rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let x = 40 + i as i64 * BAR_STEP;
-            let mut top = CHART_TOP + CHART_HEIGHT;
-            let segments = SOURCES
-                .iter()
-                .zip(&row.values)
-                .filter(|(_, v)| **v > 0)
-                .map(|((reason, color), value)| {
-                    let height = scale(*value).max(1);
-                    top -= height;
-                    Segment {
-                        y: top,
-                        height,
-                        color,
-                        title: format!("{} · {}: {value}", row.month, reason_label(t, *reason)),
-                    }
-                })
-                .collect();
-            Bar {
-                x,
-                label_x: x + BAR_WIDTH / 2,
-                month: row.month.clone(),
-                total: row.total,
-                segments,
-            }
-        })
-        .collect();
-    Chart {
-        bars,
-        legend: SOURCES.iter().map(|(r, color)| (*color, reason_label(t, *r))).collect(),
-        empty: max == 0,
-        max,
+    stacked(
+        "coins-chart",
+        t_owned(t, "coins.chart_title"),
+        t_owned(t, "coins.month"),
+        SOURCES.iter().map(|(r, color)| (*color, reason_label(t, *r))).collect(),
         rows,
-    }
+    )
 }
 
 #[derive(Template)]
@@ -219,7 +151,6 @@ struct CoinsPage<'a> {
     rows: Vec<HistoryRow>,
     older: Option<String>,
     chart: Chart,
-    chart_width: i64,
     notice: Option<&'static str>,
     error: Option<&'static str>,
     idempotency_key: String,
@@ -297,7 +228,6 @@ async fn coins_page(
         rows,
         older,
         chart: chart(&t, &months, &data.earned),
-        chart_width: 40 + CHART_MONTHS as i64 * BAR_STEP,
         notice,
         error,
         idempotency_key: infobank_crypto::random::token_string().map_err(ApiError::internal)?,

@@ -446,7 +446,7 @@ fn activity_chart(t: &Messages<'_>, months: &[MonthCounts]) -> super::charts::Ch
         "chart-activity",
         t_owned(t, "company.chart_activity"),
         t_owned(t, "oversight.month"),
-        &series.map(|a| t_owned(t, &format!("oversight.{}", a.as_str().replace('.', "_")))),
+        super::charts::in_palette(&series.map(|a| t_owned(t, &format!("oversight.{}", a.as_str().replace('.', "_"))))),
         months
             .iter()
             .map(|m| {

@@ -12,7 +12,7 @@ use infobank_audit::{Action, record_read};
 use infobank_consent::oversight::{COUNTED, Counts, Report};
 use infobank_consent::purposes::purpose;
 
-use super::charts::{Chart, stacked};
+use super::charts::{Chart, in_palette, stacked};
 use super::context::PortalContext;
 use super::forms::t_owned;
 use super::i18n::{Lang, Messages};
@@ -84,7 +84,7 @@ fn page_from<'a>(ctx: &'a PortalContext, report: Report) -> OversightPage<'a> {
         "chart-consents",
         t_owned(&t, "oversight.chart_consents"),
         t_owned(&t, "oversight.month"),
-        &consent_series,
+        in_palette(&consent_series),
         report
             .months
             .iter()
@@ -100,7 +100,7 @@ fn page_from<'a>(ctx: &'a PortalContext, report: Report) -> OversightPage<'a> {
         "chart-disclosures",
         t_owned(&t, "oversight.chart_disclosures"),
         t_owned(&t, "oversight.month"),
-        &[action_label(&t, DISCLOSED)],
+        in_palette(&[action_label(&t, DISCLOSED)]),
         report
             .months
             .iter()
@@ -111,7 +111,7 @@ fn page_from<'a>(ctx: &'a PortalContext, report: Report) -> OversightPage<'a> {
         "chart-companies",
         t_owned(&t, "oversight.chart_companies"),
         t_owned(&t, "oversight.company"),
-        &[action_label(&t, DISCLOSED), t_owned(&t, "oversight.refusals")],
+        in_palette(&[action_label(&t, DISCLOSED), t_owned(&t, "oversight.refusals")]),
         report
             .companies
             .iter()

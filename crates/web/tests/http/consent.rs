@@ -18,22 +18,10 @@ pub(crate) fn send(app: &TestApp, method: &str, path: &str, token: &str, body: O
     }
 }
 
-/// A valid corporate number from a 12-digit base (check digit computed per the NTA rule).
-fn corporate_number(base: u64) -> String {
-    let base = format!("{base:012}");
-    let sum: u32 = base
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 2 })
-        .sum();
-    format!("{}{base}", 9 - sum % 9)
-}
-
 fn application(n: u64) -> Value {
     json!({
         "legal_name": format!("Partner {n} K.K."),
-        "corporate_number": corporate_number(n),
+        "corporate_number": infobank_consent::corporate_number::with_check_digit(n),
         "contact_email": format!("privacy@partner{n}.example.jp"),
         "privacy_policy_url": format!("https://partner{n}.example.jp/privacy"),
         "security_certification": {"kind": "ISMS", "id": format!("IS {n}"), "expires_on": "2099-03-31"},
