@@ -14,11 +14,11 @@
 //! when the inbox is shown.
 
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
-use infobank_db::diesel::dsl::{exists, not};
+use infobank_db::diesel::dsl::{exists, max, not};
 use infobank_db::diesel::prelude::*;
 use infobank_db::diesel::sql_query;
 use infobank_db::diesel::sql_types::{Text, Timestamp};
-use infobank_db::schema::{citizen_notices, companies, consents, offers};
+use infobank_db::schema::{citizen_notices, companies, company_decisions, consents, offers};
 use infobank_db::{DbConnection, write_transaction};
 use serde::Serialize;
 
@@ -141,33 +141,43 @@ fn expiring(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<Due>, Con
         .collect())
 }
 
-/// Live consents with a company that is now suspended or revoked, not told since the change.
+/// Live consents with a company that is now suspended or revoked, not told since the decision
+/// that made it so (the company's last decision: not `updated_at`, which a secret reset moves
+/// too).
 fn company_changes(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<Due>, ConsentError> {
     let mut due = Vec::new();
     for (status, kind) in [
         ("suspended", NoticeKind::CompanySuspended),
         ("revoked", NoticeKind::CompanyRevoked),
     ] {
-        let rows: Vec<(String, String, chrono::NaiveDateTime)> = consents::table
-            .inner_join(companies::table)
-            .filter(consents::status.eq_any(LIVE))
-            .filter(consents::expires_at.gt(now.naive_utc()))
+        let changed: Vec<(String, Option<chrono::NaiveDateTime>)> = companies::table
+            .inner_join(company_decisions::table)
             .filter(companies::status.eq(status))
-            .filter(not(exists(
-                citizen_notices::table
-                    .filter(citizen_notices::consent_id.eq(consents::id))
-                    .filter(citizen_notices::kind.eq(kind.as_str()))
-                    .filter(citizen_notices::created_at.ge(companies::updated_at)),
-            )))
-            .select((consents::citizen_id, consents::id, companies::updated_at))
-            .limit(BATCH)
+            .group_by(companies::id)
+            .select((companies::id, max(company_decisions::decided_at)))
             .load(conn)?;
-        due.extend(rows.into_iter().map(|(citizen_id, consent_id, changed)| Due {
-            citizen_id,
-            consent_id,
-            kind,
-            occasion: changed.and_utc().to_rfc3339(),
-        }));
+        for (company, decided) in changed {
+            let Some(decided) = decided else { continue };
+            let rows: Vec<(String, String)> = consents::table
+                .filter(consents::company_id.eq(&company))
+                .filter(consents::status.eq_any(LIVE))
+                .filter(consents::expires_at.gt(now.naive_utc()))
+                .filter(not(exists(
+                    citizen_notices::table
+                        .filter(citizen_notices::consent_id.eq(consents::id))
+                        .filter(citizen_notices::kind.eq(kind.as_str()))
+                        .filter(citizen_notices::created_at.ge(decided)),
+                )))
+                .select((consents::citizen_id, consents::id))
+                .limit(BATCH)
+                .load(conn)?;
+            due.extend(rows.into_iter().map(|(citizen_id, consent_id)| Due {
+                citizen_id,
+                consent_id,
+                kind,
+                occasion: decided.and_utc().to_rfc3339(),
+            }));
+        }
     }
     Ok(due)
 }

@@ -809,6 +809,9 @@ fn reminders_come_once_per_occasion(db: &TestDb) {
     companies::decide(conn, &company, CompanyStatus::Suspended, Some("audit"), "op", day(121)).unwrap();
     assert_eq!(notices::remind_due(conn, day(121)).unwrap(), 1);
     assert_eq!(notices::remind_due(conn, day(122)).unwrap(), 0);
+    // New credentials for the suspended company are no new suspension.
+    companies::reset_secret(conn, &company, "op", day(122)).unwrap();
+    assert_eq!(notices::remind_due(conn, day(123)).unwrap(), 0);
     // 14 days before the end (180 days after the grant), the expiry warning; not a day earlier.
     assert_eq!(notices::remind_due(conn, day(165)).unwrap(), 0);
     assert_eq!(notices::remind_due(conn, day(166)).unwrap(), 1);
