@@ -158,6 +158,9 @@ fn company_changes(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<Du
             .load(conn)?;
         for (company, decided) in changed {
             let Some(decided) = decided else { continue };
+            // The occasion is the decision itself, compared as the unique key stores it (not by
+            // time: a notice may be written a moment before a decision another node committed).
+            let occasion = decided.and_utc().to_rfc3339();
             let rows: Vec<(String, String)> = consents::table
                 .filter(consents::company_id.eq(&company))
                 .filter(consents::status.eq_any(LIVE))
@@ -166,8 +169,9 @@ fn company_changes(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<Du
                     citizen_notices::table
                         .filter(citizen_notices::consent_id.eq(consents::id))
                         .filter(citizen_notices::kind.eq(kind.as_str()))
-                        .filter(citizen_notices::created_at.ge(decided)),
+                        .filter(citizen_notices::occasion.eq(&occasion)),
                 )))
+                .order(consents::id)
                 .select((consents::citizen_id, consents::id))
                 .limit(BATCH)
                 .load(conn)?;
@@ -175,7 +179,7 @@ fn company_changes(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<Du
                 citizen_id,
                 consent_id,
                 kind,
-                occasion: decided.and_utc().to_rfc3339(),
+                occasion: occasion.clone(),
             }));
         }
     }

@@ -1,16 +1,17 @@
 //! What the regulator's dashboard and a company's own dashboard count: consents and disclosures
 //! as the audit log holds them (integrated leaves, by action, month and company), disclosures
 //! per purpose, and refused disclosure attempts from their counters. Counts only: no query here
-//! reads a person's data, a pseudonym or a leaf's objects.
+//! reads a person's data, a pseudonym or a leaf's objects. Months are calendar months in UTC (an
+//! event at 08:00 JST on the 1st counts in the month before).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use infobank_audit::Action;
-use infobank_db::DbConnection;
 use infobank_db::diesel::dsl::count_star;
 use infobank_db::diesel::prelude::*;
 use infobank_db::schema::{audit_leaves, companies, consents, disclosure_refusals, disclosures, offers};
+use infobank_db::{DbConnection, read_snapshot};
 use serde::Serialize;
 
 use crate::ConsentError;
@@ -96,11 +97,23 @@ pub fn monthly(
     now: DateTime<Utc>,
     months: u32,
 ) -> Result<Vec<MonthCounts>, ConsentError> {
+    monthly_up_to(conn, company_id, now, months, i64::MAX)
+}
+
+/// [`monthly`] over the leaves before index `size`.
+fn monthly_up_to(
+    conn: &mut DbConnection,
+    company_id: Option<&str>,
+    now: DateTime<Utc>,
+    months: u32,
+    size: i64,
+) -> Result<Vec<MonthCounts>, ConsentError> {
     let starts = month_starts(now, months);
     let mut out = Vec::with_capacity(starts.len());
     for window in starts.windows(2) {
         let (from, to) = (window[0], window[1]);
         let mut query = audit_leaves::table
+            .filter(audit_leaves::idx.lt(size))
             .filter(audit_leaves::action.eq_any(action_names()))
             .filter(audit_leaves::recorded_at.ge(from.and_time(chrono::NaiveTime::MIN)))
             .filter(audit_leaves::recorded_at.lt(to.and_time(chrono::NaiveTime::MIN)))
@@ -123,11 +136,28 @@ pub fn monthly(
 }
 
 /// The regulator's report: everything the log holds, by month (the last `months`), company and
-/// purpose, and the refusal counters.
-pub fn report(conn: &mut DbConnection, now: DateTime<Utc>, months: u32) -> Result<Report, ConsentError> {
-    let tree_size: i64 = audit_leaves::table.count().get_result(conn)?;
+/// purpose, and the refusal counters, read in one snapshot so that the counts and `tree_size`
+/// agree. With `up_to`, only the first `up_to` leaves count (the evidence bundle's signed head).
+pub fn report(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    months: u32,
+    up_to: Option<u64>,
+) -> Result<Report, ConsentError> {
+    read_snapshot(conn, |conn| report_in_snapshot(conn, now, months, up_to))
+}
+
+fn report_in_snapshot(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    months: u32,
+    up_to: Option<u64>,
+) -> Result<Report, ConsentError> {
+    let integrated: i64 = audit_leaves::table.count().get_result(conn)?;
+    let tree_size = up_to.map_or(integrated, |n| integrated.min(i64::try_from(n).unwrap_or(i64::MAX)));
     let mut totals = empty_counts();
     let per_action: Vec<(String, i64)> = audit_leaves::table
+        .filter(audit_leaves::idx.lt(tree_size))
         .filter(audit_leaves::action.eq_any(action_names()))
         .group_by(audit_leaves::action)
         .select((audit_leaves::action, count_star()))
@@ -135,6 +165,7 @@ pub fn report(conn: &mut DbConnection, now: DateTime<Utc>, months: u32) -> Resul
     totals.extend(per_action);
 
     let per_company: Vec<(Option<String>, String, i64)> = audit_leaves::table
+        .filter(audit_leaves::idx.lt(tree_size))
         .filter(audit_leaves::action.eq_any(action_names()))
         .filter(audit_leaves::company_id.is_not_null())
         .group_by((audit_leaves::company_id, audit_leaves::action))
@@ -191,7 +222,7 @@ pub fn report(conn: &mut DbConnection, now: DateTime<Utc>, months: u32) -> Resul
     Ok(Report {
         tree_size,
         totals,
-        months: monthly(conn, None, now, months)?,
+        months: monthly_up_to(conn, None, now, months, tree_size)?,
         companies,
         disclosures_by_purpose: by_purpose.into_iter().collect(),
         refusals_by_reason,

@@ -3,7 +3,7 @@
 //! - `log.jsonl`: every entry of the log up to the signed head (`infobank audit export`'s format);
 //! - `sth.json`: that signed tree head, with the log key;
 //! - `jwks.json`: the bank's published keys (token, receipt and log keys);
-//! - `statistics.json`: the dashboard's counts at that moment;
+//! - `statistics.json`: the dashboard's counts over the same entries;
 //! - `README.txt`: how to verify it offline.
 //!
 //! The bundle is built in memory: it is meant for logs of up to a few million entries; beyond
@@ -35,8 +35,10 @@ To verify offline, without trusting the bank's servers:
 It recomputes every leaf hash and the RFC 6962 Merkle root, and checks the head's signature
 with the key from jwks.json. Keep jwks.json from an earlier, independent download of
 /.well-known/jwks.json if you can: a key taken from the same bundle proves only that the bundle is
-consistent with itself. Keep sth.json too: a later bundle must be consistent with it
-(`infobank audit verify-consistency`), which is how a rewritten history shows.
+consistent with itself. Keep sth.json too: a later bundle must be consistent with it, which is
+how a rewritten history shows: fetch the proof between the two sizes from
+/api/v1/audit/proof/consistency?first=OLD&second=NEW and check it with
+`infobank audit verify-consistency` (docs/audit.md).
 ";
 
 /// The bundle's bytes and the tree size it covers.
@@ -57,7 +59,8 @@ pub fn bundle(
     let mut keys = tokens.jwks_keys();
     keys.push(log_signer.jwk());
     let jwks = serde_json::to_vec_pretty(&serde_json::json!({ "keys": keys })).map_err(ApiError::internal)?;
-    let statistics = infobank_consent::oversight::report(conn, now, DASHBOARD_MONTHS)?;
+    // Counted over the same entries as the export.
+    let statistics = infobank_consent::oversight::report(conn, now, DASHBOARD_MONTHS, Some(head.tree_size))?;
     let statistics = serde_json::to_vec_pretty(&statistics).map_err(ApiError::internal)?;
 
     let mut tar = tar::Builder::new(Vec::new());

@@ -1,8 +1,9 @@
 -- What the bank tells a citizen on its own (docs/operations.md, "Reminders"): a consent that
 -- ends within 14 days, a company she consented to that was suspended or revoked, and the
--- reminder 90 days after a consent was given (CDR rule 4.20). One row per reason and occasion:
--- `occasion` makes the background task idempotent (the expiry date, the company's decision time,
--- the consent's grant). Nothing personal: ids, a kind, times.
+-- reminder every 90 days of a consent still running (CDR rule 4.20). One row per reason and
+-- occasion: `occasion` makes the background task idempotent (the day the consent ends, the time
+-- of the company's decision, `period-N` for the N-th 90 days). Nothing personal: ids, a kind,
+-- times.
 CREATE TABLE citizen_notices (
     id TEXT PRIMARY KEY NOT NULL,
     citizen_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,

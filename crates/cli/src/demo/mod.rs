@@ -112,13 +112,13 @@ pub fn print_summary(seeded: &Seeded, portal: &str) {
     let t = &seeded.tally;
     let s = &seeded.sign_ins;
     println!(
-        "demo bank seeded in {:.1} s: {} citizens, {} records, {} consents ({} live, {} paused, {} revoked, {} expired), \
+        "demo bank seeded in {:.1} s: {} citizens, {} records, {} consents ({} active, {} paused, {} revoked, {} expired), \
          {} disclosures, {} refused, {} statistics runs, {} redemptions",
         seeded.seconds,
         t.citizens,
         t.records,
         t.consents,
-        t.live,
+        t.active,
         t.paused,
         t.revoked,
         t.expired,

@@ -1,9 +1,9 @@
 //! The demo's four months, drawn first and then played in the order they happened: companies
 //! apply and are vetted and funded, offers are reviewed, citizens join and entrust their data,
 //! accept offers, pause and revoke some, companies fetch what they may (and are refused what
-//! they may not), the institute runs its statistics, citizens redeem coins; at the end consents
-//! past their time expire and the reminders due are written, as the server's background task
-//! would.
+//! they may not), the institute runs its statistics, citizens redeem coins; and every day, as
+//! the server's background task would, consents past their time expire and the reminders due
+//! are written.
 
 use std::collections::HashMap;
 
@@ -46,7 +46,7 @@ pub struct Tally {
     pub citizens: usize,
     pub records: usize,
     pub consents: usize,
-    pub live: usize,
+    pub active: usize,
     pub paused: usize,
     pub revoked: usize,
     pub expired: usize,
@@ -97,6 +97,13 @@ enum Step {
     Redeem {
         who: usize,
     },
+    /// A company applies (and waits for the operator).
+    Apply {
+        company: usize,
+    },
+    /// What the server's background task does, once a day here: expire the consents whose time
+    /// is up, write the reminders due.
+    Upkeep,
 }
 
 struct Timed {
@@ -135,7 +142,8 @@ pub fn play(conn: &mut DbConnection, keys: &KeyRing, settings: &Settings) -> Res
         .collect();
 
     let (company_ids, retailer, offer_ids) = set_up_companies(conn, &catalogue, now)?;
-    let steps = draw(&root, &people, &plans, now, today);
+    let late: Vec<usize> = (company_ids.len()..catalogue.len()).collect();
+    let steps = draw(&root, &people, &plans, &late, now, today);
 
     let signer = TokenSigner::new(keys);
     let mut player = Player {
@@ -144,6 +152,7 @@ pub fn play(conn: &mut DbConnection, keys: &KeyRing, settings: &Settings) -> Res
         signer: &signer,
         settings,
         people: &people,
+        catalogue: &catalogue,
         plans: &plans,
         company_ids: &company_ids,
         offer_ids: &offer_ids,
@@ -189,68 +198,77 @@ fn offer_plans(catalogue: &[DemoCompany]) -> Vec<OfferPlan> {
 
 type Companies = (Vec<String>, (String, Credentials), Vec<String>);
 
-/// The companies apply, three are approved and funded, their offers proposed and reviewed; the
-/// fourth applied only days ago and waits for the operator.
+/// The approved companies apply, are approved and funded, and their offers are proposed and
+/// reviewed, each phase for all of them before the next, so that the log's times only grow.
+/// The others apply later, in the timeline ([`Step::Apply`]); they have no offers.
 fn set_up_companies(
     conn: &mut DbConnection,
     catalogue: &[DemoCompany],
     now: DateTime<Utc>,
 ) -> Result<Companies, CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| CliError::Other(format!("demo: {what}: {e}"));
+    let approved: Vec<&DemoCompany> = catalogue.iter().take_while(|c| c.approved).collect();
+    if catalogue[approved.len()..]
+        .iter()
+        .any(|c| c.approved || !c.offers.is_empty())
+    {
+        return Err(CliError::Other(
+            "demo: approved companies come first, and the others have no offers".into(),
+        ));
+    }
+    let at = |days: i64, i: usize, n: usize| day_at(now, days, 60 + i as i64 * 10 + n as i64);
     let mut ids = Vec::new();
-    let mut offer_ids = Vec::new();
     let mut retailer = None;
-    for (i, c) in catalogue.iter().enumerate() {
-        let applied = if c.approved {
-            day_at(now, HISTORY_DAYS, 60 + i as i64 * 10)
-        } else {
-            day_at(now, 3, 120)
-        };
-        let (company, creds) =
-            companies::apply(conn, &c.application, applied).map_err(|e| fail(&c.application.legal_name, &e))?;
-        if c.approved {
-            let decided = applied + Duration::hours(20);
-            companies::decide(
-                conn,
-                &company.id,
-                CompanyStatus::Approved,
-                None,
-                "demo-operator",
-                decided,
-            )
-            .map_err(|e| fail("approving a company", &e))?;
-            let key = format!("demo-funding-{i}");
-            infobank_coins::funding::fund_company(conn, &company.id, FUNDING, &key, "demo-operator", decided)
-                .map_err(|e| fail("funding a company", &e))?;
-        }
+    for (i, c) in approved.iter().enumerate() {
+        let (company, creds) = companies::apply(conn, &c.application, at(HISTORY_DAYS, i, 0))
+            .map_err(|e| fail(&c.application.legal_name, &e))?;
+        retailer.get_or_insert((company.legal_name, creds));
+        ids.push(company.id);
+    }
+    for (i, id) in ids.iter().enumerate() {
+        companies::decide(
+            conn,
+            id,
+            CompanyStatus::Approved,
+            None,
+            "demo-operator",
+            at(HISTORY_DAYS - 1, i, 0),
+        )
+        .map_err(|e| fail("approving a company", &e))?;
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let key = format!("demo-funding-{i}");
+        infobank_coins::funding::fund_company(conn, id, FUNDING, &key, "demo-operator", at(HISTORY_DAYS - 1, i, 40))
+            .map_err(|e| fail("funding a company", &e))?;
+    }
+    let mut offer_ids = Vec::new();
+    let mut to_review = Vec::new();
+    for (i, (c, id)) in approved.iter().zip(&ids).enumerate() {
         for (n, o) in c.offers.iter().enumerate() {
-            let proposed = applied + Duration::hours(22) + Duration::minutes(n as i64);
-            let offer =
-                offers::propose(conn, &company.id, &o.proposal, proposed).map_err(|e| fail(&o.proposal.title, &e))?;
+            let offer = offers::propose(conn, id, &o.proposal, at(HISTORY_DAYS - 1, i, 120 + n))
+                .map_err(|e| fail(&o.proposal.title, &e))?;
             if o.approved {
-                offers::review(
-                    conn,
-                    &offer.id,
-                    true,
-                    None,
-                    "demo-operator",
-                    proposed + Duration::hours(2),
-                )
-                .map_err(|e| fail("reviewing an offer", &e))?;
+                to_review.push((offer.id.clone(), at(HISTORY_DAYS - 2, i, n)));
             }
             offer_ids.push(offer.id);
         }
-        if retailer.is_none() {
-            retailer = Some((company.legal_name.clone(), creds));
-        }
-        ids.push(company.id);
     }
-    let retailer = retailer.ok_or_else(|| CliError::Other("demo: no company".into()))?;
+    for (offer, at) in to_review {
+        offers::review(conn, &offer, true, None, "demo-operator", at).map_err(|e| fail("reviewing an offer", &e))?;
+    }
+    let retailer = retailer.ok_or_else(|| CliError::Other("demo: no approved company".into()))?;
     Ok((ids, retailer, offer_ids))
 }
 
 /// Draws every citizen's four months, then sorts them into one history.
-fn draw(root: &Rng, people: &[Person], plans: &[OfferPlan], now: DateTime<Utc>, today: NaiveDate) -> Vec<Timed> {
+fn draw(
+    root: &Rng,
+    people: &[Person],
+    plans: &[OfferPlan],
+    late: &[usize],
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Vec<Timed> {
     let mut steps: Vec<Timed> = Vec::new();
     let mut push = |at: DateTime<Utc>, step: Step| {
         let order = steps.len();
@@ -375,6 +393,13 @@ fn draw(root: &Rng, people: &[Person], plans: &[OfferPlan], now: DateTime<Utc>, 
             push(day_at(now, 2, 240), Step::RunStatistics { offer });
         }
     }
+    for &company in late {
+        push(day_at(now, 3, 120), Step::Apply { company });
+    }
+    // Last thing each day, after everything else that day.
+    for days in (1..HISTORY_DAYS).rev() {
+        push(day_at(now, days, 15 * 60), Step::Upkeep);
+    }
     steps.sort_by_key(|t| (t.at, t.order));
     steps
 }
@@ -385,6 +410,7 @@ struct Player<'a> {
     signer: &'a TokenSigner,
     settings: &'a Settings,
     people: &'a [Person],
+    catalogue: &'a [DemoCompany],
     plans: &'a [OfferPlan],
     company_ids: &'a [String],
     offer_ids: &'a [String],
@@ -476,19 +502,22 @@ impl Player<'_> {
             }
             Step::RunStatistics { offer } => {
                 let company = &self.company_ids[self.plans[offer].company];
-                match run_statistics(
+                run_statistics(
                     self.conn,
                     self.keys,
                     company,
                     &self.offer_ids[offer],
                     self.settings.statistics_k,
                     at,
-                ) {
-                    Ok(_) => self.tally.statistics_runs += 1,
-                    // Too few participants in a small demo: the bank refuses, as it should.
-                    Err(e) => tracing::info!(error = %e, "the demo's statistics run was refused"),
-                }
+                )
+                .map_err(|e| fail("a statistics run", &e))?;
+                self.tally.statistics_runs += 1;
             }
+            Step::Apply { company } => {
+                let application = &self.catalogue[company].application;
+                companies::apply(self.conn, application, at).map_err(|e| fail(&application.legal_name, &e))?;
+            }
+            Step::Upkeep => self.upkeep(at)?,
             Step::Redeem { who } => {
                 let citizen = self.citizen(who)?;
                 let balance =
@@ -504,19 +533,26 @@ impl Player<'_> {
         Ok(())
     }
 
-    /// What the server's background task would have done by now: expire what ran out, write
-    /// the reminders due. Then count the consents by state.
-    fn finish(&mut self, now: DateTime<Utc>) -> Result<(), CliError> {
+    /// What the server's background task does every minute: expire what ran out, write the
+    /// reminders due (each call does a batch; until nothing is left).
+    fn upkeep(&mut self, at: DateTime<Utc>) -> Result<(), CliError> {
         let fail = |e: ConsentError| CliError::Other(format!("demo: {e}"));
-        while consents::expire_due(self.conn, self.signer, now, 500).map_err(fail)? > 0 {}
-        notices::remind_due(self.conn, now).map_err(fail)?;
+        while consents::expire_due(self.conn, self.signer, at, 500).map_err(fail)? > 0 {}
+        while notices::remind_due(self.conn, at).map_err(fail)? > 0 {}
+        Ok(())
+    }
+
+    /// The upkeep due by now, then the consents counted by state.
+    fn finish(&mut self, now: DateTime<Utc>) -> Result<(), CliError> {
+        self.upkeep(now)?;
+        let fail = |e: ConsentError| CliError::Other(format!("demo: {e}"));
         for (&(who, _), consent) in &self.consents {
             let citizen = self.citizen(who)?;
             let status = consents::get_for_citizen(self.conn, &citizen, consent)
                 .map_err(fail)?
                 .status;
             match status.as_str() {
-                "active" => self.tally.live += 1,
+                "active" => self.tally.active += 1,
                 "paused" => self.tally.paused += 1,
                 "revoked" => self.tally.revoked += 1,
                 _ => self.tally.expired += 1,

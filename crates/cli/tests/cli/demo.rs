@@ -73,12 +73,26 @@ fn seeds_once_reconciles_and_repeats_from_its_seed(first: Option<TestDb>, second
     assert_eq!(code, 0, "{err}");
     assert_eq!(drawn(&again), drawn(&out));
     assert_eq!(drawn(&out).len(), 4, "{out}");
-    let (_, other_seed, _) = run(
+    let (code, other_seed, err) = run(
         tempfile::tempdir().unwrap().path(),
         None,
         &["demo", "--citizens", "24", "--seed", "8"],
     );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(drawn(&other_seed).len(), 4, "{other_seed}");
     assert_ne!(drawn(&other_seed), drawn(&out), "another seed, another bank");
+}
+
+#[test]
+fn a_demo_of_one_citizen_seeds_and_reconciles() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(dir.path(), None, &["demo", "--citizens", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": 1 citizens, "), "{out}");
+    let (code, out, err) = run(dir.path(), None, &["audit", "reconcile"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(dir.path(), None, &["demo", "--citizens", "0"]);
+    assert_eq!(code, 2, "zero citizens is a usage error: {err}");
 }
 
 #[test]

@@ -147,7 +147,7 @@ pub async fn statistics(state: Data<AppState>, who: Authenticated<Regulator>) ->
     let now = crate::clock::now();
     let report = state
         .db(move |conn, _| {
-            let report = infobank_consent::oversight::report(conn, now, crate::evidence::DASHBOARD_MONTHS)?;
+            let report = infobank_consent::oversight::report(conn, now, crate::evidence::DASHBOARD_MONTHS, None)?;
             record_read(conn, &who.account_id, "statistics", now)?;
             Ok::<_, ApiError>(report)
         })

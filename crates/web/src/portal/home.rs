@@ -4,7 +4,7 @@
 //! queues with their counts; the regulator a way into the oversight dashboard. Every role sees
 //! its account facts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -132,9 +132,15 @@ async fn citizen_dashboard(ctx: &PortalContext, citizen: String) -> Result<Citiz
             let balance = ledger::balance(conn, Account::Citizen(&citizen))?;
             let consents = consents::dashboard(conn, &citizen)?;
             let disclosures = disclosure::for_citizen(conn, keys, &citizen, None, SHOWN as i64)?;
+            // A few companies make many offers: each name is read once.
+            let mut names: HashMap<String, String> = HashMap::new();
             let mut open_offers = Vec::new();
             for offer in offers::open(conn, offers::MAX_PAGE)? {
-                let name = companies::get(conn, &offer.company_id)?.legal_name;
+                if !names.contains_key(&offer.company_id) {
+                    let name = companies::get(conn, &offer.company_id)?.legal_name;
+                    names.insert(offer.company_id.clone(), name);
+                }
+                let name = names.get(&offer.company_id).cloned().unwrap_or_default();
                 open_offers.push((offer, name));
             }
             let counts = records::count_by_category(conn, &citizen)?;

@@ -172,7 +172,7 @@ pub async fn dashboard(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
     let report = ctx
         .state
         .db(move |conn, _| {
-            let report = infobank_consent::oversight::report(conn, now, DASHBOARD_MONTHS)?;
+            let report = infobank_consent::oversight::report(conn, now, DASHBOARD_MONTHS, None)?;
             record_read(conn, &regulator_id, "portal statistics", now)?;
             Ok::<_, ApiError>(report)
         })

@@ -262,8 +262,54 @@ fn the_operator_issues_new_credentials_in_the_portal(app: &TestApp) {
     );
 }
 
+/// The portal's oversight pages: a regulator sees the dashboard and takes the bundle; a citizen,
+/// an operator and no one at all do not.
+fn the_oversight_pages_are_for_regulators_only(app: &TestApp) {
+    let session_of = |role: Option<infobank_accounts::Role>| {
+        let email = unique_email("oversight-portal");
+        match role {
+            Some(role) => {
+                create_staff(app, role, &email);
+            }
+            None => {
+                app.sign_up(&email, PASSWORD);
+            }
+        }
+        session(app, &email).0
+    };
+    let regulator = session_of(Some(infobank_accounts::Role::Regulator));
+    let page = app.get_with_cookie("/regulator", &regulator);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("data-total=\"consent.granted\""),
+        "the totals are shown"
+    );
+    assert!(page.body.contains("id=\"chart-consents\""), "the trend is drawn");
+    let bundle = app.get_with_cookie("/regulator/evidence", &regulator);
+    assert_eq!(bundle.status, 200);
+    assert_eq!(bundle.header("content-type"), Some("application/x-tar"));
+    for cookie in [
+        session_of(None),
+        session_of(Some(infobank_accounts::Role::Operator)),
+        String::new(),
+    ] {
+        for path in ["/regulator", "/regulator/evidence"] {
+            let refused = app.get_with_cookie(path, &cookie);
+            assert!(
+                matches!(refused.status, 303 | 403),
+                "{path} with {cookie:?}: {} {}",
+                refused.status,
+                refused.body
+            );
+            assert!(!refused.body.contains("data-total"), "{path}");
+            assert_ne!(refused.header("content-type"), Some("application/x-tar"), "{path}");
+        }
+    }
+}
+
 app_tests!(
     the_regulator_statistics_count_what_the_log_holds,
     the_evidence_bundle_holds_the_log_its_head_and_the_keys,
     the_operator_issues_new_credentials_in_the_portal,
+    the_oversight_pages_are_for_regulators_only,
 );
