@@ -30,7 +30,7 @@ const app = useApp();
 const LOG_PATH = '/regulator/log';
 const PAGE_SIZE = 50;
 const HEAD_INTERVAL_MS = 1_200;
-const ACTIONS = ['account.created', 'account.deleted', 'staff.signed_in', 'audit.read', 'record.created', 'record.updated', 'record.deleted', 'records.imported', 'data.exported', 'reward_policy.published', 'coins.paid', 'coins.funded', 'coins.reserved', 'coins.released', 'coins.redeemed', 'company.applied', 'company.status_changed', 'company.secret_rotated', 'offer.proposed', 'offer.reviewed', 'consent.granted', 'consent.paused', 'consent.resumed', 'consent.revoked', 'consent.expired', 'data.disclosed', 'statistics.run'];
+const ACTIONS = ['account.created', 'account.deleted', 'staff.signed_in', 'audit.read', 'record.created', 'record.updated', 'record.deleted', 'records.imported', 'data.exported', 'reward_policy.published', 'coins.paid', 'coins.funded', 'coins.reserved', 'coins.released', 'coins.redeemed', 'company.applied', 'company.status_changed', 'company.secret_rotated', 'offer.proposed', 'offer.reviewed', 'offer.declined', 'offer.decline_undone', 'consent.granted', 'consent.paused', 'consent.resumed', 'consent.revoked', 'consent.expired', 'data.disclosed', 'statistics.run'];
 const FILTER_SUBMIT = 'main form[method="get"] button[type=submit]';
 const ROOT_HASH = /^[A-Za-z0-9+/]{43}=$/;
 

@@ -29,6 +29,8 @@ pub enum Action {
     CompanySecretRotated,
     OfferProposed,
     OfferReviewed,
+    OfferDeclined,
+    OfferDeclineUndone,
     ConsentGranted,
     ConsentPaused,
     ConsentResumed,
@@ -39,7 +41,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 29] = [
         Action::AccountCreated,
         Action::AccountDeleted,
         Action::StaffSignedIn,
@@ -60,6 +62,8 @@ impl Action {
         Action::CompanySecretRotated,
         Action::OfferProposed,
         Action::OfferReviewed,
+        Action::OfferDeclined,
+        Action::OfferDeclineUndone,
         Action::ConsentGranted,
         Action::ConsentPaused,
         Action::ConsentResumed,
@@ -91,6 +95,8 @@ impl Action {
             Self::CompanySecretRotated => "company.secret_rotated",
             Self::OfferProposed => "offer.proposed",
             Self::OfferReviewed => "offer.reviewed",
+            Self::OfferDeclined => "offer.declined",
+            Self::OfferDeclineUndone => "offer.decline_undone",
             Self::ConsentGranted => "consent.granted",
             Self::ConsentPaused => "consent.paused",
             Self::ConsentResumed => "consent.resumed",
@@ -203,6 +209,8 @@ mod tests {
                 | Action::CompanySecretRotated
                 | Action::OfferProposed
                 | Action::OfferReviewed
+                | Action::OfferDeclined
+                | Action::OfferDeclineUndone
                 | Action::ConsentGranted
                 | Action::ConsentPaused
                 | Action::ConsentResumed
@@ -215,6 +223,6 @@ mod tests {
             assert_eq!(Action::parse(action.as_str()), Some(action));
             assert_eq!(Action::ALL.iter().filter(|a| **a == action).count(), 1);
         }
-        assert_eq!(Action::ALL.len(), 27, "a new action must be added to ALL");
+        assert_eq!(Action::ALL.len(), 29, "a new action must be added to ALL");
     }
 }

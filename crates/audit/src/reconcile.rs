@@ -146,8 +146,8 @@ impl Found {
     }
 }
 
-/// The actions whose leaves speak for a row; other leaves (reads, exports, sign-ins, offers,
-/// policies) are counted but not kept.
+/// The actions whose leaves speak for a row; other leaves (reads, exports, sign-ins, offers and
+/// their declines, policies) are counted but not kept.
 fn concerns_a_row(action: Action) -> bool {
     !matches!(
         action,
@@ -158,6 +158,8 @@ fn concerns_a_row(action: Action) -> bool {
             | Action::CompanySecretRotated
             | Action::OfferProposed
             | Action::OfferReviewed
+            | Action::OfferDeclined
+            | Action::OfferDeclineUndone
             | Action::RecordUpdated
     )
 }

@@ -13,6 +13,7 @@ pub mod account;
 pub mod companies;
 pub mod consents;
 pub mod corporate_number;
+pub mod declines;
 pub mod disclosure;
 mod error;
 pub mod notices;

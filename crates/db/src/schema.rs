@@ -299,6 +299,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    offer_declines (citizen_id, offer_id) {
+        citizen_id -> Text,
+        offer_id -> Text,
+        declined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     disclosure_refusals (company_id, month, reason) {
         company_id -> Text,
         month -> Text,
@@ -322,10 +330,12 @@ diesel::joinable!(offer_asks -> offers (offer_id));
 diesel::joinable!(statistics_runs -> offers (offer_id));
 diesel::joinable!(statistics_participants -> statistics_runs (run_id));
 diesel::joinable!(citizen_notices -> consents (consent_id));
+diesel::joinable!(offer_declines -> offers (offer_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     citizen_notices,
     disclosure_refusals,
+    offer_declines,
     login_failures,
     sessions,
     audit_head,

@@ -174,6 +174,8 @@ impl Modify for ProblemResponses {
         api::offers::preview,
         api::offers::pending,
         api::offers::review,
+        api::offers::decline,
+        api::offers::undo_decline,
         api::disclose_less::predicates,
         api::disclose_less::statistics_catalogue,
         api::disclose_less::run_statistics,

@@ -113,7 +113,7 @@ pub fn print_summary(seeded: &Seeded, portal: &str) {
     let s = &seeded.sign_ins;
     println!(
         "demo bank seeded in {:.1} s: {} citizens, {} records, {} consents ({} active, {} paused, {} revoked, {} expired), \
-         {} disclosures, {} refused, {} statistics runs, {} redemptions",
+         {} disclosures, {} refused, {} statistics runs, {} redemptions, {} offers declined",
         seeded.seconds,
         t.citizens,
         t.records,
@@ -125,7 +125,8 @@ pub fn print_summary(seeded: &Seeded, portal: &str) {
         t.disclosures,
         t.refusals,
         t.statistics_runs,
-        t.redemptions
+        t.redemptions,
+        t.declines
     );
     println!("portal: {portal}");
     println!("sign in (a demo bank: these credentials are for trying it out only):");

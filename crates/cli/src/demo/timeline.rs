@@ -16,7 +16,7 @@ use infobank_consent::consents::{self, Change};
 use infobank_consent::disclosure::{Attesting, disclose};
 use infobank_consent::offers;
 use infobank_consent::statistics::run::run as run_statistics;
-use infobank_consent::{ConsentError, notices, refusals};
+use infobank_consent::{ConsentError, declines, notices, refusals};
 use infobank_crypto::{KeyRing, TokenSigner};
 use infobank_db::DbConnection;
 use infobank_vault::import::{ImportBody, import};
@@ -54,6 +54,7 @@ pub struct Tally {
     pub refusals: usize,
     pub statistics_runs: usize,
     pub redemptions: usize,
+    pub declines: usize,
 }
 
 pub struct Outcome {
@@ -96,6 +97,11 @@ enum Step {
     },
     Redeem {
         who: usize,
+    },
+    /// The citizen declines an offer: out of her inbox.
+    Decline {
+        who: usize,
+        offer: usize,
     },
     /// A company applies (and waits for the operator).
     Apply {
@@ -337,7 +343,14 @@ fn draw(
                 _ if rng.chance(plan.uptake) => Some(rng.between(2, (joined - 1).min(110))),
                 _ => None,
             };
-            let Some(accepted) = accepted else { continue };
+            let Some(accepted) = accepted else {
+                // Some say "not for me" instead.
+                if who != 0 && rng.chance(10) {
+                    let day = rng.between(2, (joined - 1).min(110));
+                    push(day_at(now, day, 650), Step::Decline { who, offer });
+                }
+                continue;
+            };
             push(day_at(now, accepted, 660), Step::Accept { who, offer });
             // Some pause (a few resume), some revoke; the rest run until they end.
             let mut ended = 0;
@@ -518,6 +531,12 @@ impl Player<'_> {
                 companies::apply(self.conn, application, at).map_err(|e| fail(&application.legal_name, &e))?;
             }
             Step::Upkeep => self.upkeep(at)?,
+            Step::Decline { who, offer } => {
+                let citizen = self.citizen(who)?;
+                declines::decline(self.conn, &citizen, &self.offer_ids[offer], at)
+                    .map_err(|e| fail("declining an offer", &e))?;
+                self.tally.declines += 1;
+            }
             Step::Redeem { who } => {
                 let citizen = self.citizen(who)?;
                 let balance =

@@ -54,6 +54,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, record_json_limit: usize) {
         .service(resource("/api/v1/oauth/token").post(companies::token))
         .service(resource("/api/v1/offers").get(offers::list).post(offers::propose))
         .service(resource("/api/v1/offers/{id}/preview").get(offers::preview))
+        .service(
+            resource("/api/v1/me/offers/{id}/decline")
+                .post(offers::decline)
+                .delete(offers::undo_decline),
+        )
         .service(resource("/api/v1/offers/{id}/statistics").post(disclose_less::run_statistics))
         .service(resource("/api/v1/predicates").get(disclose_less::predicates))
         .service(resource("/api/v1/statistics/catalogue").get(disclose_less::statistics_catalogue))

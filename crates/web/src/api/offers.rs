@@ -169,8 +169,8 @@ pub async fn propose(
     Ok(HttpResponse::Created().json(offer_view(offer)))
 }
 
-/// With a company token: the company's own offers. With a citizen token: the open offers (the
-/// inbox). Newest first.
+/// With a company token: the company's own offers. With a citizen token: the open offers she has
+/// not declined (the inbox). Newest first.
 #[utoipa::path(get, path = "/api/v1/offers", tag = "offers", security(("company" = []), ("citizen" = [])), responses(
     (status = 200, body = Vec<OfferView>),
     (status = 401, body = crate::error::Problem),
@@ -186,7 +186,16 @@ pub async fn list(
                 .db(move |conn, _| offers::for_company(conn, &c.account_id, 200))
                 .await?
         }
-        (Err(_), Ok(_)) => state.db(|conn, _| offers::open(conn, 200)).await?,
+        // A citizen's inbox: the open offers she has not declined.
+        (Err(_), Ok(c)) => {
+            state
+                .db(move |conn, _| {
+                    let declined = infobank_consent::declines::declined_ids(conn, &c.account_id)?;
+                    let open = offers::open(conn, 200)?;
+                    Ok::<_, ApiError>(open.into_iter().filter(|o| !declined.contains(&o.id)).collect())
+                })
+                .await?
+        }
         // Neither role: say why as precisely as the two refusals allow (a staff token is the
         // wrong role for both; an expired company token is expired, not invalid).
         (Err(as_company), Err(as_citizen)) => {
@@ -271,4 +280,56 @@ pub async fn review(
         .db(move |conn, _| offers::review(conn, &id, approve, reason.as_deref(), &who.account_id, now))
         .await?;
     Ok(Json(offer_view(offer)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Declined {
+    pub offer_id: String,
+    /// Whether the offer is declined now (out of the inbox).
+    pub declined: bool,
+}
+
+/// Declines an open offer: it leaves the citizen's inbox until she undoes it. Logged
+/// (`offer.declined`); declining again changes nothing. An offer that is not open is 404.
+#[utoipa::path(post, path = "/api/v1/me/offers/{id}/decline", tag = "offers", security(("citizen" = [])), responses(
+    (status = 200, body = Declined),
+    (status = 404, description = "no open offer with this id", body = crate::error::Problem),
+))]
+pub async fn decline(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    id: Path<String>,
+) -> Result<Json<Declined>, ApiError> {
+    let offer_id = id.into_inner();
+    let now = crate::clock::now();
+    let offer = offer_id.clone();
+    state
+        .db(move |conn, _| infobank_consent::declines::decline(conn, &who.account_id, &offer, now))
+        .await?;
+    Ok(Json(Declined {
+        offer_id,
+        declined: true,
+    }))
+}
+
+/// Undoes a decline: the offer is back in the inbox (if still open). Logged
+/// (`offer.decline_undone`); undoing what was not declined changes nothing.
+#[utoipa::path(delete, path = "/api/v1/me/offers/{id}/decline", tag = "offers", security(("citizen" = [])), responses(
+    (status = 200, body = Declined),
+))]
+pub async fn undo_decline(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    id: Path<String>,
+) -> Result<Json<Declined>, ApiError> {
+    let offer_id = id.into_inner();
+    let now = crate::clock::now();
+    let offer = offer_id.clone();
+    state
+        .db(move |conn, _| infobank_consent::declines::undo(conn, &who.account_id, &offer, now))
+        .await?;
+    Ok(Json(Declined {
+        offer_id,
+        declined: false,
+    }))
 }

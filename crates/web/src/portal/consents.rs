@@ -15,7 +15,7 @@ use infobank_consent::disclosure::{self, DisclosedRecord, DisclosureRecord};
 use infobank_consent::offers::{self, Ask, Offer};
 use infobank_consent::purposes::purpose;
 use infobank_consent::statistics::run::{CountedIn, counted_in};
-use infobank_consent::{ConsentError, companies};
+use infobank_consent::{ConsentError, companies, declines};
 use infobank_vault::categories::category;
 use serde::Deserialize;
 
@@ -129,23 +129,32 @@ pub(super) fn card(ctx: &PortalContext, offer: Offer, company: String) -> OfferC
 struct OffersPage<'a> {
     l: Layout<'a>,
     offers: Vec<OfferCard>,
+    /// The open offers she declined: (id, title), each with a way back.
+    declined: Vec<(String, String)>,
+    /// Just declined one.
+    notice: bool,
 }
 
 /// The inbox: every open offer.
-pub async fn inbox(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
-    if ctx.account_id_as(Role::Citizen).is_none() {
+pub async fn inbox(ctx: PortalContext, query: Query<NoticeQuery>) -> Result<HttpResponse, ApiError> {
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
         return Ok(refuse(&ctx));
-    }
-    let list = ctx
+    };
+    let (list, declined) = ctx
         .state
-        .db(|conn, _| {
+        .db(move |conn, _| {
+            let declined = declines::declined_ids(conn, &citizen)?;
             let open = offers::open(conn, offers::MAX_PAGE)?;
-            open.into_iter()
+            let (hidden, shown): (Vec<Offer>, Vec<Offer>) = open.into_iter().partition(|o| declined.contains(&o.id));
+            let shown = shown
+                .into_iter()
                 .map(|o| {
                     let name = companies::get(conn, &o.company_id)?.legal_name;
                     Ok::<_, ConsentError>((o, name))
                 })
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, _>>()?;
+            let hidden: Vec<(String, String)> = hidden.into_iter().map(|o| (o.id, o.title)).collect();
+            Ok::<_, ConsentError>((shown, hidden))
         })
         .await?;
     let offers = list.into_iter().map(|(o, name)| card(&ctx, o, name)).collect();
@@ -155,6 +164,8 @@ pub async fn inbox(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
         &OffersPage {
             l: Layout::of(&ctx),
             offers,
+            declined,
+            notice: query.notice.as_deref() == Some("declined"),
         },
     ))
 }
@@ -174,6 +185,8 @@ struct OfferPage<'a> {
     offers: Vec<OfferCard>,
     preview: Vec<PreviewCategory>,
     error: Option<&'static str>,
+    /// The citizen declined it (it is out of her inbox; she may undo).
+    declined: bool,
 }
 
 fn preview_view(
@@ -228,10 +241,11 @@ async fn offer_page(ctx: &PortalContext, id: String, error: Option<&'static str>
                 Err(e) => return Err(e),
             };
             let name = companies::get(conn, &preview.offer.company_id)?.legal_name;
-            Ok::<_, ConsentError>(Some((preview, name)))
+            let declined = declines::declined_ids(conn, &citizen)?.contains(&id);
+            Ok::<_, ConsentError>(Some((preview, name, declined)))
         })
         .await?;
-    let Some((found, name)) = found else {
+    let Some((found, name, declined)) = found else {
         return Ok(error_page(
             ctx,
             StatusCode::NOT_FOUND,
@@ -260,8 +274,62 @@ async fn offer_page(ctx: &PortalContext, id: String, error: Option<&'static str>
         offers: vec![offer_card],
         preview,
         error,
+        declined,
     };
     Ok(render(ctx, status, &page))
+}
+
+/// Declines the offer (`/offers/{id}/decline`) or undoes that (`/offers/{id}/undecline`); back to
+/// the inbox, or to the offer after an undo.
+pub async fn decline(
+    ctx: PortalContext,
+    path: Path<(String, String)>,
+    form: Form<CsrfOnly>,
+) -> Result<HttpResponse, ApiError> {
+    if !ctx.csrf_matches(&form.csrf_token) {
+        return Ok(csrf_refused(&ctx));
+    }
+    let Some(citizen) = ctx.account_id_as(Role::Citizen) else {
+        return Ok(refuse(&ctx));
+    };
+    let (id, action) = path.into_inner();
+    let now = crate::clock::now();
+    let offer = id.clone();
+    let to = match action.as_str() {
+        "decline" => {
+            let done = ctx
+                .state
+                .db(move |conn, _| Ok::<_, ApiError>(declines::decline(conn, &citizen, &offer, now)))
+                .await?;
+            match done {
+                Ok(_) => "/offers?notice=declined".to_owned(),
+                Err(ConsentError::NotFound) => {
+                    return Ok(error_page(
+                        &ctx,
+                        StatusCode::NOT_FOUND,
+                        "error.not_found_title",
+                        "error.not_found",
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        "undecline" => {
+            ctx.state
+                .db(move |conn, _| declines::undo(conn, &citizen, &offer, now))
+                .await?;
+            format!("/offers/{id}")
+        }
+        _ => {
+            return Ok(error_page(
+                &ctx,
+                StatusCode::NOT_FOUND,
+                "error.not_found_title",
+                "error.not_found",
+            ));
+        }
+    };
+    Ok(ctx.redirect(&to).finish())
 }
 
 /// One offer with the preview of exactly what the citizen would share.

@@ -95,6 +95,8 @@ struct CitizenData {
     open_offers: Vec<(Offer, String)>,
     counts: Vec<(String, i64)>,
     notices: Vec<Notice>,
+    /// Offers she declined: they wait no more either.
+    declined: HashSet<String>,
 }
 
 pub async fn home(ctx: PortalContext) -> Result<HttpResponse, ApiError> {
@@ -145,6 +147,7 @@ async fn citizen_dashboard(ctx: &PortalContext, citizen: String) -> Result<Citiz
             }
             let counts = records::count_by_category(conn, &citizen)?;
             let notices = notices::for_citizen(conn, &citizen, 20)?;
+            let declined = infobank_consent::declines::declined_ids(conn, &citizen)?;
             Ok::<_, ApiError>(CitizenData {
                 balance,
                 consents,
@@ -152,6 +155,7 @@ async fn citizen_dashboard(ctx: &PortalContext, citizen: String) -> Result<Citiz
                 open_offers,
                 counts,
                 notices,
+                declined,
             })
         })
         .await?;
@@ -172,12 +176,12 @@ fn dashboard_from(t: &Messages<'_>, data: CitizenData) -> CitizenDashboard {
         status_label: t_owned(t, &format!("consents.status_{}", c.consent.status)),
         expires_on: c.consent.expires_at.format("%Y-%m-%d").to_string(),
     };
-    // Offers she has decided on (whatever became of her consent) wait no more.
+    // Offers she has decided on (whatever became of her consent, or declined) wait no more.
     let decided: HashSet<&str> = data.consents.iter().map(|c| c.consent.offer_id.as_str()).collect();
     let waiting: Vec<WaitingOffer> = data
         .open_offers
         .iter()
-        .filter(|(o, _)| !decided.contains(o.id.as_str()))
+        .filter(|(o, _)| !decided.contains(o.id.as_str()) && !data.declined.contains(&o.id))
         .map(|(o, company)| WaitingOffer {
             id: o.id.clone(),
             title: o.title.clone(),

@@ -47,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/offers").get(consents::inbox))
         .service(resource("/offers/{id}").get(consents::show))
         .service(resource("/offers/{id}/accept").post(consents::accept))
+        .service(resource("/offers/{id}/{action}").post(consents::decline))
         .service(resource("/consents").get(consents::dashboard))
         .service(resource("/consents/{id}/receipt").get(consents::receipt))
         .service(resource("/consents/{id}/{action}").post(consents::change))

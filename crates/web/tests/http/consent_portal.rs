@@ -276,6 +276,7 @@ fn every_portal_form_refuses_a_wrong_csrf_token(app: &TestApp) {
         (&format!("/data/hobbies/{id}/delete"), &citizen),
         ("/account/delete", &citizen),
         (&format!("/offers/{id}/accept"), &citizen),
+        (&format!("/offers/{id}/decline"), &citizen),
         (&format!("/consents/{id}/pause"), &citizen),
         ("/coins/redeem", &citizen),
         (&format!("/operator/companies/{id}/approve"), &operator),

@@ -13,6 +13,7 @@ mod audit;
 mod coins;
 mod consent;
 mod consent_portal;
+mod declines;
 mod disclose_less;
 mod limits;
 mod mydata;
