@@ -300,16 +300,7 @@ pub async fn decline(
     who: Authenticated<Citizen>,
     id: Path<String>,
 ) -> Result<Json<Declined>, ApiError> {
-    let offer_id = id.into_inner();
-    let now = crate::clock::now();
-    let offer = offer_id.clone();
-    state
-        .db(move |conn, _| infobank_consent::declines::decline(conn, &who.account_id, &offer, now))
-        .await?;
-    Ok(Json(Declined {
-        offer_id,
-        declined: true,
-    }))
+    set_declined(state, who, id.into_inner(), true).await
 }
 
 /// Undoes a decline: the offer is back in the inbox (if still open). Logged
@@ -322,14 +313,25 @@ pub async fn undo_decline(
     who: Authenticated<Citizen>,
     id: Path<String>,
 ) -> Result<Json<Declined>, ApiError> {
-    let offer_id = id.into_inner();
+    set_declined(state, who, id.into_inner(), false).await
+}
+
+/// Declines the offer for the citizen, or undoes that: the two differ only in the domain call.
+async fn set_declined(
+    state: Data<AppState>,
+    who: Authenticated<Citizen>,
+    offer_id: String,
+    declined: bool,
+) -> Result<Json<Declined>, ApiError> {
+    let change = if declined {
+        infobank_consent::declines::decline
+    } else {
+        infobank_consent::declines::undo
+    };
     let now = crate::clock::now();
     let offer = offer_id.clone();
     state
-        .db(move |conn, _| infobank_consent::declines::undo(conn, &who.account_id, &offer, now))
+        .db(move |conn, _| change(conn, &who.account_id, &offer, now))
         .await?;
-    Ok(Json(Declined {
-        offer_id,
-        declined: false,
-    }))
+    Ok(Json(Declined { offer_id, declined }))
 }
